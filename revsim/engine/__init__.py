@@ -1,0 +1,1 @@
+"""Simulation engine: calendars, arrivals and the event loop."""

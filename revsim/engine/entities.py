@@ -1,0 +1,103 @@
+"""The things that move and the people who work them: leads, staff members, wake-up events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from simpy import Environment
+from simpy.events import Event
+
+
+class Wake(Event):
+    """An event that fires its callback after a delay, carrying a payload.
+
+    It is a SimPy event scheduled on the environment's queue like ``Timeout``, but skips
+    Timeout's argument checks: the engine schedules one or two of these per visit, and this is
+    where most of its time goes.
+    """
+
+    def __init__(self, env: Environment, callback: Callable[[Any], None]) -> None:
+        self.env = env
+        self.callbacks = [callback]
+        self._ok = True
+        self._value = None
+
+    def rearm(self, callback: Callable[[Any], None]) -> None:
+        """Make a processed wake-up usable again (the engine reuses a few hot ones)."""
+        self.callbacks = [callback]
+
+
+def _unset(event: Any) -> None:
+    raise AssertionError("timer fired without a callback")
+
+
+class Lead:
+    """One lead (later opportunity) moving through the cycle."""
+
+    __slots__ = (
+        "id",
+        "source",
+        "segment",
+        "value",
+        "score",
+        "created",
+        "first_touch",
+        "cycles",
+        "stage",
+        "t_arrive",
+        "t_start",
+        "token",
+        "patience",
+        "cold",
+    )
+
+    def __init__(self, lead_id: int, source: int, segment: int, value: float, score: float,
+                 created: float) -> None:
+        self.id = lead_id
+        self.source = source
+        self.segment = segment
+        self.value = value
+        self.score = score
+        self.created = created
+        self.first_touch = -1.0
+        self.cycles = 0
+        self.stage: Any = None
+        self.t_arrive = created
+        self.t_start = created
+        # Incremented whenever the lead leaves a queue, so stale queue entries and stale
+        # patience timers can be recognised and skipped (lazy deletion).
+        self.token = 0
+        self.patience = 0.0
+        self.cold = False
+
+
+class Server:
+    """One member of a staff pool, with a hire date and an optional productivity ramp."""
+
+    __slots__ = ("id", "hired", "ramp", "active", "busy", "leaving", "timer")
+
+    def __init__(self, server_id: int, hired: float, ramp: tuple[float, float] | None,
+                 env: Environment) -> None:
+        self.id = server_id
+        # A server finishes at most one item at a time, so one completion event per server is
+        # reused for all its items instead of allocating one per item.
+        self.timer = Wake(env, _unset)
+        self.timer.server = self
+        self.hired = hired
+        self.ramp = ramp
+        self.active = True
+        self.busy = False
+        self.leaving = False
+
+    def productivity(self, now: float) -> float:
+        """Share of full productivity at ``now`` (rises linearly over the ramp)."""
+        ramp = self.ramp
+        if ramp is None:
+            return 1.0
+        duration, start = ramp
+        done = (now - self.hired) / duration
+        if done >= 1.0:
+            self.ramp = None
+            return 1.0
+        return start + (1.0 - start) * max(done, 0.0)

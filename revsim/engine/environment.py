@@ -1,0 +1,52 @@
+"""A SimPy environment with a leaner event loop for the engine's numeric horizons.
+
+SimPy's ``Environment.run`` calls ``step()`` once per event inside a try block; the engine
+processes a few events per lead, so that call is a sizeable share of its run time. Like SimPy's
+own ``RealtimeEnvironment``, this subclass changes how the loop is driven, not what an event is:
+same queue, same events, same callbacks, same ordering (time, priority, insertion order).
+"""
+
+from __future__ import annotations
+
+from heapq import heappop, heappush
+from typing import Any
+
+import simpy
+from simpy.events import NORMAL, Event
+
+
+class Environment(simpy.Environment):
+    """``simpy.Environment`` whose ``run(until=number)`` inlines the stepping loop."""
+
+    def __init__(self, initial_time: float = 0.0) -> None:
+        super().__init__(initial_time)
+        self._next_eid = self._eid.__next__
+        #: The event heap and id counter, exposed for the engine's hottest call sites, which
+        #: push (time, priority, id, event) entries directly instead of calling schedule().
+        self.heap = self._queue
+        self.next_eid = self._next_eid
+
+    def wake(self, event: Event, delay: float) -> None:
+        """Schedule ``event`` (already triggered) ``delay`` hours from now, normal priority."""
+        heappush(self._queue, (self._now + delay, NORMAL, self._next_eid(), event))
+
+    def run(self, until: Any = None) -> Any:
+        if until is None or isinstance(until, Event):
+            return super().run(until)
+        at = float(until)
+        if at <= self._now:
+            raise ValueError(f"until ({at}) must be greater than the current simulation time")
+        queue = self._queue
+        pop = heappop
+        # Events at exactly ``at`` are left unprocessed, as with SimPy's urgent "until" event.
+        while queue and queue[0][0] < at:
+            self._now, _, _, event = pop(queue)
+            callbacks, event.callbacks = event.callbacks, None
+            for callback in callbacks:
+                callback(event)
+            if not event._ok and not hasattr(event, "_defused"):
+                exc = type(event._value)(*event._value.args)
+                exc.__cause__ = event._value
+                raise exc
+        self._now = at
+        return None

@@ -1,0 +1,222 @@
+"""Staff pools: servers that follow a working calendar, get hired, ramp up and leave."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from heapq import heappop, heappush
+from itertools import count
+from typing import TYPE_CHECKING, Any
+
+from simpy.events import NORMAL
+
+from revsim.engine.entities import Lead, Server, Wake
+from revsim.scenario.model import PoolModel
+
+if TYPE_CHECKING:
+    from revsim.engine.simulation import Simulation
+    from revsim.engine.stage import StageRT
+
+
+class PoolRT:
+    """A staff pool during one replication.
+
+    Waiting items of all the stages it serves share one queue: a deque when every such stage is
+    FIFO with equal ``pool_priority`` (the common, fast case), a heap otherwise. Entries carry the
+    lead's token at enqueue time; an entry whose token has moved on (the lead reneged) is stale
+    and skipped. Invariant: while a server is free and the pool is open, no valid entry waits.
+    """
+
+    def __init__(self, sim: Simulation, model: PoolModel, heap: bool) -> None:
+        self.sim = sim
+        self.env = sim.env
+        self.model = model
+        self.name = model.name
+        self.calendar = model.calendar
+        self.always = model.calendar.always_open
+        self.open = True if self.always else self.calendar.is_open(0.0)
+        self.heap = heap
+        self.queue: Any = [] if heap else deque()
+        self._seq = count()
+        self.free: list[Server] = []
+        self.servers: list[Server] = []
+        self.busy = 0
+        self.active = 0
+        # Busy and available time are measured on the working clock, so utilisation is "over
+        # working hours": an item held overnight does not count as work. Busy time uses the
+        # entry/exit-sum trick of monitor.Level (two additions per item); available time is
+        # integrated at the rare headcount changes.
+        self.busy_in = 0.0
+        self.busy_out = 0.0
+        self.busy0 = 0
+        self.w0 = 0.0
+        self.w_last = 0.0
+        self.cap_area = 0.0
+        self._attrition = (
+            sim.streams.draws(f"pool.{model.name}.attrition", _exp(1.0 / model.attrition))
+            if model.attrition
+            else None
+        )
+        for _ in range(model.headcount):
+            self._add_server(0.0, None)
+        for hire in model.hires:
+            self._at(hire.at, self._hire, (hire.count, hire.ramp))
+        for at, n in model.departures:
+            self._at(at, self._depart, n)
+        if not self.always:
+            self._schedule_flip(0.0)
+
+    # -- clocks and accounting ----------------------------------------------------------------
+    def clock(self, now: float) -> float:
+        """Working hours elapsed since time 0 (equals ``now`` for a 24/7 pool)."""
+        return now if self.always else self.calendar.cumulative(now)
+
+    def track_capacity(self, now: float) -> None:
+        w = self.clock(now)
+        self.cap_area += self.active * (w - self.w_last)
+        self.w_last = w
+
+    def reset(self, now: float) -> None:
+        self.track_capacity(now)
+        self.cap_area = 0.0
+        self.busy_in = 0.0
+        self.busy_out = 0.0
+        self.busy0 = self.busy
+        self.w0 = self.clock(now)
+
+    def busy_hours(self, now: float) -> float:
+        """Working hours spent busy since the last reset."""
+        return self.busy_out - self.busy_in + self.busy * self.clock(now) - self.busy0 * self.w0
+
+    # -- queue ---------------------------------------------------------------------------------
+    def enqueue(self, lead: Lead, stage: StageRT) -> None:
+        if self.heap:
+            seq = next(self._seq)
+            if stage.discipline == "priority":
+                key = -(lead.value if stage.priority == "value" else lead.score)
+            elif stage.discipline == "lifo":
+                key = -seq
+            else:
+                key = seq
+            heappush(self.queue, (-stage.pool_priority, key, seq, lead, lead.token, stage))
+        else:
+            self.queue.append((lead, lead.token, stage))
+
+    def _pop_valid(self) -> tuple[Lead, StageRT] | None:
+        queue = self.queue
+        while queue:
+            if self.heap:
+                entry = heappop(queue)
+                lead, token, stage = entry[3], entry[4], entry[5]
+            else:
+                lead, token, stage = queue.popleft()
+            if lead.token == token:
+                return lead, stage
+        return None
+
+    def dispatch(self, now: float) -> None:
+        """Start waiting items while servers are free and the pool is open."""
+        while self.free and self.open:
+            nxt = self._pop_valid()
+            if nxt is None:
+                return
+            lead, stage = nxt
+            stage.start_from_queue(lead, self.free.pop(), now)
+
+    def release(self, server: Server, now: float) -> None:
+        """A server finished an item: leave, take the next waiting item, or become free."""
+        self.busy -= 1
+        self.busy_out += now if self.always else self.calendar.cumulative(now)
+        server.busy = False
+        if server.leaving:
+            self.track_capacity(now)
+            server.active = False
+            self.active -= 1
+            return
+        queue = self.queue
+        if queue and self.open:
+            if self.heap:
+                nxt = self._pop_valid()
+                if nxt is not None:
+                    nxt[1].start_from_queue(nxt[0], server, now)
+                    return
+            else:
+                while queue:
+                    lead, token, stage = queue.popleft()
+                    if lead.token == token:
+                        stage.start_from_queue(lead, server, now)
+                        return
+        self.free.append(server)
+
+    # -- calendar ------------------------------------------------------------------------------
+    def _schedule_flip(self, now: float) -> None:
+        nxt = self.calendar.next_close(now) if self.open else self.calendar.next_open(now)
+        if math.isfinite(nxt):
+            self._at(nxt, self._flip, None)
+
+    def _flip(self, ev: Wake) -> None:
+        now = self.env.now
+        self.open = self.calendar.is_open(now)
+        if self.open:
+            self.dispatch(now)
+        self._schedule_flip(now)
+
+    # -- headcount -----------------------------------------------------------------------------
+    def _at(self, when: float, callback: Any, payload: Any) -> None:
+        ev = Wake(self.env, callback)
+        ev.payload = payload
+        self.env.schedule(ev, NORMAL, max(when - self.env.now, 0.0))
+
+    def _add_server(self, now: float, ramp: tuple[float, float] | None) -> None:
+        self.track_capacity(now)
+        server = Server(len(self.servers), now, ramp, self.env)
+        self.servers.append(server)
+        self.active += 1
+        self.free.append(server)
+        if self._attrition is not None:
+            self._at(now + self._attrition(), self._attrite, server)
+
+    def _hire(self, ev: Wake) -> None:
+        n, ramp = ev.payload
+        now = self.env.now
+        for _ in range(n):
+            self._add_server(now, ramp)
+        self.dispatch(now)
+
+    def _depart(self, ev: Wake) -> None:
+        n = ev.payload
+        now = self.env.now
+        for _ in range(n):
+            candidates = [s for s in self.servers if s.active and not s.leaving]
+            if not candidates:
+                return
+            free = next((s for s in candidates if not s.busy), None)
+            self._remove(free or candidates[0], now)
+
+    def _remove(self, server: Server, now: float) -> None:
+        if server.busy:
+            server.leaving = True  # finishes the item in hand first
+            return
+        self.track_capacity(now)
+        server.active = False
+        self.active -= 1
+        self.free.remove(server)
+
+    def _attrite(self, ev: Wake) -> None:
+        server = ev.payload
+        if not server.active or server.leaving:
+            return
+        now = self.env.now
+        self._remove(server, now)
+        if self.model.backfill_after is not None:
+            self._at(now + self.model.backfill_after, self._hire, (1, self.model.ramp))
+
+
+class _exp:
+    """Minimal exponential distribution for attrition draws (mean in hours)."""
+
+    def __init__(self, mean: float) -> None:
+        self.mean = mean
+
+    def sample(self, rng: Any, n: int) -> Any:
+        return rng.exponential(self.mean, n)

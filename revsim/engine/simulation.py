@@ -1,0 +1,254 @@
+"""One replication of a scenario: build the SimPy model, run it, summarise what it measured."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
+
+import numpy as np
+from simpy.events import NORMAL
+
+from revsim.engine.entities import Lead, Wake
+from revsim.engine.environment import Environment
+from revsim.engine.monitor import Level, ValueSink, VisitRecords
+from revsim.engine.pool import PoolRT
+from revsim.engine.source import SourceRT
+from revsim.engine.stage import StageRT
+from revsim.engine.streams import Streams
+from revsim.scenario.model import DISQUALIFIED, OUTCOME_NAMES, OUTCOME_SLOTS, WON, Model
+
+
+@dataclass
+class ReplicationOutput:
+    """What one replication measured over its observation window [warmup, horizon]."""
+
+    replication: int
+    warmup: float
+    horizon: float
+    totals: dict[str, float]
+    sources: dict[str, dict[str, float]]
+    stages: dict[str, dict[str, Any]]
+    pools: dict[str, dict[str, float]]
+    series: dict[str, np.ndarray]
+    visits: dict[str, np.ndarray] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Simulation:
+    """Builds and runs one replication. Pure: no I/O, no printing, no global random state."""
+
+    def __init__(self, model: Model, root_seed: int, replication: int, *,
+                 horizon: float | None = None, warmup: float | None = None,
+                 records: bool = False) -> None:
+        self.model = model
+        self.replication = replication
+        self.horizon = float(horizon if horizon is not None else model.horizon)
+        self.warmup = float(warmup if warmup is not None else model.warmup)
+        if not 0 <= self.warmup < self.horizon:
+            raise ValueError(
+                f"warm-up ({self.warmup:g} h) must be >= 0 and shorter than the horizon "
+                f"({self.horizon:g} h)"
+            )
+        self.streams = Streams(root_seed, replication)
+        self.env = Environment()
+        self.records = VisitRecords() if records else None
+        self.keep_values = records
+        self.new_id = count(1).__next__
+        self.first_touch = ValueSink(records)
+        self.cycle_won = ValueSink(records)
+        self.system = Level()
+        self.outcomes = [0] * OUTCOME_SLOTS
+        self.outcome_value = [0.0] * OUTCOME_SLOTS
+        heap_pools = {
+            st.pool
+            for st in model.stages
+            if st.pool is not None and (st.discipline != "fifo" or st.pool_priority != 0)
+        }
+        self.pools = [PoolRT(self, p, p.index in heap_pools) for p in model.pools]
+        self.stages = [
+            StageRT(self, st, self.pools[st.pool] if st.pool is not None else None)
+            for st in model.stages
+        ]
+        for st in self.stages:
+            st.link(self.stages)
+        self.nurture_draw = (
+            self.streams.draws("nurture.after", model.nurture.after) if model.nurture else None
+        )
+        self.sources = [SourceRT(self, s, i) for i, s in enumerate(model.sources)]
+        self.series: dict[str, list[float]] = {"t": []}
+        for st in self.stages:
+            self.series[f"queue:{st.name}"] = []
+            self.series[f"wip:{st.name}"] = []
+        for p in self.pools:
+            self.series[f"busy:{p.name}"] = []
+            self.series[f"headcount:{p.name}"] = []
+        self.series["system"] = []
+        self.series["won"] = []
+        self.series["bookings"] = []
+        self._won_total = 0
+        self._bookings_total = 0.0
+        if self.warmup > 0:
+            self._at(self.warmup, self._reset_statistics)
+        self._at(0.0, self._sample)
+
+    # -- plumbing used by stages and sources ---------------------------------------------------
+    def _at(self, when: float, callback: Any) -> None:
+        self.env.schedule(Wake(self.env, callback), NORMAL, when - self.env.now)
+
+
+    def enter_system(self, now: float) -> None:
+        system = self.system
+        system.n += 1
+        system.sum_in += now
+
+    def to_nurture(self, lead: Lead, now: float) -> None:
+        """Recycle a lead: it comes back to the nurture stage after a delay, a few times at most."""
+        nurture = self.model.nurture
+        assert nurture is not None and self.nurture_draw is not None
+        if lead.cycles >= nurture.max_cycles:
+            self.finish(lead, DISQUALIFIED, now)
+            return
+        lead.cycles += 1
+        ev = Wake(self.env, self._back_from_nurture)
+        ev.lead = lead
+        self.env.schedule(ev, NORMAL, self.nurture_draw())
+
+    def _back_from_nurture(self, ev: Wake) -> None:
+        assert self.model.nurture is not None
+        self.stages[self.model.nurture.to].offer(ev.lead, self.env.now)
+
+    def finish(self, lead: Lead, outcome: int, now: float) -> None:
+        """The lead's journey ends with ``outcome`` (won, lost, disqualified, ...)."""
+        slot = outcome + OUTCOME_SLOTS
+        self.outcomes[slot] += 1
+        self.outcome_value[slot] += lead.value
+        if outcome == WON:
+            self.cycle_won.add(now - lead.created)
+            self._won_total += 1
+            self._bookings_total += lead.value
+        system = self.system
+        system.n -= 1
+        system.sum_out += now
+
+    # -- periodic and one-off events -------------------------------------------------------------
+    def _sample(self, ev: Wake) -> None:
+        now = self.env.now
+        s = self.series
+        s["t"].append(now)
+        for st in self.stages:
+            s[f"queue:{st.name}"].append(st.queue.n)
+            s[f"wip:{st.name}"].append(st.wip.n)
+            st.waits.maybe_fold()
+            st.times.maybe_fold()
+        for p in self.pools:
+            s[f"busy:{p.name}"].append(p.busy)
+            s[f"headcount:{p.name}"].append(p.active)
+        s["system"].append(self.system.n)
+        s["won"].append(self._won_total)
+        s["bookings"].append(self._bookings_total)
+        self.first_touch.maybe_fold()
+        self.cycle_won.maybe_fold()
+        nxt = now + self.model.sample_every
+        if nxt <= self.horizon:
+            self._at(nxt, self._sample)
+
+    def _reset_statistics(self, ev: Wake) -> None:
+        now = self.env.now
+        for st in self.stages:
+            st.reset_counts()
+            st.queue.reset(now)
+            st.wip.reset(now)
+        for p in self.pools:
+            p.reset(now)
+        for src in self.sources:
+            src.leads_in = 0
+        self.system.reset(now)
+        self.first_touch.reset()
+        self.cycle_won.reset()
+        self.outcomes = [0] * OUTCOME_SLOTS
+        self.outcome_value = [0.0] * OUTCOME_SLOTS
+
+    # -- run -------------------------------------------------------------------------------------
+    def run(self) -> ReplicationOutput:
+        """Run to the horizon and summarise."""
+        self.env.run(until=self.horizon)
+        return self._summarise()
+
+    def _by_target(self, counts: list[Any]) -> dict[str, Any]:
+        return {
+            self.model.target_name(i - OUTCOME_SLOTS): v for i, v in enumerate(counts) if v
+        }
+
+    def _summarise(self) -> ReplicationOutput:
+        T = self.horizon
+        window = T - self.warmup
+        stages: dict[str, dict[str, Any]] = {}
+        for st in self.stages:
+            stages[st.name] = {
+                "arrivals": st.arrivals,
+                "started": st.started,
+                "waited": st.waited,
+                "completed": st.completed,
+                "work_hours": st.work_sum,
+                "wait_mean": st.waits.mean(),
+                "wait_p50": st.waits.quantile(0.5),
+                "wait_p90": st.waits.quantile(0.9),
+                "time_mean": st.times.mean(),
+                "time_p90": st.times.quantile(0.9),
+                "queue_mean": st.queue.mean(T),
+                "wip_mean": st.wip.mean(T),
+                "queue_end": st.queue.n,
+                "wip_end": st.wip.n,
+                "outcomes": self._by_target(st.outcomes),
+                "outcome_value": self._by_target(st.outcome_value),
+            }
+        pools: dict[str, dict[str, float]] = {}
+        for p in self.pools:
+            p.track_capacity(T)
+            busy = p.busy_hours(T)
+            pools[p.name] = {
+                "busy_hours": busy,
+                "available_hours": p.cap_area,
+                "utilisation": busy / p.cap_area if p.cap_area > 0 else float("nan"),
+                "headcount_end": float(p.active),
+                "busy_end": float(p.busy),
+            }
+        totals: dict[str, float] = {
+            "window_hours": window,
+            "leads_in": float(sum(src.leads_in for src in self.sources)),
+            "system_mean": self.system.mean(T),
+            "system_end": float(self.system.n),
+            "first_touch_count": float(self.first_touch.count),
+            "first_touch_mean": self.first_touch.mean(),
+            "first_touch_p50": self.first_touch.quantile(0.5),
+            "first_touch_p90": self.first_touch.quantile(0.9),
+            "cycle_won_mean": self.cycle_won.mean(),
+            "cycle_won_p50": self.cycle_won.quantile(0.5),
+            "cycle_won_p90": self.cycle_won.quantile(0.9),
+        }
+        for code, name in OUTCOME_NAMES.items():
+            totals[f"outcome:{name}"] = float(self.outcomes[code + OUTCOME_SLOTS])
+            totals[f"value:{name}"] = float(self.outcome_value[code + OUTCOME_SLOTS])
+        sources = {src.model.name: {"leads_in": float(src.leads_in)} for src in self.sources}
+        series = {k: np.asarray(v, dtype=float) for k, v in self.series.items()}
+        visits = self.records.columns() if self.records is not None else None
+        return ReplicationOutput(
+            replication=self.replication,
+            warmup=self.warmup,
+            horizon=T,
+            totals=totals,
+            sources=sources,
+            stages=stages,
+            pools=pools,
+            series=series,
+            visits=visits,
+        )
+
+
+def simulate(model: Model, root_seed: int, replication: int, *, horizon: float | None = None,
+             warmup: float | None = None, records: bool = False) -> ReplicationOutput:
+    """Run replication ``replication`` of ``model`` under ``root_seed``."""
+    return Simulation(
+        model, root_seed, replication, horizon=horizon, warmup=warmup, records=records
+    ).run()

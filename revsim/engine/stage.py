@@ -1,0 +1,285 @@
+"""Stages: a queue in front of a staff pool, staffed work, an unstaffed delay, then routing."""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from collections import deque
+from heapq import heappush
+from typing import TYPE_CHECKING
+
+from simpy.events import NORMAL
+
+from revsim.engine.entities import Lead, Server, Wake
+from revsim.engine.monitor import Level, ValueSink
+from revsim.scenario.model import BALKED, NURTURE, OUTCOME_SLOTS, RENEGED, WON, StageModel
+
+if TYPE_CHECKING:
+    from revsim.engine.pool import PoolRT
+    from revsim.engine.simulation import Simulation
+
+
+class StageRT:
+    """One stage during one replication, with its own random streams and statistics."""
+
+    def __init__(self, sim: Simulation, model: StageModel, pool: PoolRT | None) -> None:
+        self.sim = sim
+        self.env = sim.env
+        self.schedule = sim.env.schedule
+        self.heap = sim.env.heap
+        self.next_eid = sim.env.next_eid
+        self.model = model
+        self.index = model.index
+        self.name = model.name
+        self.pool = pool
+        self.discipline = model.discipline
+        self.priority = model.priority
+        self.pool_priority = model.pool_priority
+        streams = sim.streams
+        prefix = f"stage.{model.name}"
+        self.work = streams.draws(f"{prefix}.work", model.work) if model.work else None
+        self.delay = streams.draws(f"{prefix}.delay", model.delay) if model.delay else None
+        self.patience = (
+            streams.draws(f"{prefix}.patience", model.patience) if model.patience else None
+        )
+        self.renege = model.patience_mode == "renege"
+        self.decay = model.patience_mode == "decay"
+        self.routes = (model.routes.targets, model.routes.cumulative)
+        self.routes_by_segment = {
+            seg: (r.targets, r.cumulative) for seg, r in model.routes_by_segment.items()
+        }
+        random_routing = len(model.routes.targets) > 1 or any(
+            len(r.targets) > 1 for r in model.routes_by_segment.values()
+        )
+        self.route_u = streams.uniforms(f"{prefix}.route") if random_routing else None
+        self.queue_limit = model.queue_limit
+        self.wip_limit = model.wip_limit
+        self.limited = model.queue_limit is not None or model.wip_limit is not None
+        self.blocks = self.limited and model.when_full == "block"
+        # Leads that finished upstream (or arrived) but found this stage full, in arrival order:
+        # (lead, origin stage or None, server held upstream or None, target index).
+        self.blocked: deque[tuple[Lead, StageRT | None, Server | None]] = deque()
+        self.stages: list[StageRT] = []  # filled in by the simulation once all stages exist
+        keep = sim.keep_values
+        self.queue = Level()
+        self.wip = Level()
+        self.waits = ValueSink(keep)
+        self.times = ValueSink(keep)
+        self.first_touch_add = sim.first_touch.add
+        self.records = sim.records
+        self.n_targets = OUTCOME_SLOTS + len(sim.model.stages)
+        self.reset_counts()
+
+    def link(self, stages: list[StageRT]) -> None:
+        """Called once every stage exists: precompute what the hot path needs to know."""
+        self.stages = stages
+        model = self.model
+        all_targets = set(model.routes.targets).union(
+            *(r.targets for r in model.routes_by_segment.values())
+        )
+        if self.decay:
+            all_targets.add(model.decay_outcome)
+        self.may_block = any(stages[t].blocks for t in all_targets if t >= 0)
+        self.single_target = (
+            model.routes.targets[0]
+            if len(model.routes.targets) == 1 and not model.routes_by_segment
+            else None
+        )
+        # what a server's completion event calls: straight to routing, or the delay first
+        self._done_callbacks = [self._work_done_then_delay if self.delay else self._finish]
+
+    def reset_counts(self) -> None:
+        self.arrivals = 0
+        self.started = 0
+        self.waited = 0
+        self.completed = 0
+        self.work_sum = 0.0
+        # Indexed by target + OUTCOME_SLOTS: outcomes are small negative codes, stages >= 0.
+        self.outcomes = [0] * self.n_targets
+        self.outcome_value = [0.0] * self.n_targets
+        self.waits.reset()
+        self.times.reset()
+
+    # -- entering ------------------------------------------------------------------------------
+    def has_room(self) -> bool:
+        if self.wip_limit is not None and self.wip.n >= self.wip_limit:
+            return False
+        if self.queue_limit is not None and self.queue.n >= self.queue_limit:
+            pool = self.pool
+            return pool is not None and bool(pool.free) and pool.open
+        return True
+
+    def offer(self, lead: Lead, now: float) -> None:
+        """A lead arrives from outside the stage (a source, nurture or a delay upstream)."""
+        if self.limited and not self.has_room():
+            if self.blocks:
+                self.blocked.append((lead, None, None))
+                return
+            self.arrivals += 1
+            self._record(lead, now, now, now, BALKED)
+            self.sim.finish(lead, BALKED, now)
+            return
+        self.arrive(lead, now)
+
+    def arrive(self, lead: Lead, now: float) -> None:
+        self.arrivals += 1
+        lead.stage = self
+        lead.t_arrive = now
+        wip = self.wip
+        wip.n += 1
+        wip.sum_in += now
+        pool = self.pool
+        if pool is None:
+            lead.t_start = now
+            ev = Wake(self.env, self._finish)
+            ev.lead = lead
+            ev.server = None
+            self.schedule(ev, NORMAL, self.delay())  # type: ignore[misc]
+            return
+        if self.patience is not None:
+            lead.patience = self.patience()
+            lead.cold = False
+        if pool.free and pool.open:
+            self.start(lead, pool.free.pop(), now)
+            return
+        pool.enqueue(lead, self)
+        queue = self.queue
+        queue.n += 1
+        queue.sum_in += now
+        if self.renege and lead.patience < math.inf:
+            ev = Wake(self.env, self._on_patience_end)
+            ev.lead = lead
+            ev.token = lead.token
+            self.schedule(ev, NORMAL, lead.patience)
+
+    # -- work ----------------------------------------------------------------------------------
+    def start_from_queue(self, lead: Lead, server: Server, now: float) -> None:
+        lead.token += 1
+        queue = self.queue
+        queue.n -= 1
+        queue.sum_out += now
+        self.start(lead, server, now)
+
+    def start(self, lead: Lead, server: Server, now: float) -> None:
+        wait = now - lead.t_arrive
+        self.started += 1
+        self.waits.add(wait)
+        if wait > 0.0:
+            self.waited += 1
+        if lead.first_touch < 0.0:
+            lead.first_touch = now
+            self.first_touch_add(now - lead.created)
+        if self.decay:
+            lead.cold = wait > lead.patience
+        work = self.work()  # type: ignore[misc]
+        if server.ramp is not None:
+            work /= server.productivity(now)
+        self.work_sum += work
+        pool = self.pool
+        pool.busy += 1  # type: ignore[union-attr]
+        server.busy = True
+        lead.t_start = now
+        timer = server.timer
+        timer.callbacks = self._done_callbacks
+        timer.lead = lead
+        if pool.always:  # type: ignore[union-attr]
+            pool.busy_in += now  # type: ignore[union-attr]
+            heappush(self.heap, (now + work, NORMAL, self.next_eid(), timer))
+        else:
+            calendar = pool.calendar  # type: ignore[union-attr]
+            pool.busy_in += calendar.cumulative(now)  # type: ignore[union-attr]
+            end = calendar.add_working_time(now, work)
+            heappush(self.heap, (end, NORMAL, self.next_eid(), timer))
+
+    def _work_done_then_delay(self, ev: Wake) -> None:
+        """Staffed work is over: free the server, then the unstaffed delay runs."""
+        self.pool.release(ev.server, self.env.now)  # type: ignore[union-attr]
+        ev2 = Wake(self.env, self._finish)
+        ev2.lead = ev.lead
+        ev2.server = None
+        self.schedule(ev2, NORMAL, self.delay())  # type: ignore[misc]
+
+    def _finish(self, ev: Wake) -> None:
+        lead: Lead = ev.lead
+        server: Server | None = ev.server
+        now = self.env.now
+        target = self.single_target
+        if target is None or lead.cold:
+            target = self.route(lead)
+        if self.may_block and target >= 0:
+            dest = self.stages[target]
+            if dest.blocks and not dest.has_room():
+                dest.blocked.append((lead, self, server))
+                return
+        if server is not None:
+            self.pool.release(server, now)  # type: ignore[union-attr]
+        self.depart(lead, now, target)
+
+    def route(self, lead: Lead) -> int:
+        targets, cumulative = self.routes
+        if self.routes_by_segment:
+            targets, cumulative = self.routes_by_segment.get(lead.segment, self.routes)
+        if len(targets) == 1:
+            target = targets[0]
+            if not lead.cold:
+                return target
+        else:
+            u = self.route_u()  # type: ignore[misc]
+            target = targets[min(bisect_right(cumulative, u), len(targets) - 1)]
+        if lead.cold and (target >= 0 or target == WON):
+            lead.cold = False
+            return self.model.decay_outcome
+        return target
+
+    # -- leaving -------------------------------------------------------------------------------
+    def depart(self, lead: Lead, now: float, target: int) -> None:
+        """The lead leaves this stage towards ``target`` (a stage index or an outcome)."""
+        self.completed += 1
+        self.times.add(now - lead.t_arrive)
+        slot = target + OUTCOME_SLOTS
+        self.outcomes[slot] += 1
+        self.outcome_value[slot] += lead.value
+        if self.records is not None:
+            self.records.add(lead.id, self.index, lead.t_arrive, lead.t_start, now, target,
+                             lead.value)
+        wip = self.wip
+        wip.n -= 1
+        wip.sum_out += now
+        if self.blocked:
+            self.admit_blocked(now)
+        if target >= 0:
+            self.stages[target].offer(lead, now)
+        elif target == NURTURE:
+            self.sim.to_nurture(lead, now)
+        else:
+            self.sim.finish(lead, target, now)
+
+    def _record(self, lead: Lead, arrival: float, start: float, end: float, target: int) -> None:
+        slot = target + OUTCOME_SLOTS
+        self.outcomes[slot] += 1
+        self.outcome_value[slot] += lead.value
+        if self.sim.records is not None:
+            self.sim.records.add(lead.id, self.index, arrival, start, end, target, lead.value)
+
+    def admit_blocked(self, now: float) -> None:
+        """Space freed up: let blocked leads in, releasing the servers they held upstream."""
+        while self.blocked and self.has_room():
+            lead, origin, server = self.blocked.popleft()
+            if origin is None:
+                self.arrive(lead, now)
+                continue
+            if server is not None:
+                origin.pool.release(server, now)  # type: ignore[union-attr]
+            origin.depart(lead, now, self.index)
+
+    def _on_patience_end(self, ev: Wake) -> None:
+        lead: Lead = ev.lead
+        if lead.token != ev.token or lead.stage is not self:
+            return  # already served or moved on
+        now = self.env.now
+        lead.token += 1
+        queue = self.queue
+        queue.n -= 1
+        queue.sum_out += now
+        lead.t_start = now
+        self.depart(lead, now, RENEGED)

@@ -1,0 +1,40 @@
+"""Error types that carry every problem found, each tied to a file and a dotted field path."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in an input: where it is (dotted path) and what to do about it."""
+
+    path: str
+    message: str
+
+    def render(self, source: str | None = None) -> str:
+        where = f"{source}: " if source else ""
+        field = f"{self.path}: " if self.path else ""
+        return f"{where}{field}{self.message}"
+
+
+class RevsimError(Exception):
+    """Base class of every error revsim raises on purpose (bad input, not bugs)."""
+
+
+class ScenarioError(RevsimError, ValueError):
+    """A scenario failed validation; ``problems`` lists all of them, not just the first."""
+
+    def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:
+        self.problems = list(problems)
+        self.source = source
+        super().__init__("\n".join(p.render(source) for p in self.problems))
+
+    def lines(self) -> list[str]:
+        """One line per problem, each naming the file and the field."""
+        return [p.render(self.source) for p in self.problems]
+
+
+class OverrideError(ScenarioError):
+    """A ``--set path=value`` override names a path that does not exist or has a bad value."""

@@ -1,0 +1,86 @@
+"""Replications: seeds and parallel execution. Results are keyed and sorted by replication index."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from revsim.engine.simulation import simulate
+from revsim.kpis import Row, replication_rows
+from revsim.scenario.model import Model
+
+
+@dataclass
+class ReplicationSummary:
+    """The picklable result of one replication: KPI rows, level series, optional visits."""
+
+    replication: int
+    rows: list[Row]
+    series: dict[str, np.ndarray]
+    visits: dict[str, np.ndarray] | None
+
+
+def run_one(model: Model, seed: int, replication: int, horizon: float | None,
+            warmup: float | None, records: bool) -> ReplicationSummary:
+    """Simulate one replication and reduce it to KPI rows (runs inside worker processes)."""
+    out = simulate(model, seed, replication, horizon=horizon, warmup=warmup, records=records)
+    return ReplicationSummary(replication, replication_rows(out, model), out.series, out.visits)
+
+
+class SerialExecutor(Executor):
+    """Runs each task at submit time in this process (``jobs=1``), behind the Executor API."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller via the future
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            future.set_exception(err)
+        return future
+
+
+def default_jobs() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def make_executor(jobs: int | None) -> Executor:
+    """Serial for ``jobs=1``, a process pool otherwise (``None`` = one worker per CPU)."""
+    jobs = default_jobs() if jobs is None or jobs <= 0 else jobs
+    return SerialExecutor() if jobs == 1 else ProcessPoolExecutor(max_workers=jobs)
+
+
+def run_replications(model: Model, *, replications: int, seed: int, jobs: int | None = 1,
+                     horizon: float | None = None, warmup: float | None = None,
+                     records: bool = False, first: int = 0,
+                     on_done: Callable[[int], None] | None = None) -> list[ReplicationSummary]:
+    """Run replications ``first .. first+replications-1``; sorted by index, not completion."""
+    if replications < 1:
+        raise ValueError("replications must be at least 1")
+    executor = make_executor(jobs)
+    results: list[ReplicationSummary] = []
+    try:
+        futures = [
+            executor.submit(run_one, model, seed, rep, horizon, warmup, records)
+            for rep in range(first, first + replications)
+        ]
+        pending = set(futures)
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                results.append(fut.result())
+                if on_done is not None:
+                    on_done(1)
+    except BaseException:
+        executor.shutdown(wait=False, cancel_futures=True)
+        raise
+    executor.shutdown(wait=True)
+    return sorted(results, key=lambda r: r.replication)

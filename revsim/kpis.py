@@ -1,0 +1,89 @@
+"""Revenue-cycle KPIs of one replication, as tidy rows (metric, scope, name, unit, value)."""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from revsim.engine.simulation import ReplicationOutput
+from revsim.scenario.model import Model
+
+HOURS_PER_DAY = 24.0
+HOURS_PER_WEEK = 168.0
+
+
+class Row(NamedTuple):
+    metric: str
+    scope: str
+    name: str
+    unit: str
+    value: float
+
+
+# Headline KPIs: the ones --precision and summaries focus on.
+HEADLINE = ("leads_in", "won", "bookings", "conversion", "time_to_first_touch_median",
+            "cycle_time_median")
+
+
+def _ratio(num: float, den: float) -> float:
+    return num / den if den > 0 else math.nan
+
+
+def replication_rows(out: ReplicationOutput, model: Model) -> list[Row]:
+    """All KPIs of one replication. Times in hours (waits) or days (cycles), money in currency."""
+    t = out.totals
+    cur = model.currency
+    weeks = t["window_hours"] / HOURS_PER_WEEK
+    rows = [
+        Row("leads_in", "total", "", "count", t["leads_in"]),
+        Row("won", "total", "", "count", t["outcome:won"]),
+        Row("lost", "total", "", "count", t["outcome:lost"]),
+        Row("disqualified", "total", "", "count", t["outcome:disqualified"]),
+        Row("reneged", "total", "", "count", t["outcome:reneged"]),
+        Row("balked", "total", "", "count", t["outcome:balked"]),
+        Row("bookings", "total", "", cur, t["value:won"]),
+        Row("conversion", "total", "", "share", _ratio(t["outcome:won"], t["leads_in"])),
+        Row("time_to_first_touch_mean", "total", "", "h", t["first_touch_mean"]),
+        Row("time_to_first_touch_median", "total", "", "h", t["first_touch_p50"]),
+        Row("time_to_first_touch_p90", "total", "", "h", t["first_touch_p90"]),
+        Row("cycle_time_mean", "total", "", "d", t["cycle_won_mean"] / HOURS_PER_DAY),
+        Row("cycle_time_median", "total", "", "d", t["cycle_won_p50"] / HOURS_PER_DAY),
+        Row("cycle_time_p90", "total", "", "d", t["cycle_won_p90"] / HOURS_PER_DAY),
+        Row("leads_in_system_mean", "total", "", "count", t["system_mean"]),
+    ]
+    if t["outcome:done"]:
+        rows.append(Row("done", "total", "", "count", t["outcome:done"]))
+    for name, src in out.sources.items():
+        rows.append(Row("leads_in", "source", name, "count", src["leads_in"]))
+    for st in model.stages:
+        s = out.stages[st.name]
+        outcomes = s["outcomes"]
+        exits = sum(outcomes.values())
+        onward = sum(v for k, v in outcomes.items() if k == "won" or k in out.stages)
+        rows += [
+            Row("arrivals", "stage", st.name, "count", float(s["arrivals"])),
+            Row("throughput", "stage", st.name, "per week", s["completed"] / weeks),
+            Row("conversion", "stage", st.name, "share", _ratio(onward, exits)),
+            Row("time_in_stage_mean", "stage", st.name, "h", s["time_mean"]),
+            Row("time_in_stage_p90", "stage", st.name, "h", s["time_p90"]),
+            Row("wip_mean", "stage", st.name, "count", s["wip_mean"]),
+        ]
+        if st.staffed:
+            rows += [
+                Row("wait_mean", "stage", st.name, "h", s["wait_mean"]),
+                Row("wait_p90", "stage", st.name, "h", s["wait_p90"]),
+                Row("p_wait", "stage", st.name, "share", _ratio(s["waited"], s["started"])),
+                Row("queue_mean", "stage", st.name, "count", s["queue_mean"]),
+                Row("staff_hours", "stage", st.name, "h", s["work_hours"]),
+            ]
+        if st.patience_mode == "renege":
+            rows.append(Row("reneged", "stage", st.name, "count", float(outcomes.get("reneged", 0))))
+        if st.queue_limit is not None or st.wip_limit is not None:
+            rows.append(Row("balked", "stage", st.name, "count", float(outcomes.get("balked", 0))))
+    for name, p in out.pools.items():
+        rows += [
+            Row("utilisation", "pool", name, "share", p["utilisation"]),
+            Row("available_hours", "pool", name, "h", p["available_hours"]),
+            Row("headcount_end", "pool", name, "count", p["headcount_end"]),
+        ]
+    return rows

@@ -1,0 +1,22 @@
+"""Progress bars for long work: shown on a terminal, silent otherwise."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from tqdm.auto import tqdm
+
+
+@contextmanager
+def progress_bar(total: int, unit: str, enabled: bool | None = None) -> Iterator[Any]:
+    """A tqdm bar on stderr; ``enabled=None`` shows it only when stderr is a terminal."""
+    disable = (not sys.stderr.isatty()) if enabled is None else not enabled
+    bar = tqdm(total=total, unit=unit.rstrip("s"), desc=unit, disable=disable, file=sys.stderr,
+               leave=False, dynamic_ncols=True)
+    try:
+        yield bar
+    finally:
+        bar.close()

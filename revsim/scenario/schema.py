@@ -1,0 +1,246 @@
+"""The scenario file format, as pydantic models: structure, types and units.
+
+Cross-references (a stage naming a pool, routes naming stages) and distribution parameters are
+checked afterwards in :mod:`revsim.scenario.compile`, so that every problem is reported at once
+even when some sections fail here.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+
+from revsim.distributions import SPEC_JSON_SCHEMA
+from revsim.units import parse_duration, parse_money, parse_rate
+
+TERMINALS = ("won", "lost", "disqualified", "done")
+"""Route targets that end a lead's journey (besides ``nurture``, which recycles it)."""
+NURTURE = "nurture"
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def _duration(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as \"3 d\"")
+    return parse_duration(value)
+
+
+def _rate(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected a rate such as \"40/w\"")
+    return parse_rate(value)
+
+
+def _money(value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError("expected an amount such as 12000 or \"12k\"")
+    return parse_money(value)
+
+
+def _dist_shape(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (dict, str, int, float)):
+        raise ValueError(
+            "expected a distribution: a table such as { dist = \"lognormal\", median = \"2 d\","
+            " p90 = \"9 d\" }, a fixed duration string, or a number"
+        )
+    return value
+
+
+Duration = Annotated[
+    float,
+    BeforeValidator(_duration),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^\s*[0-9.]+\s*[a-zA-Z]+\s*$",
+            "description": "A duration with a unit: min, h, d, w, mo (30.44 d) or y (365.25 d).",
+            "examples": ["20 min", "4 h", "3 d", "2 w"],
+        }
+    ),
+]
+Rate = Annotated[
+    float,
+    BeforeValidator(_rate),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "description": "A rate: a count per unit of time.",
+            "examples": ["40/w", "12 per day", "0.8/y"],
+        }
+    ),
+]
+Money = Annotated[
+    float,
+    BeforeValidator(_money),
+    WithJsonSchema(
+        {
+            "anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}],
+            "description": "An amount in the scenario currency.",
+            "examples": [12000, "12k", "$1.2M"],
+        }
+    ),
+]
+DistSpec = Annotated[Any, BeforeValidator(_dist_shape), WithJsonSchema(SPEC_JSON_SCHEMA)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Meta(_Section):
+    """The ``[scenario]`` table: name, clock and horizon."""
+
+    name: str = "unnamed scenario"
+    description: str = ""
+    start: dt.date = Field(description="Calendar date at simulated time 0 (midnight).")
+    horizon: Duration = Field(description="How long to simulate, e.g. \"52 w\".")
+    warmup: Duration = Field(0.0, description="Initial period excluded from statistics.")
+    currency: str = "USD"
+    sample_every: Duration = Field(24.0, description="Spacing of the level time series.")
+
+
+class CalendarSpec(_Section):
+    """A working calendar: weekdays, daily hours and holidays."""
+
+    days: list[str] = Field(default_factory=lambda: ["mon-fri"])
+    hours: list[str] = Field(default_factory=lambda: ["09:00-17:00"])
+    holidays: list[dt.date] = Field(default_factory=list)
+
+
+class SegmentSpec(_Section):
+    """A customer segment (e.g. smb, mid, enterprise) and its deal-value distribution."""
+
+    value: DistSpec = Field(description="Deal value, in the scenario currency.")
+    description: str = ""
+
+
+class Burst(_Section):
+    """A one-off batch of leads, e.g. a webinar list dropped on a date."""
+
+    at: dt.datetime | dt.date
+    count: int = Field(gt=0)
+    over: Duration = Field(0.0, description="Spread the batch uniformly over this window.")
+
+
+class SourceSpec(_Section):
+    """A lead source (channel): a non-homogeneous Poisson arrival process."""
+
+    rate: Rate = Field(description="Long-run mean arrival rate, e.g. \"120/w\".")
+    to: str = Field(description="The stage new leads enter.")
+    hour_profile: list[float] | None = Field(None, description="24 relative weights, hour 0-23.")
+    weekday_profile: list[float] | None = Field(None, description="7 weights, Mon..Sun.")
+    month_profile: list[float] | None = Field(None, description="12 weights, Jan..Dec.")
+    segments: dict[str, Probability] | str | None = Field(
+        None, description="Share of leads per segment, or one segment name."
+    )
+    score: DistSpec | None = Field(None, description="Lead score distribution (a number).")
+    value: DistSpec | None = Field(None, description="Deal value; overrides the segment's.")
+    limit: int | None = Field(None, gt=0, description="Stop after this many arrivals.")
+    bursts: list[Burst] = Field(default_factory=list)
+    description: str = ""
+
+
+class Ramp(_Section):
+    """Productivity of a new hire rises linearly from ``start`` to 1 over ``duration``."""
+
+    duration: Duration
+    start: float = Field(0.5, gt=0, le=1)
+
+
+class Hire(_Section):
+    """Hires joining a pool on a date."""
+
+    date: dt.date
+    count: int = Field(1, gt=0)
+    ramp: Ramp | None = None
+
+
+class Departure(_Section):
+    """Planned departures from a pool on a date (busy staff finish their current item)."""
+
+    date: dt.date
+    count: int = Field(1, gt=0)
+
+
+class PoolSpec(_Section):
+    """A staff pool: SDRs, AEs, onboarding, billing or collections staff."""
+
+    headcount: int = Field(ge=0)
+    calendar: str = Field("always", description="Name of a [calendars] table, or \"always\".")
+    ramp: Ramp | None = Field(None, description="Default ramp for hires and backfills.")
+    hires: list[Hire] = Field(default_factory=list)
+    departures: list[Departure] = Field(default_factory=list)
+    attrition: Rate | None = Field(None, description="Departures per head per unit time.")
+    backfill_after: Duration | None = Field(None, description="Delay before a leaver is replaced.")
+    cost_per_head: Money | None = Field(None, description="Fully loaded cost per head per year.")
+    description: str = ""
+
+
+class PatienceSpec(_Section):
+    """How long a lead waits for first touch before it leaves or goes cold."""
+
+    on_expiry: Literal["renege", "decay"] = "decay"
+    curve: Literal["moderate", "aggressive"] | None = None
+    after: DistSpec | None = Field(None, description="Patience distribution (a duration).")
+
+
+class StageSpec(_Section):
+    """A stage of the cycle: staffed work and/or a pure delay, then probabilistic routes."""
+
+    pool: str | None = Field(None, description="Staff pool that works the stage.")
+    work: DistSpec | None = Field(None, description="Staff time per item (a duration).")
+    delay: DistSpec | None = Field(None, description="Unstaffed delay after the work.")
+    discipline: Literal["fifo", "lifo", "priority"] = "fifo"
+    priority: Literal["value", "score"] | None = Field(
+        None, description="Attribute served highest-first when discipline = \"priority\"."
+    )
+    pool_priority: int = Field(0, description="Higher is served first when stages share a pool.")
+    queue_limit: int | None = Field(None, ge=0, description="Most items waiting.")
+    wip_limit: int | None = Field(None, gt=0, description="Most items waiting or in work.")
+    when_full: Literal["lose", "block"] = "lose"
+    patience: Literal["none", "moderate", "aggressive"] | PatienceSpec = "none"
+    decay_outcome: str = "disqualified"
+    routes: dict[str, Probability]
+    routes_by_segment: dict[str, dict[str, Probability]] = Field(default_factory=dict)
+    description: str = ""
+
+
+class NurtureSpec(_Section):
+    """Recycling: leads routed to ``nurture`` come back to a stage after a delay."""
+
+    after: DistSpec
+    to: str
+    max_cycles: int = Field(1, ge=0, description="After this many cycles a lead is disqualified.")
+
+
+class ScenarioFile(_Section):
+    """A revsim scenario: lead sources, staff pools, stages and their routes."""
+
+    scenario: Meta
+    calendars: dict[str, CalendarSpec] = Field(default_factory=dict)
+    segments: dict[str, SegmentSpec] = Field(default_factory=dict)
+    sources: dict[str, SourceSpec]
+    pools: dict[str, PoolSpec] = Field(default_factory=dict)
+    stages: dict[str, StageSpec]
+    nurture: NurtureSpec | None = None
+
+
+SECTION_MODELS: dict[str, type[BaseModel]] = {
+    "calendars": CalendarSpec,
+    "segments": SegmentSpec,
+    "sources": SourceSpec,
+    "pools": PoolSpec,
+    "stages": StageSpec,
+}
+"""Sections that are tables of named entries, validated entry by entry."""
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of a scenario file, for editors (``revsim schema``)."""
+    schema = ScenarioFile.model_json_schema()
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "revsim scenario"
+    return schema
