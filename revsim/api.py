@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from revsim import __version__
-from revsim.experiment import default_jobs, run_replications
+from revsim.experiment import run_replications
 from revsim.progress import progress_bar
 from revsim.results import RunResult
 from revsim.scenario.compile import compile_scenario
@@ -81,7 +81,6 @@ class Scenario:
             "confidence": 0.95,
             "records": records,
             "python": platform.python_version(),
-            "jobs": jobs if jobs else default_jobs(),
             "wall_time_s": round(wall, 3),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }

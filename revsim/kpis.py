@@ -74,7 +74,7 @@ def replication_rows(out: ReplicationOutput, model: Model) -> list[Row]:
                 Row("wait_p90", "stage", st.name, "h", s["wait_p90"]),
                 Row("p_wait", "stage", st.name, "share", _ratio(s["waited"], s["started"])),
                 Row("queue_mean", "stage", st.name, "count", s["queue_mean"]),
-                Row("staff_hours", "stage", st.name, "h", s["work_hours"]),
+                Row("staff_hours", "stage", st.name, "staff-h", s["work_hours"]),
             ]
         if st.patience_mode == "renege":
             rows.append(Row("reneged", "stage", st.name, "count", float(outcomes.get("reneged", 0))))
@@ -83,7 +83,7 @@ def replication_rows(out: ReplicationOutput, model: Model) -> list[Row]:
     for name, p in out.pools.items():
         rows += [
             Row("utilisation", "pool", name, "share", p["utilisation"]),
-            Row("available_hours", "pool", name, "h", p["available_hours"]),
+            Row("available_hours", "pool", name, "staff-h", p["available_hours"]),
             Row("headcount_end", "pool", name, "count", p["headcount_end"]),
         ]
     return rows

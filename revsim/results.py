@@ -191,6 +191,8 @@ def format_value(value: float, unit: str, currency: str = "USD") -> str:
         return f"{100 * value:.1f}%"
     if unit == "h":
         return format_duration(value)
+    if unit == "staff-h":
+        return f"{value:,.0f} h"
     if unit == "d":
         return f"{value:,.1f} d"
     if unit == "per week":

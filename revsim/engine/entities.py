@@ -42,6 +42,7 @@ class Lead:
         "value",
         "score",
         "created",
+        "ready",
         "first_touch",
         "cycles",
         "stage",
@@ -60,6 +61,7 @@ class Lead:
         self.value = value
         self.score = score
         self.created = created
+        self.ready = created  # when the lead became workable (created, or back from nurture)
         self.first_touch = -1.0
         self.cycles = 0
         self.stage: Any = None

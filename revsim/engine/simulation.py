@@ -116,7 +116,12 @@ class Simulation:
 
     def _back_from_nurture(self, ev: Wake) -> None:
         assert self.model.nurture is not None
-        self.stages[self.model.nurture.to].offer(ev.lead, self.env.now)
+        lead = ev.lead
+        now = self.env.now
+        # A recycled lead is workable again: its next first touch is timed from its return.
+        lead.ready = now
+        lead.first_touch = -1.0
+        self.stages[self.model.nurture.to].offer(lead, now)
 
     def finish(self, lead: Lead, outcome: int, now: float) -> None:
         """The lead's journey ends with ``outcome`` (won, lost, disqualified, ...)."""

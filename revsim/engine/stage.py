@@ -168,7 +168,7 @@ class StageRT:
             self.waited += 1
         if lead.first_touch < 0.0:
             lead.first_touch = now
-            self.first_touch_add(now - lead.created)
+            self.first_touch_add(now - lead.ready)
         if self.decay:
             lead.cold = wait > lead.patience
         work = self.work()  # type: ignore[misc]
