@@ -77,7 +77,7 @@ class Scenario:
             "replications": replications,
             "horizon_hours": horizon_h,
             "warmup_hours": warmup_h,
-            "window": f"{_days(warmup_h)}..{_days(horizon_h)} from {self.model.start}",
+            "window": _window(self.model.start, warmup_h, horizon_h),
             "confidence": 0.95,
             "records": records,
             "python": platform.python_version(),
@@ -95,8 +95,12 @@ def _hours(value: str | float | None, field: str) -> float | None:
     return parse_duration(value, field=field)
 
 
-def _days(hours: float) -> str:
-    return f"day {hours / 24:g}"
+def _window(start: dt.date, warmup_h: float, horizon_h: float) -> str:
+    """The observation window in dates, e.g. "2027-07-05 to 2028-07-03 (52.0 w)"."""
+    t0 = dt.datetime.combine(start, dt.time()) + dt.timedelta(hours=warmup_h)
+    t1 = dt.datetime.combine(start, dt.time()) + dt.timedelta(hours=horizon_h)
+    fmt = "%Y-%m-%d" if warmup_h % 24 == 0 and horizon_h % 24 == 0 else "%Y-%m-%d %H:%M"
+    return f"{t0:{fmt}} to {t1:{fmt}} ({(horizon_h - warmup_h) / 168:.1f} w)"
 
 
 def load(path: str | Path) -> Scenario:

@@ -45,7 +45,9 @@ class RunResult:
     def kpis(self) -> pd.DataFrame:
         """One row per KPI: metric, scope, name, unit, mean, ci_low, ci_high, half_width, n."""
         if self._kpis is None:
-            self._kpis = summarise(self.summary, self.confidence)
+            self._kpis = summarise(
+                self.summary, self.confidence, frozenset({self.model.currency})
+            )
         return self._kpis
 
     def kpi(self, metric: str, scope: str = "total", name: str = "") -> pd.Series:

@@ -26,10 +26,33 @@ def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, flo
     return mean, mean - half, mean + half, n
 
 
-def summarise(tidy: pd.DataFrame, confidence: float = 0.95) -> pd.DataFrame:
-    """Per-KPI mean, CI and n from a tidy table with one row per replication x KPI."""
+# Natural bounds of a KPI by unit. A t-interval on skewed replication values can cross them
+# (a negative wait); the reported interval is cut at the bound, ``half_width`` is not.
+_BOUNDS = {"share": (0.0, 1.0)}
+_NON_NEGATIVE = {"count", "h", "d", "per week", "staff-h"}
+
+
+def _bounds(unit: str, currency_units: frozenset[str]) -> tuple[float, float]:
+    if unit in _BOUNDS:
+        return _BOUNDS[unit]
+    if unit in _NON_NEGATIVE or unit in currency_units:
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
+def summarise(tidy: pd.DataFrame, confidence: float = 0.95,
+              currency_units: frozenset[str] = frozenset()) -> pd.DataFrame:
+    """Per-KPI mean, CI and n from a tidy table with one row per replication x KPI.
+
+    ``half_width`` is the t-interval half-width (the precision); ``ci_low``/``ci_high`` are the
+    interval cut at the KPI's natural bounds (0 for counts, times and money; 0..1 for shares).
+    """
     rows = []
     for key, group in tidy.groupby(KEY, sort=False, dropna=False):
         mean, lo, hi, n = t_interval(group["value"].to_numpy(), confidence)
-        rows.append((*key, mean, lo, hi, (hi - lo) / 2 if n > 1 else math.nan, n))
+        low_bound, high_bound = _bounds(key[3], currency_units)
+        half = (hi - lo) / 2 if n > 1 else math.nan
+        if n > 1:
+            lo, hi = max(lo, low_bound), min(hi, high_bound)
+        rows.append((*key, mean, lo, hi, half, n))
     return pd.DataFrame(rows, columns=[*KEY, "mean", "ci_low", "ci_high", "half_width", "n"])

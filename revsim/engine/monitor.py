@@ -62,6 +62,11 @@ class ValueSink:
     def count(self) -> int:
         return self.n_folded + len(self.buf)
 
+    def count_positive(self) -> int:
+        """How many values were > 0 (values folded below 1e-6 h count as zero)."""
+        exact = int(np.count_nonzero(np.frombuffer(self.buf, dtype=float) > 0.0))
+        return self.n_folded - self.zeros + exact
+
     def mean(self) -> float:
         n = self.count
         if n == 0:

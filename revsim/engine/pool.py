@@ -144,7 +144,11 @@ class PoolRT:
                 while queue:
                     lead, token, stage = queue.popleft()
                     if lead.token == token:
-                        stage.start_from_queue(lead, server, now)
+                        lead.token += 1
+                        waiting = stage.queue
+                        waiting.n -= 1
+                        waiting.sum_out += now
+                        stage.start(lead, server, now)
                         return
         self.free.append(server)
 

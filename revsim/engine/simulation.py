@@ -192,9 +192,9 @@ class Simulation:
         for st in self.stages:
             stages[st.name] = {
                 "arrivals": st.arrivals,
-                "started": st.started,
-                "waited": st.waited,
-                "completed": st.completed,
+                "started": st.waits.count,
+                "waited": st.waits.count_positive(),
+                "completed": st.times.count,
                 "work_hours": st.work_sum,
                 "wait_mean": st.waits.mean(),
                 "wait_p50": st.waits.quantile(0.5),

@@ -55,7 +55,7 @@ class SourceRT:
             streams.generator(f"{prefix}.bursts"),
             sim.horizon,
         ).tolist()
-        self.next_i = 0
+        self.next_i = 0  # index of the next arrival to create
         self.leads_in = 0
         self.segment_u = (
             streams.uniforms(f"{prefix}.segment") if len(model.segment_index) > 1 else None
@@ -86,7 +86,30 @@ class SourceRT:
             self.schedule(self.timer, NORMAL, self.times[0])
 
     def _arrive(self, ev: Wake) -> None:
-        now = self.env.now
+        env = self.env
+        heap = self.heap
+        times = self.times
+        n_times = len(times)
+        i = self.next_i
+        now = env.now
+        while True:
+            self._new_lead(now)
+            i += 1
+            if i >= n_times:
+                self.next_i = i
+                return
+            nxt = times[i]
+            # Fuse arrivals: when the next arrival comes strictly before every pending event,
+            # nothing can happen in between, so it is handled now instead of via the event queue.
+            if (heap and heap[0][0] <= nxt) or nxt >= env.until:
+                break
+            now = env.advance(nxt)
+        self.next_i = i
+        timer = self.timer
+        timer.callbacks = self._callbacks  # one reusable timer: one arrival pending at a time
+        heappush(heap, (nxt, NORMAL, self.next_eid(), timer))
+
+    def _new_lead(self, now: float) -> None:
         if self.segment_u is not None:
             k = min(bisect_right(self.segment_cum, self.segment_u()), len(self.segment_cum) - 1)
             segment = self.model.segment_index[k]
@@ -107,9 +130,3 @@ class SourceRT:
         system.n += 1
         system.sum_in += now
         self.enter(lead, now)
-        self.next_i += 1
-        if self.next_i < len(self.times):
-            # one reusable timer per source: at most one arrival is pending at a time
-            timer = self.timer
-            timer.callbacks = self._callbacks
-            heappush(self.heap, (self.times[self.next_i], NORMAL, self.next_eid(), timer))

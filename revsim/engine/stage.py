@@ -90,9 +90,6 @@ class StageRT:
 
     def reset_counts(self) -> None:
         self.arrivals = 0
-        self.started = 0
-        self.waited = 0
-        self.completed = 0
         self.work_sum = 0.0
         # Indexed by target + OUTCOME_SLOTS: outcomes are small negative codes, stages >= 0.
         self.outcomes = [0] * self.n_targets
@@ -162,10 +159,7 @@ class StageRT:
 
     def start(self, lead: Lead, server: Server, now: float) -> None:
         wait = now - lead.t_arrive
-        self.started += 1
-        self.waits.add(wait)
-        if wait > 0.0:
-            self.waited += 1
+        self.waits.add(wait)  # its count is the number of starts; its zeros, the non-waits
         if lead.first_touch < 0.0:
             lead.first_touch = now
             self.first_touch_add(now - lead.ready)
@@ -234,8 +228,7 @@ class StageRT:
     # -- leaving -------------------------------------------------------------------------------
     def depart(self, lead: Lead, now: float, target: int) -> None:
         """The lead leaves this stage towards ``target`` (a stage index or an outcome)."""
-        self.completed += 1
-        self.times.add(now - lead.t_arrive)
+        self.times.add(now - lead.t_arrive)  # its count is the number of departures
         slot = target + OUTCOME_SLOTS
         self.outcomes[slot] += 1
         self.outcome_value[slot] += lead.value

@@ -93,21 +93,26 @@ class _Section(BaseModel):
 class Meta(_Section):
     """The ``[scenario]`` table: name, clock and horizon."""
 
-    name: str = "unnamed scenario"
+    name: str = Field("unnamed scenario", description="Shown in tables and reports.")
     description: str = ""
     start: dt.date = Field(description="Calendar date at simulated time 0 (midnight).")
     horizon: Duration = Field(description="How long to simulate, e.g. \"52 w\".")
     warmup: Duration = Field(0.0, description="Initial period excluded from statistics.")
-    currency: str = "USD"
+    currency: str = Field("USD", description="ISO code of every amount in the file.")
     sample_every: Duration = Field(24.0, description="Spacing of the level time series.")
 
 
 class CalendarSpec(_Section):
     """A working calendar: weekdays, daily hours and holidays."""
 
-    days: list[str] = Field(default_factory=lambda: ["mon-fri"])
-    hours: list[str] = Field(default_factory=lambda: ["09:00-17:00"])
-    holidays: list[dt.date] = Field(default_factory=list)
+    days: list[str] = Field(
+        default_factory=lambda: ["mon-fri"], description="Working days: names or ranges."
+    )
+    hours: list[str] = Field(
+        default_factory=lambda: ["09:00-17:00"],
+        description="Working hours each working day, \"HH:MM-HH:MM\" (overnight allowed).",
+    )
+    holidays: list[dt.date] = Field(default_factory=list, description="Whole days off.")
 
 
 class SegmentSpec(_Section):
@@ -120,8 +125,8 @@ class SegmentSpec(_Section):
 class Burst(_Section):
     """A one-off batch of leads, e.g. a webinar list dropped on a date."""
 
-    at: dt.datetime | dt.date
-    count: int = Field(gt=0)
+    at: dt.datetime | dt.date = Field(description="When the batch lands.")
+    count: int = Field(gt=0, description="Number of leads.")
     over: Duration = Field(0.0, description="Spread the batch uniformly over this window.")
 
 
@@ -146,29 +151,29 @@ class SourceSpec(_Section):
 class Ramp(_Section):
     """Productivity of a new hire rises linearly from ``start`` to 1 over ``duration``."""
 
-    duration: Duration
-    start: float = Field(0.5, gt=0, le=1)
+    duration: Duration = Field(description="Time to full productivity.")
+    start: float = Field(0.5, gt=0, le=1, description="Productivity on day one (0-1].")
 
 
 class Hire(_Section):
     """Hires joining a pool on a date."""
 
-    date: dt.date
-    count: int = Field(1, gt=0)
-    ramp: Ramp | None = None
+    date: dt.date = Field(description="First working day.")
+    count: int = Field(1, gt=0, description="People hired that day.")
+    ramp: Ramp | None = Field(None, description="Overrides the pool's ramp.")
 
 
 class Departure(_Section):
     """Planned departures from a pool on a date (busy staff finish their current item)."""
 
-    date: dt.date
-    count: int = Field(1, gt=0)
+    date: dt.date = Field(description="Day they leave.")
+    count: int = Field(1, gt=0, description="People leaving that day.")
 
 
 class PoolSpec(_Section):
     """A staff pool: SDRs, AEs, onboarding, billing or collections staff."""
 
-    headcount: int = Field(ge=0)
+    headcount: int = Field(ge=0, description="Fully productive staff at the start.")
     calendar: str = Field("always", description="Name of a [calendars] table, or \"always\".")
     ramp: Ramp | None = Field(None, description="Default ramp for hires and backfills.")
     hires: list[Hire] = Field(default_factory=list)
@@ -182,8 +187,12 @@ class PoolSpec(_Section):
 class PatienceSpec(_Section):
     """How long a lead waits for first touch before it leaves or goes cold."""
 
-    on_expiry: Literal["renege", "decay"] = "decay"
-    curve: Literal["moderate", "aggressive"] | None = None
+    on_expiry: Literal["renege", "decay"] = Field(
+        "decay", description="renege: the lead leaves the queue; decay: it stays but goes cold."
+    )
+    curve: Literal["moderate", "aggressive"] | None = Field(
+        None, description="A speed-to-lead preset instead of `after`."
+    )
     after: DistSpec | None = Field(None, description="Patience distribution (a duration).")
 
 
@@ -193,26 +202,38 @@ class StageSpec(_Section):
     pool: str | None = Field(None, description="Staff pool that works the stage.")
     work: DistSpec | None = Field(None, description="Staff time per item (a duration).")
     delay: DistSpec | None = Field(None, description="Unstaffed delay after the work.")
-    discipline: Literal["fifo", "lifo", "priority"] = "fifo"
+    discipline: Literal["fifo", "lifo", "priority"] = Field(
+        "fifo", description="Order in which waiting items are served."
+    )
     priority: Literal["value", "score"] | None = Field(
         None, description="Attribute served highest-first when discipline = \"priority\"."
     )
     pool_priority: int = Field(0, description="Higher is served first when stages share a pool.")
     queue_limit: int | None = Field(None, ge=0, description="Most items waiting.")
     wip_limit: int | None = Field(None, gt=0, description="Most items waiting or in work.")
-    when_full: Literal["lose", "block"] = "lose"
-    patience: Literal["none", "moderate", "aggressive"] | PatienceSpec = "none"
-    decay_outcome: str = "disqualified"
-    routes: dict[str, Probability]
-    routes_by_segment: dict[str, dict[str, Probability]] = Field(default_factory=dict)
+    when_full: Literal["lose", "block"] = Field(
+        "lose", description="At a limit: lose the arriving lead, or block the upstream server."
+    )
+    patience: Literal["none", "moderate", "aggressive"] | PatienceSpec = Field(
+        "none", description="Patience for first touch: a preset name or a table."
+    )
+    decay_outcome: str = Field(
+        "disqualified", description="Where a lead that went cold while waiting is routed."
+    )
+    routes: dict[str, Probability] = Field(
+        description="Next stage or outcome -> probability; must sum to 1."
+    )
+    routes_by_segment: dict[str, dict[str, Probability]] = Field(
+        default_factory=dict, description="Per-segment routes that replace `routes`."
+    )
     description: str = ""
 
 
 class NurtureSpec(_Section):
     """Recycling: leads routed to ``nurture`` come back to a stage after a delay."""
 
-    after: DistSpec
-    to: str
+    after: DistSpec = Field(description="Time in nurture before a lead returns.")
+    to: str = Field(description="Stage a returning lead re-enters.")
     max_cycles: int = Field(1, ge=0, description="After this many cycles a lead is disqualified.")
 
 
