@@ -53,6 +53,8 @@ def replication_rows(out: ReplicationOutput, model: Model) -> list[Row]:
     ]
     if t["outcome:done"]:
         rows.append(Row("done", "total", "", "count", t["outcome:done"]))
+    if "cash:invoiced" in t:
+        rows += cash_rows(t, cur)
     for name, src in out.sources.items():
         rows.append(Row("leads_in", "source", name, "count", src["leads_in"]))
     for st in model.stages:
@@ -86,4 +88,45 @@ def replication_rows(out: ReplicationOutput, model: Model) -> list[Row]:
             Row("available_hours", "pool", name, "staff-h", p["available_hours"]),
             Row("headcount_end", "pool", name, "count", p["headcount_end"]),
         ]
+    return rows
+
+
+CASH_KPIS: tuple[tuple[str, str, str], ...] = (
+    # (metric, key in totals, unit); "$" stands for the scenario currency
+    ("renewals", "renewals", "count"),
+    ("renewal_bookings", "renewal_bookings", "$"),
+    ("not_renewed", "not_renewed", "count"),
+    ("go_lives", "go_lives", "count"),
+    ("time_to_go_live_median", "time_to_go_live_median", "d"),
+    ("churned_in_onboarding", "churned_in_onboarding", "count"),
+    ("invoices", "invoices", "count"),
+    ("invoiced", "invoiced", "$"),
+    ("cash_collected", "collected", "$"),
+    ("time_to_cash_median", "time_to_cash_median", "d"),
+    ("time_to_cash_p90", "time_to_cash_p90", "d"),
+    ("dso", "dso", "d"),
+    ("ar_outstanding", "ar_outstanding", "$"),
+    ("ar_current", "ar_current", "$"),
+    ("ar_1_30", "ar_1_30", "$"),
+    ("ar_31_60", "ar_31_60", "$"),
+    ("ar_61_90", "ar_61_90", "$"),
+    ("ar_90_plus", "ar_90_plus", "$"),
+    ("overdue_share", "overdue_share", "share"),
+    ("written_off", "written_off", "$"),
+    ("bad_debt_rate", "", "share"),
+    ("dunning_touches", "dunning_touches", "count"),
+)
+
+
+def cash_rows(t: dict[str, float], currency: str) -> list[Row]:
+    """KPIs of the cash side (scope "cash"): invoicing, collection, AR and its aging, DSO."""
+    rows = []
+    for metric, key, unit in CASH_KPIS:
+        if metric == "bad_debt_rate":
+            value = _ratio(t["cash:written_off"], t["cash:invoiced"])
+        else:
+            value = t[f"cash:{key}"]
+            if unit == "d" and metric != "dso":
+                value = value / HOURS_PER_DAY
+        rows.append(Row(metric, "cash", "", currency if unit == "$" else unit, value))
     return rows

@@ -182,6 +182,28 @@ _LABELS = {
     "utilisation": "utilisation (working hours)",
     "available_hours": "available staff hours",
     "headcount_end": "headcount at end",
+    "renewals": "renewals",
+    "renewal_bookings": "renewal bookings",
+    "not_renewed": "subscriptions not renewed",
+    "go_lives": "go-lives",
+    "time_to_go_live_median": "time won->go-live, median",
+    "churned_in_onboarding": "churned in onboarding",
+    "invoices": "invoices issued",
+    "invoiced": "invoiced",
+    "cash_collected": "cash collected",
+    "time_to_cash_median": "time to cash won->paid, median",
+    "time_to_cash_p90": "time to cash won->paid, p90",
+    "dso": "DSO (AR end / invoiced x days)",
+    "ar_outstanding": "AR outstanding at end",
+    "ar_current": "AR not yet due",
+    "ar_1_30": "AR 1-30 days past due",
+    "ar_31_60": "AR 31-60 days past due",
+    "ar_61_90": "AR 61-90 days past due",
+    "ar_90_plus": "AR over 90 days past due",
+    "overdue_share": "overdue share of AR",
+    "written_off": "written off",
+    "bad_debt_rate": "bad-debt rate (written off / invoiced)",
+    "dunning_touches": "dunning touches",
 }
 
 
@@ -226,17 +248,17 @@ def format_table(kpis: pd.DataFrame, currency: str, manifest: dict[str, Any]) ->
             ci = "[-]"
         return f"  {label:<{width}} {mean:>12}  {ci:<26} n={r['n']}"
 
-    sections = [("total", "Whole cycle"), ("source", "Leads in, by source"),
-                ("stage", "Stages"), ("pool", "Staff pools")]
+    sections = [("total", "Whole cycle"), ("cash", "Cash (deals, invoices, payments)"),
+                ("source", "Leads in, by source"), ("stage", "Stages"), ("pool", "Staff pools")]
     for scope, title in sections:
         part = kpis[kpis.scope == scope]
         if part.empty:
             continue
         lines.append("")
         lines.append(title)
-        if scope in ("total", "source"):
+        if scope in ("total", "source", "cash"):
             for _, r in part.iterrows():
-                label = _LABELS.get(r.metric, r.metric) if scope == "total" else r["name"]
+                label = r["name"] if scope == "source" else _LABELS.get(r.metric, r.metric)
                 lines.append(row(label, r))
             continue
         for name, group in part.groupby("name", sort=False):

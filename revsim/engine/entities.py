@@ -51,6 +51,7 @@ class Lead:
         "token",
         "patience",
         "cold",
+        "deal",
     )
 
     def __init__(self, lead_id: int, source: int, segment: int, value: float, score: float,
@@ -72,6 +73,7 @@ class Lead:
         self.token = 0
         self.patience = 0.0
         self.cold = False
+        self.deal: Any = None  # set when the lead is won (see engine.cash)
 
 
 class Server:

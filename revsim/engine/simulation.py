@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 from simpy.events import NORMAL
 
+from revsim.engine.cash import CashRT
 from revsim.engine.entities import Lead, Wake
 from revsim.engine.environment import Environment
 from revsim.engine.monitor import Level, ValueSink, VisitRecords
@@ -16,7 +17,16 @@ from revsim.engine.pool import PoolRT
 from revsim.engine.source import SourceRT
 from revsim.engine.stage import StageRT
 from revsim.engine.streams import Streams
-from revsim.scenario.model import DISQUALIFIED, OUTCOME_NAMES, OUTCOME_SLOTS, WON, Model
+from revsim.scenario.model import (
+    DISQUALIFIED,
+    ISSUED,
+    LIVE,
+    OUTCOME_NAMES,
+    OUTCOME_SLOTS,
+    REMINDED,
+    WON,
+    Model,
+)
 
 
 @dataclass
@@ -75,6 +85,7 @@ class Simulation:
         self.nurture_draw = (
             self.streams.draws("nurture.after", model.nurture.after) if model.nurture else None
         )
+        self.cash = CashRT(self, model.cash) if model.cash is not None else None
         self.sources = [SourceRT(self, s, i) for i, s in enumerate(model.sources)]
         self.series: dict[str, list[float]] = {"t": []}
         for st in self.stages:
@@ -86,6 +97,9 @@ class Simulation:
         self.series["system"] = []
         self.series["won"] = []
         self.series["bookings"] = []
+        if self.cash is not None:
+            for key in ("invoiced", "collected", "ar_outstanding"):
+                self.series[key] = []
         self._won_total = 0
         self._bookings_total = 0.0
         if self.warmup > 0:
@@ -125,6 +139,14 @@ class Simulation:
 
     def finish(self, lead: Lead, outcome: int, now: float) -> None:
         """The lead's journey ends with ``outcome`` (won, lost, disqualified, ...)."""
+        if outcome <= LIVE:
+            # live/churned end a deal's delivery; issued/reminded end billing/collections work
+            assert self.cash is not None
+            if outcome in (ISSUED, REMINDED):
+                self.cash.on_stage_exit(lead, outcome, now)
+            else:
+                self.cash.delivery_done(lead, outcome, now)
+            return
         slot = outcome + OUTCOME_SLOTS
         self.outcomes[slot] += 1
         self.outcome_value[slot] += lead.value
@@ -135,6 +157,8 @@ class Simulation:
         system = self.system
         system.n -= 1
         system.sum_out += now
+        if outcome == WON and self.cash is not None:
+            self.cash.won(lead, now)
 
     # -- periodic and one-off events -------------------------------------------------------------
     def _sample(self, ev: Wake) -> None:
@@ -152,6 +176,10 @@ class Simulation:
         s["system"].append(self.system.n)
         s["won"].append(self._won_total)
         s["bookings"].append(self._bookings_total)
+        if self.cash is not None:
+            s["invoiced"].append(self.cash.invoiced / 100.0)
+            s["collected"].append(self.cash.collected / 100.0)
+            s["ar_outstanding"].append(self.cash.outstanding / 100.0)
         self.first_touch.maybe_fold()
         self.cycle_won.maybe_fold()
         nxt = now + self.model.sample_every
@@ -173,6 +201,8 @@ class Simulation:
         self.cycle_won.reset()
         self.outcomes = [0] * OUTCOME_SLOTS
         self.outcome_value = [0.0] * OUTCOME_SLOTS
+        if self.cash is not None:
+            self.cash.reset_window()
 
     # -- run -------------------------------------------------------------------------------------
     def run(self) -> ReplicationOutput:
@@ -238,6 +268,11 @@ class Simulation:
         sources = {src.model.name: {"leads_in": float(src.leads_in)} for src in self.sources}
         series = {k: np.asarray(v, dtype=float) for k, v in self.series.items()}
         visits = self.records.columns() if self.records is not None else None
+        extra: dict[str, Any] = {}
+        if self.cash is not None:
+            totals.update(self._cash_totals(T))
+            extra["ledger"] = self.cash.ledger()
+            extra["invoice_log"] = self.cash.invoice_log
         return ReplicationOutput(
             replication=self.replication,
             warmup=self.warmup,
@@ -248,7 +283,39 @@ class Simulation:
             pools=pools,
             series=series,
             visits=visits,
+            extra=extra,
         )
+
+    def _cash_totals(self, T: float) -> dict[str, float]:
+        cash = self.cash
+        assert cash is not None
+        aging = cash.aging(T)
+        window_days = (T - self.warmup) / 24.0
+        ar = cash.outstanding / 100.0
+        invoiced = cash.w_invoiced / 100.0
+        out = {
+            "cash:invoiced": invoiced,
+            "cash:invoices": float(cash.w_invoices),
+            "cash:collected": cash.w_collected / 100.0,
+            "cash:written_off": cash.w_written_off / 100.0,
+            "cash:renewal_bookings": cash.w_renewal_bookings / 100.0,
+            "cash:renewals": float(cash.w_renewals),
+            "cash:not_renewed": float(cash.w_not_renewed),
+            "cash:go_lives": float(cash.w_go_lives),
+            "cash:churned_in_onboarding": float(cash.w_churned),
+            "cash:dunning_touches": float(cash.w_touches),
+            "cash:ar_outstanding": ar,
+            # DSO, period-end method: AR at the end of the window / amount invoiced in the
+            # window x days in the window.
+            "cash:dso": ar / invoiced * window_days if invoiced > 0 else float("nan"),
+            "cash:overdue_share": (ar - aging["current"] / 100.0) / ar if ar > 0 else float("nan"),
+            "cash:time_to_cash_median": cash.time_to_cash.quantile(0.5),
+            "cash:time_to_cash_p90": cash.time_to_cash.quantile(0.9),
+            "cash:time_to_go_live_median": cash.time_to_live.quantile(0.5),
+        }
+        for bucket, cents in aging.items():
+            out[f"cash:ar_{bucket}"] = cents / 100.0
+        return out
 
 
 def simulate(model: Model, root_seed: int, replication: int, *, horizon: float | None = None,

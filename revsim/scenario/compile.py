@@ -15,8 +15,10 @@ from revsim.distributions import Distribution, SpecError, from_spec, hyperexpone
 from revsim.engine.calendar import WorkingCalendar
 from revsim.errors import Problem, ScenarioError
 from revsim.scenario import schema as S
+from revsim.scenario.compile_cash import CashCompiler
 from revsim.scenario.model import (
     DECAY_CURVES,
+    WON,
     TERMINAL_CODES,
     HireModel,
     Model,
@@ -143,12 +145,17 @@ class _Compiler:
         if spec is None:
             return None
         try:
-            return from_spec(spec, kind=kind, field=path)  # type: ignore[arg-type]
+            dist = from_spec(spec, kind=kind, field=path)  # type: ignore[arg-type]
         except SpecError as err:
             self.problems.extend(Problem(p, m) for p, m in err.problems)
+            return None
         except ValueError as err:
             self.fail(path, str(err))
-        return None
+            return None
+        if kind == "money" and float(dist.ppf(0.0)) < 0:
+            self.fail(path, "amounts must be >= 0, but this distribution can draw negative values")
+            return None
+        return dist
 
     # -- whole model -----------------------------------------------------------------------
     def compile(self) -> Model | None:
@@ -177,7 +184,15 @@ class _Compiler:
         pools = self._pools(parsed["pools"], calendars, start)
         stages = self._stages(parsed["stages"], stage_idx, targets, pool_names, segment_names)
         nurture = self._nurture(parsed.get("nurture"), stage_idx)
-        self._check_routes_reachable(parsed, stage_names, sources, stages, nurture)
+        cash, internal = CashCompiler(self, stage_idx, pool_names, segment_names).compile(
+            len(stage_names)
+        )
+        self._check_routes_reachable(parsed, stage_names, sources, stages, nurture, cash)
+        stage_events = tuple(
+            (spec.event if spec is not None and spec.event else f"stage:{name}")
+            for name, spec in parsed["stages"].items()
+        ) + tuple(st.name for st in internal)
+        stages = stages + internal
         if self.problems or meta is None:
             return None
         model = Model(
@@ -193,6 +208,8 @@ class _Compiler:
             pools=tuple(pools),
             stages=tuple(stages),
             nurture=nurture,
+            cash=cash,
+            stage_events=stage_events,
             raw=dict(self.raw),
         )
         self.warnings.extend(capacity_warnings(model))
@@ -436,7 +453,8 @@ class _Compiler:
         after = self.dist(spec.after, "duration", "nurture.after")
         return NurtureModel(after, stage_idx[spec.to], spec.max_cycles) if after else None
 
-    def _check_routes_reachable(self, parsed, stage_names, sources, stages, nurture) -> None:
+    def _check_routes_reachable(self, parsed, stage_names, sources, stages, nurture, cash
+                                ) -> None:
         uses_nurture = any(
             -5 in st.routes.targets or any(-5 in r.targets for r in st.routes_by_segment.values())
             for st in stages
@@ -453,6 +471,11 @@ class _Compiler:
                     edges[st.index].add(nurture.to)
             if st.decay_outcome >= 0:
                 edges[st.index].add(st.decay_outcome)
+            if cash is not None and cash.onboarding is not None and (
+                WON in st.routes.targets
+                or any(WON in r.targets for r in st.routes_by_segment.values())
+            ):
+                edges[st.index].add(cash.onboarding)
         seen: set[int] = set()
         frontier = [s.to for s in sources if s.to >= 0]
         while frontier:

@@ -14,7 +14,8 @@ from revsim.engine.calendar import WorkingCalendar
 
 # Route targets: a non-negative int is a stage index; negative ints are outcomes.
 WON, LOST, DISQUALIFIED, DONE, NURTURE, RENEGED, BALKED = -1, -2, -3, -4, -5, -6, -7
-OUTCOME_SLOTS = 8  # outcome codes are -1..-7; counters index by target + OUTCOME_SLOTS
+LIVE, CHURNED, ISSUED, REMINDED = -8, -9, -10, -11  # delivery ends; billing/collections work done
+OUTCOME_SLOTS = 12  # outcome codes are -1..-11; counters index by target + OUTCOME_SLOTS
 OUTCOME_NAMES: dict[int, str] = {
     WON: "won",
     LOST: "lost",
@@ -23,6 +24,10 @@ OUTCOME_NAMES: dict[int, str] = {
     NURTURE: "nurture",
     RENEGED: "reneged",
     BALKED: "balked",
+    LIVE: "live",
+    CHURNED: "churned",
+    ISSUED: "issued",
+    REMINDED: "reminded",
 }
 TERMINAL_CODES: dict[str, int] = {
     "won": WON,
@@ -30,7 +35,11 @@ TERMINAL_CODES: dict[str, int] = {
     "disqualified": DISQUALIFIED,
     "done": DONE,
     "nurture": NURTURE,
+    "live": LIVE,
+    "churned": CHURNED,
 }
+BILLING_STAGE = "billing"
+COLLECTIONS_STAGE = "collections"
 
 DECAY_CURVES: dict[str, tuple[float, float, float]] = {
     # (weight of the fast phase, tau1 hours, tau2 hours): two-phase exponential patience fitted to
@@ -120,6 +129,58 @@ class NurtureModel:
 
 
 @dataclass(frozen=True)
+class ContractModel:
+    """How a won deal of one segment is booked and billed (times in hours)."""
+
+    one_off: bool
+    term: float
+    renewal: float
+    slow_onboarding: float | None
+    renewal_if_slow: float | None
+    billing: str
+    service_start: str
+    milestones: tuple[tuple[float, str, float], ...]  # (share, "signature"|"go_live", after)
+    terms: float  # hours
+
+
+@dataclass(frozen=True)
+class PaymentModel:
+    """Payment behaviour of one segment's invoices (times in hours)."""
+
+    on_time: float
+    late: float
+    never: float
+    on_time_delay: Distribution | None
+    lateness: Distribution | None
+    write_off_after: float
+    partial_share: float
+    partial_first: float
+    partial_gap: float
+
+
+@dataclass(frozen=True)
+class CashModel:
+    """Deals, billing, payment and dunning. Per-segment tables are keyed by segment index,
+    with -1 for the default."""
+
+    onboarding: int | None
+    contracts: dict[int, ContractModel]
+    payments: dict[int, PaymentModel]
+    billing_stage: int | None
+    run_days: tuple[int, ...]  # day of month; 0 means the last day
+    reminders: tuple[float, ...]
+    dunning_factor: float
+    dunning_window: float
+    collections_stage: int | None
+
+    def contract(self, segment: int) -> ContractModel:
+        return self.contracts.get(segment, self.contracts[-1])
+
+    def payment(self, segment: int) -> PaymentModel:
+        return self.payments.get(segment, self.payments[-1])
+
+
+@dataclass(frozen=True)
 class Model:
     """A scenario ready to simulate."""
 
@@ -135,6 +196,8 @@ class Model:
     pools: tuple[PoolModel, ...]
     stages: tuple[StageModel, ...]
     nurture: NurtureModel | None
+    cash: CashModel | None = None
+    stage_events: tuple[str, ...] = ()
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def stage_index(self, name: str) -> int:

@@ -10,87 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, Field
 
-from revsim.distributions import SPEC_JSON_SCHEMA
-from revsim.units import parse_duration, parse_money, parse_rate
+from revsim.scenario.schema_base import DistSpec, Duration, Money, Probability, Rate, Section
+from revsim.scenario.schema_money import BillingSpec, DealsSpec, DunningSpec, PaymentSpec
 
-TERMINALS = ("won", "lost", "disqualified", "done")
-"""Route targets that end a lead's journey (besides ``nurture``, which recycles it)."""
+TERMINALS = ("won", "lost", "disqualified", "done", "live", "churned")
+"""Route targets that end a lead's journey (besides ``nurture``, which recycles it).
+``live`` and ``churned`` end a won deal's delivery (onboarding) stages."""
 NURTURE = "nurture"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def _duration(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as \"3 d\"")
-    return parse_duration(value)
-
-
-def _rate(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("expected a rate such as \"40/w\"")
-    return parse_rate(value)
-
-
-def _money(value: Any) -> float:
-    if isinstance(value, bool):
-        raise ValueError("expected an amount such as 12000 or \"12k\"")
-    return parse_money(value)
-
-
-def _dist_shape(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (dict, str, int, float)):
-        raise ValueError(
-            "expected a distribution: a table such as { dist = \"lognormal\", median = \"2 d\","
-            " p90 = \"9 d\" }, a fixed duration string, or a number"
-        )
-    return value
-
-
-Duration = Annotated[
-    float,
-    BeforeValidator(_duration),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "pattern": r"^\s*[0-9.]+\s*[a-zA-Z]+\s*$",
-            "description": "A duration with a unit: min, h, d, w, mo (30.44 d) or y (365.25 d).",
-            "examples": ["20 min", "4 h", "3 d", "2 w"],
-        }
-    ),
-]
-Rate = Annotated[
-    float,
-    BeforeValidator(_rate),
-    WithJsonSchema(
-        {
-            "type": "string",
-            "description": "A rate: a count per unit of time.",
-            "examples": ["40/w", "12 per day", "0.8/y"],
-        }
-    ),
-]
-Money = Annotated[
-    float,
-    BeforeValidator(_money),
-    WithJsonSchema(
-        {
-            "anyOf": [{"type": "number", "minimum": 0}, {"type": "string"}],
-            "description": "An amount in the scenario currency.",
-            "examples": [12000, "12k", "$1.2M"],
-        }
-    ),
-]
-DistSpec = Annotated[Any, BeforeValidator(_dist_shape), WithJsonSchema(SPEC_JSON_SCHEMA)]
-Probability = Annotated[float, Field(ge=0, le=1)]
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-
-class Meta(_Section):
+class Meta(Section):
     """The ``[scenario]`` table: name, clock and horizon."""
 
     name: str = Field("unnamed scenario", description="Shown in tables and reports.")
@@ -102,7 +34,7 @@ class Meta(_Section):
     sample_every: Duration = Field(24.0, description="Spacing of the level time series.")
 
 
-class CalendarSpec(_Section):
+class CalendarSpec(Section):
     """A working calendar: weekdays, daily hours and holidays."""
 
     days: list[str] = Field(
@@ -115,14 +47,14 @@ class CalendarSpec(_Section):
     holidays: list[dt.date] = Field(default_factory=list, description="Whole days off.")
 
 
-class SegmentSpec(_Section):
+class SegmentSpec(Section):
     """A customer segment (e.g. smb, mid, enterprise) and its deal-value distribution."""
 
     value: DistSpec = Field(description="Deal value, in the scenario currency.")
     description: str = ""
 
 
-class Burst(_Section):
+class Burst(Section):
     """A one-off batch of leads, e.g. a webinar list dropped on a date."""
 
     at: dt.datetime | dt.date = Field(description="When the batch lands.")
@@ -130,7 +62,7 @@ class Burst(_Section):
     over: Duration = Field(0.0, description="Spread the batch uniformly over this window.")
 
 
-class SourceSpec(_Section):
+class SourceSpec(Section):
     """A lead source (channel): a non-homogeneous Poisson arrival process."""
 
     rate: Rate = Field(description="Long-run mean arrival rate, e.g. \"120/w\".")
@@ -148,14 +80,14 @@ class SourceSpec(_Section):
     description: str = ""
 
 
-class Ramp(_Section):
+class Ramp(Section):
     """Productivity of a new hire rises linearly from ``start`` to 1 over ``duration``."""
 
     duration: Duration = Field(description="Time to full productivity.")
     start: float = Field(0.5, gt=0, le=1, description="Productivity on day one (0-1].")
 
 
-class Hire(_Section):
+class Hire(Section):
     """Hires joining a pool on a date."""
 
     date: dt.date = Field(description="First working day.")
@@ -163,14 +95,14 @@ class Hire(_Section):
     ramp: Ramp | None = Field(None, description="Overrides the pool's ramp.")
 
 
-class Departure(_Section):
+class Departure(Section):
     """Planned departures from a pool on a date (busy staff finish their current item)."""
 
     date: dt.date = Field(description="Day they leave.")
     count: int = Field(1, gt=0, description="People leaving that day.")
 
 
-class PoolSpec(_Section):
+class PoolSpec(Section):
     """A staff pool: SDRs, AEs, onboarding, billing or collections staff."""
 
     headcount: int = Field(ge=0, description="Fully productive staff at the start.")
@@ -184,7 +116,7 @@ class PoolSpec(_Section):
     description: str = ""
 
 
-class PatienceSpec(_Section):
+class PatienceSpec(Section):
     """How long a lead waits for first touch before it leaves or goes cold."""
 
     on_expiry: Literal["renege", "decay"] = Field(
@@ -196,7 +128,7 @@ class PatienceSpec(_Section):
     after: DistSpec | None = Field(None, description="Patience distribution (a duration).")
 
 
-class StageSpec(_Section):
+class StageSpec(Section):
     """A stage of the cycle: staffed work and/or a pure delay, then probabilistic routes."""
 
     pool: str | None = Field(None, description="Staff pool that works the stage.")
@@ -226,10 +158,14 @@ class StageSpec(_Section):
     routes_by_segment: dict[str, dict[str, Probability]] = Field(
         default_factory=dict, description="Per-segment routes that replace `routes`."
     )
+    event: str | None = Field(
+        None, description="Canonical activity logged when a lead enters, e.g. \"sql\" "
+        "(default \"stage:NAME\")."
+    )
     description: str = ""
 
 
-class NurtureSpec(_Section):
+class NurtureSpec(Section):
     """Recycling: leads routed to ``nurture`` come back to a stage after a delay."""
 
     after: DistSpec = Field(description="Time in nurture before a lead returns.")
@@ -237,7 +173,7 @@ class NurtureSpec(_Section):
     max_cycles: int = Field(1, ge=0, description="After this many cycles a lead is disqualified.")
 
 
-class ScenarioFile(_Section):
+class ScenarioFile(Section):
     """A revsim scenario: lead sources, staff pools, stages and their routes."""
 
     scenario: Meta
@@ -247,6 +183,10 @@ class ScenarioFile(_Section):
     pools: dict[str, PoolSpec] = Field(default_factory=dict)
     stages: dict[str, StageSpec]
     nurture: NurtureSpec | None = None
+    deals: DealsSpec | None = None
+    billing: BillingSpec | None = None
+    payment: PaymentSpec | None = None
+    dunning: DunningSpec | None = None
 
 
 SECTION_MODELS: dict[str, type[BaseModel]] = {

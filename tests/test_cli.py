@@ -1,0 +1,338 @@
+"""The ``revsim`` command: run, validate, schema; exit codes and clean error messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import REPO, SAAS, scenario_dict, write_toml
+
+import revsim
+from revsim.cli import main
+
+SUMMARY_COLUMNS = ["replication", "metric", "scope", "name", "unit", "value"]
+KPI_COLUMNS = ["metric", "scope", "name", "unit", "mean", "ci_low", "ci_high", "half_width", "n"]
+SERIES_COLUMNS = ["replication", "t_hours", "date", "variable", "value"]
+MANIFEST_KEYS = {"revsim_version", "scenario_hash", "seed", "replications", "wall_time_s"}
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def small(tmp_path: Path) -> Path:
+    """A small, fast scenario file (one source, one pool, one stage)."""
+    return write_toml(tmp_path / "small.toml", scenario_dict(
+        {"sources": {"web": {"rate": "60/w"}}, "stages": {"work": {
+            "work": {"dist": "exponential", "mean": "1 h"}, "routes": {"won": 0.3, "lost": 0.7}}}}))
+
+
+@pytest.fixture
+def broken(tmp_path: Path) -> Path:
+    """A scenario with exactly three distinct problems."""
+    return write_toml(tmp_path / "broken.toml", scenario_dict({
+        "pools": {"staff": {"headcount": -1}},
+        "stages": {"work": {"pool": "staf", "routes": {"won": 0.5, "lost": 0.6}}},
+    }))
+
+
+def assert_clean_failure(result, code: int = 2) -> None:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception,
+                                                                     SystemExit)
+
+
+# -- run ------------------------------------------------------------------------------------------
+
+
+def test_run_writes_result_files(runner: CliRunner, small: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["run", str(small), "-n", "3", "--seed", "5", "-q",
+                                  "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""  # -q: no table
+    assert {p.name for p in out.iterdir()} == {
+        "summary.csv", "kpis.csv", "series.csv", "manifest.json", "scenario.toml"}
+    assert not list(out.glob(".*"))  # no leftover temporary files
+
+    summary = pd.read_csv(out / "summary.csv", keep_default_na=False)
+    assert list(summary.columns) == SUMMARY_COLUMNS
+    assert sorted(summary.replication.unique()) == [0, 1, 2]
+    kpis = pd.read_csv(out / "kpis.csv", keep_default_na=False)
+    assert list(kpis.columns) == KPI_COLUMNS
+    assert set(kpis.n) == {3}
+    # kpis.csv is the summary's mean per KPI
+    leads = summary[(summary.metric == "leads_in") & (summary.scope == "total")]
+    row = kpis[(kpis.metric == "leads_in") & (kpis.scope == "total")].iloc[0]
+    assert row["mean"] == pytest.approx(leads.value.mean())
+    assert row.ci_low <= row["mean"] <= row.ci_high
+    series = pd.read_csv(out / "series.csv")
+    assert list(series.columns) == SERIES_COLUMNS
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert MANIFEST_KEYS <= set(manifest)
+    assert manifest["revsim_version"] == revsim.__version__
+    assert manifest["seed"] == 5 and manifest["replications"] == 3
+    assert manifest["scenario_hash"] == revsim.load(small).hash
+    assert manifest["wall_time_s"] >= 0
+    assert (out / "scenario.toml").read_text() == small.read_text()
+
+
+def test_run_prints_a_table_with_mean_ci_and_n(runner: CliRunner, small: Path) -> None:
+    result = runner.invoke(main, ["run", str(small), "-n", "3"])
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "3 replications" in text and "seed 1" in text
+    assert "95% confidence interval" in text
+    line = next(ln for ln in text.splitlines() if ln.strip().startswith("leads in"))
+    assert "[" in line and "]" in line and line.rstrip().endswith("n=3")
+
+
+def test_run_with_overrides_saves_the_scenario_as_run(runner: CliRunner, small: Path,
+                                                      tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["run", str(small), "-n", "2", "-q", "-o", str(out),
+                                  "--set", "pools.staff.headcount=3",
+                                  "--set", "stages.work.patience=moderate"])
+    assert result.exit_code == 0, result.output
+    saved = revsim.load(out / "scenario.toml")
+    assert saved.model.pools[0].headcount == 3
+    assert saved.model.stages[0].patience_mode == "decay"
+    assert "pools.staff.headcount=3" in (out / "scenario.toml").read_text().splitlines()[0]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario_hash"] == saved.hash
+    kpis = pd.read_csv(out / "kpis.csv", keep_default_na=False)
+    head = kpis[(kpis.metric == "headcount_end") & (kpis.name == "staff")].iloc[0]
+    assert head["mean"] == 3
+
+
+def test_run_with_records_writes_visits(runner: CliRunner, small: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["run", str(small), "-n", "1", "-q", "--records",
+                                  "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    visits = pd.read_csv(out / "visits.csv")
+    assert {"replication", "lead", "stage", "arrival_h", "start_h", "end_h", "outcome",
+            "value"} <= set(visits.columns)
+    assert (visits.start_h >= visits.arrival_h).all() and (visits.end_h >= visits.start_h).all()
+
+
+def test_output_files_are_readable_like_any_other_file(runner: CliRunner, small: Path,
+                                                       tmp_path: Path) -> None:
+    """Results are written via temporary files; they must still get the usual permissions
+    (0666 minus the umask), not mkstemp's private 0600."""
+    out = tmp_path / "out"
+    old = os.umask(0o022)
+    try:
+        result = runner.invoke(main, ["run", str(small), "-n", "1", "-q", "-o", str(out)])
+    finally:
+        os.umask(old)
+    assert result.exit_code == 0, result.output
+    for name in ("summary.csv", "kpis.csv", "manifest.json"):
+        assert (out / name).stat().st_mode & 0o777 == 0o644, name
+
+
+def test_overload_warning_goes_to_stderr(runner: CliRunner, tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "over.toml",
+                      scenario_dict({"sources": {"web": {"rate": "300/w"}},
+                                     "scenario": {"horizon": "1 w"}}))
+    result = runner.invoke(main, ["run", str(path), "-n", "1", "-q"])
+    assert result.exit_code == 0, result.output
+    assert "warning:" in result.stderr and "'staff'" in result.stderr
+    assert str(path) in result.stderr
+
+
+# -- bad input: exit 2, no traceback --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["run", "{small}", "--bogus"],
+        ["run", "{small}", "-n", "0"],
+        ["run", "{small}", "-n", "two"],
+        ["run", "{small}", "--seed", "-1"],
+        ["run"],
+        ["frobnicate"],
+        ["validate"],
+    ],
+)
+def test_bad_flags_are_usage_errors(runner: CliRunner, small: Path, args: list[str]) -> None:
+    result = runner.invoke(main, [a.format(small=small) for a in args])
+    assert_clean_failure(result)
+    assert "Usage:" in result.output
+
+
+def test_bad_override_path_exits_2_with_a_clean_message(runner: CliRunner, small: Path,
+                                                        tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["run", str(small), "-o", str(out),
+                                  "--set", "pools.staf.headcount=3"])
+    assert_clean_failure(result)
+    assert "pools.staf.headcount" in result.stderr and "did you mean 'staff'" in result.stderr
+    assert result.stdout == ""
+    assert not out.exists()  # nothing was run
+
+
+def test_override_without_value_exits_2(runner: CliRunner, small: Path) -> None:
+    result = runner.invoke(main, ["run", str(small), "--set", "pools.staff.headcount"])
+    assert_clean_failure(result)
+    assert "PATH=VALUE" in result.stderr
+
+
+def test_override_with_bad_value_exits_2(runner: CliRunner, small: Path) -> None:
+    result = runner.invoke(main, ["run", str(small), "--set", "pools.staff.headcount=lots"])
+    assert_clean_failure(result)
+    assert "pools.staff.headcount" in result.stderr and "'lots'" in result.stderr
+
+
+def test_missing_file_exits_2(runner: CliRunner, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.toml"
+    result = runner.invoke(main, ["run", str(missing)])
+    assert_clean_failure(result)
+    assert str(missing) in result.stderr and "not found" in result.stderr
+
+
+def test_invalid_scenario_exits_2_listing_every_problem(runner: CliRunner,
+                                                        broken: Path) -> None:
+    result = runner.invoke(main, ["run", str(broken), "-n", "1"])
+    assert_clean_failure(result)
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 3
+    assert all(str(broken) in ln for ln in errors)
+    assert "3 problems found" in result.stderr
+
+
+def test_bad_horizon_flag_exits_2(runner: CliRunner, small: Path) -> None:
+    result = runner.invoke(main, ["run", str(small), "--horizon", "3 wks x"])
+    assert_clean_failure(result)
+    assert "3 wks x" in result.stderr
+
+
+def test_warmup_longer_than_horizon_flag_exits_2(runner: CliRunner, small: Path) -> None:
+    result = runner.invoke(main, ["run", str(small), "-n", "1", "--horizon", "2 w",
+                                  "--warmup", "3 w"])
+    assert_clean_failure(result)
+    assert "warm" in result.stderr
+
+
+# -- validate -------------------------------------------------------------------------------------
+
+
+def test_validate_ok(runner: CliRunner, small: Path) -> None:
+    result = runner.invoke(main, ["validate", str(small)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.strip() == f"{small}: ok (1 sources, 1 pools, 1 stages)"
+
+
+def test_validate_failure_one_line_per_problem(runner: CliRunner, broken: Path) -> None:
+    result = runner.invoke(main, ["validate", str(broken)])
+    assert_clean_failure(result)
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error: ")]
+    assert len(errors) == 3, result.stderr
+    assert {ln.split(": ")[2] for ln in errors} == {
+        "pools.staff.headcount", "stages.work.pool", "stages.work.routes"}
+    assert all(ln.startswith(f"error: {broken}: ") for ln in errors)
+    assert result.stdout == ""
+
+
+def test_validate_several_files(runner: CliRunner, small: Path, broken: Path) -> None:
+    result = runner.invoke(main, ["validate", str(small), str(broken)])
+    assert_clean_failure(result)
+    assert f"{small}: ok" in result.stdout
+    assert "1 of 2 files invalid" in result.stderr
+
+
+def test_validate_invalid_toml(runner: CliRunner, tmp_path: Path) -> None:
+    path = tmp_path / "syntax.toml"
+    path.write_text("[scenario\nstart = 2027-01-04\n", encoding="utf-8")
+    result = runner.invoke(main, ["validate", str(path)])
+    assert_clean_failure(result)
+    assert f"error: {path}: invalid TOML" in result.stderr
+
+
+def test_validate_with_override(runner: CliRunner, small: Path) -> None:
+    result = runner.invoke(main, ["validate", str(small), "--set",
+                                  "stages.work.routes={ won = 0.5 }"])
+    assert_clean_failure(result)
+    assert "stages.work.routes" in result.stderr
+    result = runner.invoke(main, ["validate", str(small), "--set", "pools.staff.headcount=2"])
+    assert result.exit_code == 0, result.output
+
+
+# -- schema ---------------------------------------------------------------------------------------
+
+
+def test_schema_is_json_with_the_scenario_sections(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["schema"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    props = schema["properties"]
+    for section in ("scenario", "calendars", "segments", "sources", "pools", "stages",
+                    "nurture"):
+        assert section in props
+    assert {"scenario", "sources", "stages"} <= set(schema["required"])
+    assert schema["additionalProperties"] is False
+    target = tmp_path / "schema.json"
+    result = runner.invoke(main, ["schema", "-o", str(target)])
+    assert result.exit_code == 0
+    assert json.loads(target.read_text()) == schema
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["--version"])
+    assert result.exit_code == 0 and revsim.__version__ in result.output
+
+
+# -- the installed console script -----------------------------------------------------------------
+
+
+def _console_script() -> str:
+    candidate = Path(sys.executable).parent / "revsim"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("revsim")
+    if found is None:
+        pytest.skip("the revsim console script is not installed")
+    return found
+
+
+def test_console_script_run(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    proc = subprocess.run(
+        [_console_script(), "run", str(SAAS.relative_to(REPO)), "-n", "2", "--horizon", "30 w",
+         "--warmup", "4 w", "-q", "-o", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == ""
+    assert "Traceback" not in proc.stderr
+    for name in ("summary.csv", "kpis.csv", "series.csv", "manifest.json", "scenario.toml"):
+        assert (out / name).is_file(), name
+    assert list(pd.read_csv(out / "summary.csv").columns) == SUMMARY_COLUMNS
+    kpis = pd.read_csv(out / "kpis.csv", keep_default_na=False)
+    assert list(kpis.columns) == KPI_COLUMNS
+    assert set(kpis.n) == {2}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert MANIFEST_KEYS <= set(manifest)
+    assert manifest["replications"] == 2 and manifest["seed"] == 1
+    assert manifest["horizon_hours"] == 30 * 168 and manifest["warmup_hours"] == 4 * 168
+    assert manifest["scenario_hash"] == revsim.load(SAAS).hash
+    assert (out / "scenario.toml").read_text() == SAAS.read_text()
+
+
+def test_console_script_bad_input(tmp_path: Path) -> None:
+    proc = subprocess.run([_console_script(), "validate", str(tmp_path / "missing.toml")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "not found" in proc.stderr
