@@ -129,20 +129,25 @@ def main() -> None:
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Write result files here.")
 @click.option("--records/--no-records", default=False,
               help="Keep per-visit records (written to visits.csv with --out).")
+@click.option("--event-log", "event_log", type=click.Path(dir_okay=False),
+              help="Write the simulated events (canonical event-log CSV) to this file.")
 @set_opt
 @progress_opt
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the KPI table.")
 @handles_errors
 def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup: str | None,
-        jobs: int, out: str | None, records: bool, overrides: tuple[str, ...],
-        progress: bool | None, quiet: bool) -> None:
+        jobs: int, out: str | None, records: bool, event_log: str | None,
+        overrides: tuple[str, ...], progress: bool | None, quiet: bool) -> None:
     """Run SCENARIO (a TOML file) and print its KPIs, each with mean, 95% CI and n."""
     sc = _load(scenario, overrides)
     _warn(sc)
     result = sc.run(
         replications=replications, seed=seed, horizon=horizon, warmup=warmup,
-        jobs=jobs if jobs > 0 else None, records=records, progress=progress,
+        jobs=jobs if jobs > 0 else None, records=records or bool(event_log), progress=progress,
     )
+    if event_log:
+        result.write_event_log(event_log)
+        _echo_err(f"wrote the event log to {event_log}")
     if not quiet:
         click.echo(result.table())
     if out:

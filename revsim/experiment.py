@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,13 +23,16 @@ class ReplicationSummary:
     rows: list[Row]
     series: dict[str, np.ndarray]
     visits: dict[str, np.ndarray] | None
+    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def run_one(model: Model, seed: int, replication: int, horizon: float | None,
             warmup: float | None, records: bool) -> ReplicationSummary:
     """Simulate one replication and reduce it to KPI rows (runs inside worker processes)."""
     out = simulate(model, seed, replication, horizon=horizon, warmup=warmup, records=records)
-    return ReplicationSummary(replication, replication_rows(out, model), out.series, out.visits)
+    return ReplicationSummary(
+        replication, replication_rows(out, model), out.series, out.visits, out.extra
+    )
 
 
 class SerialExecutor(Executor):

@@ -97,6 +97,16 @@ class RunResult:
         out["outcome"] = [self.model.target_name(int(i)) for i in out["outcome"]]
         return out.rename(columns={"arrival": "arrival_h", "start": "start_h", "end": "end_h"})
 
+    def event_log(self) -> pd.DataFrame:
+        """Simulated events in the canonical event-log format (needs ``records=True``)."""
+        from revsim.eventlog import event_log
+
+        return event_log(self)
+
+    def write_event_log(self, path: str | Path) -> Path:
+        """Write :meth:`event_log` as CSV, atomically."""
+        return _atomic_csv(self.event_log(), Path(path))
+
     # -- presentation --------------------------------------------------------------------------
     def table(self) -> str:
         """A readable terminal table of every KPI with its mean, 95% CI and n."""

@@ -52,6 +52,7 @@ class Lead:
         "patience",
         "cold",
         "deal",
+        "worker",
     )
 
     def __init__(self, lead_id: int, source: int, segment: int, value: float, score: float,
@@ -74,6 +75,7 @@ class Lead:
         self.patience = 0.0
         self.cold = False
         self.deal: Any = None  # set when the lead is won (see engine.cash)
+        self.worker = -1  # id of the staff member working it at its current stage
 
 
 class Server:

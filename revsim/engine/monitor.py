@@ -152,9 +152,10 @@ class VisitRecords:
     end: array = field(default_factory=lambda: array("d"))
     outcome: array = field(default_factory=lambda: array("i"))
     value: array = field(default_factory=lambda: array("d"))
+    resource: array = field(default_factory=lambda: array("i"))  # server id, -1 if none
 
     def add(self, lead: int, stage: int, arrival: float, start: float, end: float,
-            outcome: int, value: float) -> None:
+            outcome: int, value: float, resource: int = -1) -> None:
         self.lead.append(lead)
         self.stage.append(stage)
         self.arrival.append(arrival)
@@ -162,9 +163,41 @@ class VisitRecords:
         self.end.append(end)
         self.outcome.append(outcome)
         self.value.append(value)
+        self.resource.append(resource)
 
     def columns(self) -> dict[str, np.ndarray]:
-        return {
-            name: np.frombuffer(getattr(self, name), dtype=getattr(self, name).typecode).copy()
-            for name in ("lead", "stage", "arrival", "start", "end", "outcome", "value")
-        }
+        return _columns(self, ("lead", "stage", "arrival", "start", "end", "outcome", "value",
+                               "resource"))
+
+
+@dataclass
+class LeadRecords:
+    """One row per lead created: its attributes (kept only when records are on)."""
+
+    lead: array = field(default_factory=lambda: array("q"))
+    source: array = field(default_factory=lambda: array("i"))
+    segment: array = field(default_factory=lambda: array("i"))
+    value: array = field(default_factory=lambda: array("d"))
+    score: array = field(default_factory=lambda: array("d"))
+    created: array = field(default_factory=lambda: array("d"))
+
+    def add(self, lead: int, source: int, segment: int, value: float, score: float,
+            created: float) -> None:
+        self.lead.append(lead)
+        self.source.append(source)
+        self.segment.append(segment)
+        self.value.append(value)
+        self.score.append(score)
+        self.created.append(created)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        return _columns(self, ("lead", "source", "segment", "value", "score", "created"))
+
+
+def _columns(obj: object, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    out = {}
+    for name in names:
+        buf = getattr(obj, name)
+        out[name] = np.frombuffer(buf, dtype=buf.typecode).copy() if len(buf) else \
+            np.array([], dtype=buf.typecode)
+    return out

@@ -12,7 +12,7 @@ from simpy.events import NORMAL
 from revsim.engine.cash import CashRT
 from revsim.engine.entities import Lead, Wake
 from revsim.engine.environment import Environment
-from revsim.engine.monitor import Level, ValueSink, VisitRecords
+from revsim.engine.monitor import LeadRecords, Level, ValueSink, VisitRecords
 from revsim.engine.pool import PoolRT
 from revsim.engine.source import SourceRT
 from revsim.engine.stage import StageRT
@@ -63,6 +63,7 @@ class Simulation:
         self.streams = Streams(root_seed, replication)
         self.env = Environment()
         self.records = VisitRecords() if records else None
+        self.lead_records = LeadRecords() if records else None
         self.keep_values = records
         self.new_id = count(1).__next__
         self.first_touch = ValueSink(records)
@@ -269,6 +270,8 @@ class Simulation:
         series = {k: np.asarray(v, dtype=float) for k, v in self.series.items()}
         visits = self.records.columns() if self.records is not None else None
         extra: dict[str, Any] = {}
+        if self.lead_records is not None:
+            extra["leads"] = self.lead_records.columns()
         if self.cash is not None:
             totals.update(self._cash_totals(T))
             extra["ledger"] = self.cash.ledger()

@@ -76,6 +76,7 @@ class SourceRT:
         self.enter = entry.offer if entry.limited else entry.arrive
         self.fixed_value = self.value_draws.get(fixed_segment) if self.segment_u is None else None
         self.new_id = sim.new_id
+        self.lead_records = sim.lead_records
         self.schedule = self.env.schedule
         self.heap = self.env.heap
         self.next_eid = self.env.next_eid
@@ -126,6 +127,8 @@ class SourceRT:
             now,
         )
         self.leads_in += 1
+        if self.lead_records is not None:
+            self.lead_records.add(lead.id, self.index, segment, lead.value, lead.score, now)
         system = self.sim.system
         system.n += 1
         system.sum_in += now

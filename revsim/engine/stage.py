@@ -122,6 +122,7 @@ class StageRT:
         self.arrivals += 1
         lead.stage = self
         lead.t_arrive = now
+        lead.worker = -1
         wip = self.wip
         wip.n += 1
         wip.sum_in += now
@@ -173,6 +174,7 @@ class StageRT:
         pool.busy += 1  # type: ignore[union-attr]
         server.busy = True
         lead.t_start = now
+        lead.worker = server.id
         timer = server.timer
         timer.callbacks = self._done_callbacks
         timer.lead = lead
@@ -187,9 +189,10 @@ class StageRT:
 
     def _work_done_then_delay(self, ev: Wake) -> None:
         """Staffed work is over: free the server, then the unstaffed delay runs."""
+        lead = ev.lead  # read first: releasing the server may re-arm this very timer
         self.pool.release(ev.server, self.env.now)  # type: ignore[union-attr]
         ev2 = Wake(self.env, self._finish)
-        ev2.lead = ev.lead
+        ev2.lead = lead
         ev2.server = None
         self.schedule(ev2, NORMAL, self.delay())  # type: ignore[misc]
 
@@ -234,7 +237,7 @@ class StageRT:
         self.outcome_value[slot] += lead.value
         if self.records is not None:
             self.records.add(lead.id, self.index, lead.t_arrive, lead.t_start, now, target,
-                             lead.value)
+                             lead.value, lead.worker)
         wip = self.wip
         wip.n -= 1
         wip.sum_out += now
@@ -252,7 +255,7 @@ class StageRT:
         self.outcomes[slot] += 1
         self.outcome_value[slot] += lead.value
         if self.sim.records is not None:
-            self.sim.records.add(lead.id, self.index, arrival, start, end, target, lead.value)
+            self.sim.records.add(lead.id, self.index, arrival, start, end, target, lead.value, -1)
 
     def admit_blocked(self, now: float) -> None:
         """Space freed up: let blocked leads in, releasing the servers they held upstream."""
