@@ -30,9 +30,9 @@ routes = { done = 1.0 }
 def run(n_arrivals: int = 200_000, seed: int = 1) -> dict:
     sc = revsim.loads(SCENARIO.substitute(limit=n_arrivals))
     res = sc.run(replications=1, seed=seed, records=False)
-    k = res.kpis
-    row = k[(k.metric == "wait_mean") & (k.scope == "stage") & (k.name == "serve")].iloc[0]
-    return {"mean_wait_h": float(row["mean"]), "n": int(row["n"])}
+    wait = res.kpi("wait_mean", "stage", "serve")
+    served = res.kpi("arrivals", "stage", "serve")
+    return {"mean_wait_h": float(wait["mean"]), "n": int(served["mean"])}
 
 
 if __name__ == "__main__":

@@ -69,7 +69,7 @@ def event_log(result: RunResult) -> pd.DataFrame:
             if opp_stages else pd.Series(dtype=float)
         )
         for lead_id, attrs in leads.iterrows():
-            rows.append((lead_id, "lead_created", attrs["created"], "lead", None, None,
+            rows.append((lead_id, "lead_created", attrs["created"], None, None, None,
                          attrs["value"], np.nan))
         touched: set[int] = set()
         for v in visits.sort_values(["lead", "arrival", "start"], kind="stable").itertuples():

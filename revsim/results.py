@@ -17,8 +17,8 @@ import pandas as pd
 
 from revsim.analysis.ci import summarise
 from revsim.experiment import ReplicationSummary
-from revsim.scenario.model import OUTCOME_NAMES, Model
-from revsim.units import format_duration, format_money
+from revsim.scenario.model import Model
+from revsim.table import format_table, format_value
 
 
 @dataclass
@@ -161,121 +161,4 @@ def _atomic_text(text: str, path: Path) -> Path:
     return path
 
 
-# -- terminal table ------------------------------------------------------------------------------
-_LABELS = {
-    "leads_in": "leads in",
-    "won": "deals won",
-    "lost": "lost",
-    "disqualified": "disqualified",
-    "reneged": "lost to reneging",
-    "balked": "lost to full queue",
-    "bookings": "bookings",
-    "conversion": "conversion",
-    "time_to_first_touch_mean": "time to first touch, mean",
-    "time_to_first_touch_median": "time to first touch, median",
-    "time_to_first_touch_p90": "time to first touch, p90",
-    "cycle_time_mean": "cycle time created->won, mean",
-    "cycle_time_median": "cycle time created->won, median",
-    "cycle_time_p90": "cycle time created->won, p90",
-    "leads_in_system_mean": "leads in the system, mean",
-    "done": "done",
-    "arrivals": "arrivals",
-    "throughput": "throughput",
-    "time_in_stage_mean": "time in stage, mean",
-    "time_in_stage_p90": "time in stage, p90",
-    "wip_mean": "in stage (WIP), mean",
-    "wait_mean": "wait, mean",
-    "wait_p90": "wait, p90",
-    "p_wait": "share that waited",
-    "queue_mean": "queue length, mean",
-    "staff_hours": "staff hours",
-    "utilisation": "utilisation (working hours)",
-    "available_hours": "available staff hours",
-    "headcount_end": "headcount at end",
-    "renewals": "renewals",
-    "renewal_bookings": "renewal bookings",
-    "not_renewed": "subscriptions not renewed",
-    "go_lives": "go-lives",
-    "time_to_go_live_median": "time won->go-live, median",
-    "churned_in_onboarding": "churned in onboarding",
-    "invoices": "invoices issued",
-    "invoiced": "invoiced",
-    "cash_collected": "cash collected",
-    "time_to_cash_median": "time to cash won->paid, median",
-    "time_to_cash_p90": "time to cash won->paid, p90",
-    "dso": "DSO (AR end / invoiced x days)",
-    "ar_outstanding": "AR outstanding at end",
-    "ar_current": "AR not yet due",
-    "ar_1_30": "AR 1-30 days past due",
-    "ar_31_60": "AR 31-60 days past due",
-    "ar_61_90": "AR 61-90 days past due",
-    "ar_90_plus": "AR over 90 days past due",
-    "overdue_share": "overdue share of AR",
-    "written_off": "written off",
-    "bad_debt_rate": "bad-debt rate (written off / invoiced)",
-    "dunning_touches": "dunning touches",
-}
-
-
-def format_value(value: float, unit: str, currency: str = "USD") -> str:
-    """A KPI value in human units: $1.2M, 23.4%, 3.2 h, 41 d, 1,234."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "-"
-    if unit == "share":
-        return f"{100 * value:.1f}%"
-    if unit == "h":
-        return format_duration(value)
-    if unit == "staff-h":
-        return f"{value:,.0f} h"
-    if unit == "d":
-        return f"{value:,.1f} d"
-    if unit == "per week":
-        return f"{value:,.1f}/w"
-    if unit == currency:
-        return format_money(value, currency)
-    if abs(value) >= 100 or float(value).is_integer():
-        return f"{value:,.0f}"
-    return f"{value:,.2f}"
-
-
-def format_table(kpis: pd.DataFrame, currency: str, manifest: dict[str, Any]) -> str:
-    lines: list[str] = []
-    n_reps = manifest.get("replications")
-    header = (
-        f"{manifest.get('scenario_name', '')}: {n_reps} replications, seed "
-        f"{manifest.get('seed')}, window {manifest.get('window', '')}"
-    )
-    lines.append(header)
-    lines.append("Each KPI: mean over replications [95% confidence interval] (n replications).")
-    width = 44
-
-    def row(label: str, r: pd.Series) -> str:
-        mean = format_value(r["mean"], r["unit"], currency)
-        if r["n"] > 1 and not math.isnan(r["ci_low"]):
-            ci = (f"[{format_value(r['ci_low'], r['unit'], currency)}, "
-                  f"{format_value(r['ci_high'], r['unit'], currency)}]")
-        else:
-            ci = "[-]"
-        return f"  {label:<{width}} {mean:>12}  {ci:<26} n={r['n']}"
-
-    sections = [("total", "Whole cycle"), ("cash", "Cash (deals, invoices, payments)"),
-                ("source", "Leads in, by source"), ("stage", "Stages"), ("pool", "Staff pools")]
-    for scope, title in sections:
-        part = kpis[kpis.scope == scope]
-        if part.empty:
-            continue
-        lines.append("")
-        lines.append(title)
-        if scope in ("total", "source", "cash"):
-            for _, r in part.iterrows():
-                label = r["name"] if scope == "source" else _LABELS.get(r.metric, r.metric)
-                lines.append(row(label, r))
-            continue
-        for name, group in part.groupby("name", sort=False):
-            lines.append(f" {scope} {name}")
-            for _, r in group.iterrows():
-                lines.append(row(_LABELS.get(r.metric, r.metric), r))
-    return "\n".join(lines)
-
-
-__all__ = ["RunResult", "format_value", "format_table", "OUTCOME_NAMES"]
+__all__ = ["RunResult", "format_value", "format_table"]

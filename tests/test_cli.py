@@ -48,8 +48,7 @@ def broken(tmp_path: Path) -> Path:
 def assert_clean_failure(result, code: int = 2) -> None:
     assert result.exit_code == code, (result.exit_code, result.output)
     assert "Traceback" not in result.output
-    assert not isinstance(result.exception, Exception) or isinstance(result.exception,
-                                                                     SystemExit)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 # -- run ------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import QUIET_RATE, START, burst, burst_source, run_trace, scenario_dict
+from conftest import QUIET_RATE, START, burst_source, run_trace, scenario_dict
 
 import revsim
 
@@ -242,6 +242,30 @@ def test_block_holds_the_upstream_server_until_space_frees() -> None:
     assert total(result, "balked") == 0
     # pa was busy (working or blocked) from 0 to 11 -> its staff hours are the work, not 11
     assert result.values("staff_hours", "stage", "a")[0] == pytest.approx(3.0)
+
+
+def test_block_on_a_queue_limit_admits_as_soon_as_the_queue_has_room() -> None:
+    """With queue_limit (not wip_limit), space frees when a queued lead starts work, which
+    can be long before any lead leaves the stage (here b has a 10 h delay after its work)."""
+    data = scenario_dict({
+        "sources": {"web": burst_source("a", [0.0, 0.0, 0.0])},
+        "pools": {"pa": {"headcount": 1}, "pb": {"headcount": 1}},
+        "stages": {
+            "a": {"pool": "pa", "work": "6 min", "routes": {"b": 1.0}},
+            "b": {"pool": "pb", "work": "2 h", "delay": "10 h", "queue_limit": 1,
+                  "when_full": "block", "routes": {"won": 1.0}},
+        },
+    })
+    del data["pools"]["staff"], data["stages"]["work"]
+    visits, _ = run_trace(data)
+    assert rows(visits, "b")[:2] == [
+        (1, "b", 0.1, 0.1, 12.1, "won"),   # works 0.1-2.1, then the delay
+        (2, "b", 0.2, 2.1, 14.1, "won"),   # queued (the queue is now full), starts at 2.1
+    ]
+    # lead 3 finished a at 0.3 and found b's queue full; at 2.1 lead 2 left the queue, so
+    # lead 3 moves in then, releasing a's server, and starts work when lead 2's work ends
+    assert rows(visits, "a")[2] == (3, "a", 0.0, 0.2, 2.1, "b")
+    assert rows(visits, "b")[2] == (3, "b", 2.1, 4.1, 16.1, "won")
 
 
 def test_lose_downstream_does_not_hold_upstream() -> None:
