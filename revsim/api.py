@@ -16,7 +16,8 @@ from revsim.results import RunResult
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import apply_overrides, parse_toml, read_toml, scenario_hash
 from revsim.scenario.model import Model
-from revsim.units import parse_duration
+from revsim.errors import Problem, ScenarioError
+from revsim.units import format_duration, parse_duration
 
 DEFAULT_SEED = 1
 
@@ -59,6 +60,7 @@ class Scenario:
         seed = DEFAULT_SEED if seed is None else int(seed)
         h = _hours(horizon, "horizon")
         w = _hours(warmup, "warmup")
+        _check_window(self.model, h, w, replications)
         started = time.perf_counter()
         with progress_bar(replications, "replications", progress) as bar:
             reps = run_replications(
@@ -85,6 +87,25 @@ class Scenario:
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         return RunResult(self.model, reps, manifest)
+
+
+def _check_window(model: Model, horizon: float | None, warmup: float | None,
+                  replications: int) -> None:
+    problems = []
+    h = model.horizon if horizon is None else horizon
+    w = model.warmup if warmup is None else warmup
+    if h <= 0:
+        problems.append(Problem("horizon", "must be positive"))
+    if w < 0:
+        problems.append(Problem("warmup", "must be >= 0"))
+    elif w >= h:
+        problems.append(Problem(
+            "warmup", f"{format_duration(w)} is not shorter than the horizon "
+            f"({format_duration(h)}); shorten the warm-up (--warmup) or lengthen the horizon"))
+    if replications < 1:
+        problems.append(Problem("replications", "must be at least 1"))
+    if problems:
+        raise ScenarioError(problems, "run")
 
 
 def _hours(value: str | float | None, field: str) -> float | None:

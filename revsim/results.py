@@ -141,6 +141,9 @@ class RunResult:
 def _atomic(path: Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     os.close(fd)
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; give the usual file mode
     try:
         yield Path(tmp)
         os.replace(tmp, path)

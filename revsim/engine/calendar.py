@@ -23,6 +23,7 @@ from datetime import date, datetime
 
 __all__ = ["WorkingCalendar"]
 
+_EPS = 1e-9  # hours (3.6 microseconds)
 _WEEK = 168.0
 _BLOCK_WEEKS = 52
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -334,7 +335,9 @@ class WorkingCalendar:
                 # Periodic tail: fold the target back onto the reference week.
                 k = int((target - self._cum(self._ref)) // self._week_hours)
                 target -= k * self._week_hours
-        i = bisect_left(c, target) - 1
+        # A target a rounding error past the end of a run belongs to that run, not to the
+        # next opening (which may be a week later).
+        i = max(bisect_left(c, target - _EPS) - 1, 0)
         return self._s[i] + (target - c[i]) + k * _WEEK
 
     # ------------------------------------------------------------------ queries

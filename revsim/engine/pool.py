@@ -36,6 +36,9 @@ class PoolRT:
         self.always = model.calendar.always_open
         self.open = True if self.always else self.calendar.is_open(0.0)
         self.heap = heap
+        self.stage_heaps: dict[StageRT, list[Any]] = {}
+        # deque of (lead, token, stage) in FIFO mode; in heap mode a list of placeholders, one
+        # per entry in stage_heaps, so that its truthiness says whether anything may wait
         self.queue: Any = [] if heap else deque()
         self._seq = count()
         self.free: list[Server] = []
@@ -98,21 +101,41 @@ class PoolRT:
                 key = -seq
             else:
                 key = seq
-            heappush(self.queue, (-stage.pool_priority, key, seq, lead, lead.token, stage))
+            heap = self.stage_heaps.get(stage)
+            if heap is None:
+                heap = self.stage_heaps[stage] = []
+            heappush(heap, (key, seq, lead, lead.token, lead.t_arrive))
+            self.queue.append(None)  # marks "something may be waiting" for release()
         else:
             self.queue.append((lead, lead.token, stage))
 
     def _pop_valid(self) -> tuple[Lead, StageRT] | None:
+        """The next item to serve, skipping stale entries (leads that reneged)."""
         queue = self.queue
-        while queue:
-            if self.heap:
-                entry = heappop(queue)
-                lead, token, stage = entry[3], entry[4], entry[5]
-            else:
+        if not self.heap:
+            while queue:
                 lead, token, stage = queue.popleft()
-            if lead.token == token:
-                return lead, stage
-        return None
+                if lead.token == token:
+                    return lead, stage
+            return None
+        # Each stage orders its own items (FIFO, LIFO or priority); across stages the pool
+        # serves the highest pool_priority first, then the stage whose head waited longest.
+        best: tuple[tuple[int, float], StageRT, list[Any]] | None = None
+        for stage, heap in self.stage_heaps.items():
+            while heap and heap[0][2].token != heap[0][3]:
+                heappop(heap)
+            if heap:
+                rank = (stage.pool_priority, -heap[0][4])
+                if best is None or rank > best[0]:
+                    best = (rank, stage, heap)
+        if best is None:
+            queue.clear()
+            return None
+        _, stage, heap = best
+        entry = heappop(heap)
+        if queue:
+            queue.pop()
+        return entry[2], stage
 
     def dispatch(self, now: float) -> None:
         """Start waiting items while servers are free and the pool is open."""
@@ -149,6 +172,8 @@ class PoolRT:
                         waiting.n -= 1
                         waiting.sum_out += now
                         stage.start(lead, server, now)
+                        if stage.blocked:
+                            stage.admit_blocked(now)  # the queue got shorter
                         return
         self.free.append(server)
 

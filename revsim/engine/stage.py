@@ -157,6 +157,8 @@ class StageRT:
         queue.n -= 1
         queue.sum_out += now
         self.start(lead, server, now)
+        if self.blocked:
+            self.admit_blocked(now)  # the queue got shorter: a blocked lead may fit now
 
     def start(self, lead: Lead, server: Server, now: float) -> None:
         wait = now - lead.t_arrive

@@ -139,6 +139,19 @@ class _Compiler:
             return model.model_validate(body)
         except ValidationError as err:
             self.problems.extend(_pydantic_problems(err, path, model))
+            return self._lenient(model, body, err)
+
+    def _lenient(self, model: type[BaseModel], body: Any, err: ValidationError) -> Any:
+        """Validate again without the offending fields, so that the cross-reference checks
+        still see the rest of the entry and report its other problems. The scenario is already
+        invalid, so what this returns is only ever checked, never run."""
+        if not isinstance(body, Mapping):
+            return None
+        bad = {e["loc"][0] for e in err.errors() if e["loc"]}
+        rest = {k: v for k, v in body.items() if k not in bad}
+        try:
+            return model.model_validate(rest)
+        except ValidationError:
             return None
 
     def dist(self, spec: Any, kind: str, path: str) -> Distribution | None:
@@ -456,11 +469,14 @@ class _Compiler:
     def _check_routes_reachable(self, parsed, stage_names, sources, stages, nurture, cash
                                 ) -> None:
         uses_nurture = any(
-            -5 in st.routes.targets or any(-5 in r.targets for r in st.routes_by_segment.values())
+            -5 in st.routes.targets
+            or any(-5 in r.targets for r in st.routes_by_segment.values())
+            or (st.patience_mode == "decay" and st.decay_outcome == -5)
             for st in stages
         )
         if uses_nurture and parsed.get("nurture") is None and "nurture" not in self.raw:
-            self.fail("nurture", "a route goes to 'nurture' but there is no [nurture] section")
+            self.fail("nurture", "a route or decay_outcome goes to 'nurture' but there is no "
+                      "[nurture] section")
         if len(stages) != len(stage_names) or len(sources) != len(parsed["sources"]):
             return  # reachability is meaningless until the routes themselves are valid
         edges: dict[int, set[int]] = {s.index: set() for s in stages}

@@ -157,8 +157,9 @@ def assert_littles_law(res: revsim.RunResult, stage: str) -> None:
     bias of a ratio estimator, both second-order for windows of many mean sojourns, so no
     ``rel_floor``: the test uses sampling noise only. (Checked empirically: over 400
     replications of an M/M/3 at rho = 0.8 with a 1800 h window the mean difference was
-    0.0004 +- 0.0012 for L = 5, i.e. no detectable bias even at 13x the usual replications.) (A floor relative to the expected value 0
-    would be 0 anyway; if one were ever justified it would have to be scaled by ``wip_mean``.)
+    0.0004 +- 0.0012 for L = 5: no detectable bias even at 13x the usual replications.)
+    A floor relative to the expected value 0 would be 0 anyway; if one were ever justified it
+    would have to be scaled by ``wip_mean``.
     """
     window = window_hours(res)
     lam = stage_values(res, "arrivals", stage) / window
