@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from revsim import __version__
+from revsim.errors import Problem, ScenarioError
 from revsim.experiment import run_replications
 from revsim.progress import progress_bar
 from revsim.results import RunResult
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import apply_overrides, parse_toml, read_toml, scenario_hash
 from revsim.scenario.model import Model
-from revsim.errors import Problem, ScenarioError
 from revsim.units import format_duration, parse_duration
 
 DEFAULT_SEED = 1

@@ -10,7 +10,7 @@ payment_received, invoice_paid, invoice_written_off), so ``revsim fit`` can read
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -72,7 +72,8 @@ def event_log(result: RunResult) -> pd.DataFrame:
             rows.append((lead_id, "lead_created", attrs["created"], None, None, None,
                          attrs["value"], np.nan))
         touched: set[int] = set()
-        for v in visits.sort_values(["lead", "arrival", "start"], kind="stable").itertuples():
+        ordered = visits.sort_values(["lead", "arrival", "start"], kind="stable")
+        for v in cast(Any, ordered.itertuples()):
             stage = int(v.stage)
             activity = events[stage]
             if stage == onboarding and activity.startswith("stage:"):
@@ -117,7 +118,7 @@ def event_log(result: RunResult) -> pd.DataFrame:
         df.loc[is_opp, "parent_id"] = prefix + "L" + lead_num[is_opp].astype("Int64").astype(str)
         inv = df["object_type"] == "invoice"
         parent_lead = pd.to_numeric(df.loc[inv, "parent"], errors="coerce").astype("Int64")
-        parent_is_opp = parent_lead.map(lambda x: x in converted_at.index)
+        parent_is_opp = parent_lead.isin(converted_at.index)
         df.loc[inv, "parent_id"] = np.where(parent_is_opp, prefix + "O", prefix + "L") + \
             parent_lead.astype(str)
         payment = df["activity"].isin(["payment_received", "invoice_paid"])

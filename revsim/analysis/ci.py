@@ -50,7 +50,7 @@ def summarise(tidy: pd.DataFrame, confidence: float = 0.95,
     rows = []
     for key, group in tidy.groupby(KEY, sort=False, dropna=False):
         mean, lo, hi, n = t_interval(group["value"].to_numpy(), confidence)
-        low_bound, high_bound = _bounds(key[3], currency_units)
+        low_bound, high_bound = _bounds(str(key[3]), currency_units)
         half = (hi - lo) / 2 if n > 1 else math.nan
         if n > 1:
             lo, hi = max(lo, low_bound), min(hi, high_bound)

@@ -15,8 +15,8 @@ from simpy.events import NORMAL
 
 from revsim.engine.entities import Lead, Wake
 from revsim.engine.monitor import ValueSink
-from revsim.scenario.model import CHURNED, ISSUED, LIVE, CashModel, ContractModel
 from revsim.scenario.compile_cash import default_on_time_delay
+from revsim.scenario.model import CHURNED, ISSUED, LIVE, CashModel, ContractModel
 
 if TYPE_CHECKING:
     from revsim.engine.simulation import Simulation

@@ -17,6 +17,17 @@ class Wake(Event):
     where most of its time goes.
     """
 
+    # Payload attributes set by whoever schedules the wake-up (declared for type checkers).
+    lead: Any
+    server: Any
+    token: int
+    payload: Any
+    deal: Any
+    cents: int
+    invoice: Any
+    j: int
+    term_start: float
+
     def __init__(self, env: Environment, callback: Callable[[Any], None]) -> None:
         self.env = env
         self.callbacks = [callback]

@@ -56,7 +56,7 @@ class Environment(simpy.Environment):
         # Events at exactly ``at`` are left unprocessed, as with SimPy's urgent "until" event.
         while queue and queue[0][0] < at:
             self._now, _, _, event = pop(queue)
-            callbacks, event.callbacks = event.callbacks, None
+            callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
             for callback in callbacks:
                 callback(event)
             if not event._ok and not hasattr(event, "_defused"):

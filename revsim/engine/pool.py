@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from simpy.events import NORMAL
 
+from revsim.distributions import Exponential
 from revsim.engine.entities import Lead, Server, Wake
 from revsim.scenario.model import PoolModel
 
@@ -34,7 +35,6 @@ class PoolRT:
         self.name = model.name
         self.calendar = model.calendar
         self.always = model.calendar.always_open
-        self.open = True if self.always else self.calendar.is_open(0.0)
         self.heap = heap
         self.stage_heaps: dict[StageRT, list[Any]] = {}
         # deque of (lead, token, stage) in FIFO mode; in heap mode a list of placeholders, one
@@ -56,7 +56,7 @@ class PoolRT:
         self.w_last = 0.0
         self.cap_area = 0.0
         self._attrition = (
-            sim.streams.draws(f"pool.{model.name}.attrition", _exp(1.0 / model.attrition))
+            sim.streams.draws(f"pool.{model.name}.attrition", Exponential(1.0 / model.attrition))
             if model.attrition
             else None
         )
@@ -67,7 +67,7 @@ class PoolRT:
         for at, n in model.departures:
             self._at(at, self._depart, n)
         if not self.always:
-            self._schedule_flip(0.0)
+            self._schedule_opening(0.0)
 
     # -- clocks and accounting ----------------------------------------------------------------
     def clock(self, now: float) -> float:
@@ -139,7 +139,7 @@ class PoolRT:
 
     def dispatch(self, now: float) -> None:
         """Start waiting items while servers are free and the pool is open."""
-        while self.free and self.open:
+        while self.free and self.is_open(now):
             nxt = self._pop_valid()
             if nxt is None:
                 return
@@ -157,7 +157,7 @@ class PoolRT:
             self.active -= 1
             return
         queue = self.queue
-        if queue and self.open:
+        if queue and (self.always or self.calendar.is_open(now)):
             if self.heap:
                 nxt = self._pop_valid()
                 if nxt is not None:
@@ -178,17 +178,23 @@ class PoolRT:
         self.free.append(server)
 
     # -- calendar ------------------------------------------------------------------------------
-    def _schedule_flip(self, now: float) -> None:
-        nxt = self.calendar.next_close(now) if self.open else self.calendar.next_open(now)
-        if math.isfinite(nxt):
-            self._at(nxt, self._flip, None)
+    def is_open(self, now: float) -> bool:
+        """Whether work may start at ``now`` (asked of the calendar, never cached: a job that
+        ends exactly at closing time must not start the next one)."""
+        return self.always or self.calendar.is_open(now)
 
-    def _flip(self, ev: Wake) -> None:
+    def _schedule_opening(self, now: float) -> None:
+        """Schedule the next start of a shift strictly after ``now``."""
+        after = self.calendar.next_close(now) if self.calendar.is_open(now) else now
+        nxt = self.calendar.next_open(after) if math.isfinite(after) else math.inf
+        if math.isfinite(nxt):
+            self._at(nxt, self._opening, None)
+
+    def _opening(self, ev: Wake) -> None:
+        """A shift starts: waiting items can be worked again."""
         now = self.env.now
-        self.open = self.calendar.is_open(now)
-        if self.open:
-            self.dispatch(now)
-        self._schedule_flip(now)
+        self.dispatch(now)
+        self._schedule_opening(now)
 
     # -- headcount -----------------------------------------------------------------------------
     def _at(self, when: float, callback: Any, payload: Any) -> None:
@@ -239,13 +245,3 @@ class PoolRT:
         self._remove(server, now)
         if self.model.backfill_after is not None:
             self._at(now + self.model.backfill_after, self._hire, (1, self.model.ramp))
-
-
-class _exp:
-    """Minimal exponential distribution for attrition draws (mean in hours)."""
-
-    def __init__(self, mean: float) -> None:
-        self.mean = mean
-
-    def sample(self, rng: Any, n: int) -> Any:
-        return rng.exponential(self.mean, n)

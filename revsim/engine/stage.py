@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 from bisect import bisect_right
 from collections import deque
+from collections.abc import Callable
 from heapq import heappush
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from simpy.events import NORMAL
 
@@ -86,7 +87,9 @@ class StageRT:
             else None
         )
         # what a server's completion event calls: straight to routing, or the delay first
-        self._done_callbacks = [self._work_done_then_delay if self.delay else self._finish]
+        self._done_callbacks: list[Callable[[Any], None]] = [
+            self._work_done_then_delay if self.delay else self._finish
+        ]
 
     def reset_counts(self) -> None:
         self.arrivals = 0
@@ -103,7 +106,7 @@ class StageRT:
             return False
         if self.queue_limit is not None and self.queue.n >= self.queue_limit:
             pool = self.pool
-            return pool is not None and bool(pool.free) and pool.open
+            return pool is not None and bool(pool.free) and pool.is_open(self.env.now)
         return True
 
     def offer(self, lead: Lead, now: float) -> None:
@@ -113,6 +116,7 @@ class StageRT:
                 self.blocked.append((lead, None, None))
                 return
             self.arrivals += 1
+            self.times.add(0.0)  # a lost lead spends no time in the stage, but it did arrive
             self._record(lead, now, now, now, BALKED)
             self.sim.finish(lead, BALKED, now)
             return
@@ -137,7 +141,7 @@ class StageRT:
         if self.patience is not None:
             lead.patience = self.patience()
             lead.cold = False
-        if pool.free and pool.open:
+        if pool.free and (pool.always or pool.calendar.is_open(now)):
             self.start(lead, pool.free.pop(), now)
             return
         pool.enqueue(lead, self)

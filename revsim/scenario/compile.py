@@ -18,8 +18,8 @@ from revsim.scenario import schema as S
 from revsim.scenario.compile_cash import CashCompiler
 from revsim.scenario.model import (
     DECAY_CURVES,
-    WON,
     TERMINAL_CODES,
+    WON,
     HireModel,
     Model,
     NurtureModel,
@@ -414,13 +414,15 @@ class _Compiler:
             by_segment: dict[int, Routing] = {}
             for seg, seg_routes in spec.routes_by_segment.items():
                 if seg not in segment_names:
-                    self.fail(f"{path}.routes_by_segment.{seg}", f"unknown segment; {suggest(seg, segment_names)}")
+                    self.fail(f"{path}.routes_by_segment.{seg}",
+                              f"unknown segment; {suggest(seg, segment_names)}")
                     continue
                 r = self._routing(seg_routes, targets, f"{path}.routes_by_segment.{seg}")
                 if r is not None:
                     by_segment[segment_names.index(seg)] = r
             if spec.decay_outcome not in targets:
-                self.fail(f"{path}.decay_outcome", f"unknown target; {suggest(spec.decay_outcome, list(targets))}")
+                self.fail(f"{path}.decay_outcome",
+                          f"unknown target; {suggest(spec.decay_outcome, list(targets))}")
             if routes is None:
                 continue
             out.append(
