@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -53,10 +54,26 @@ def default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
 
 
+def _ignore_sigint() -> None:
+    # Ctrl-C is the parent's to handle: it stops the pool and exits cleanly. Workers that also
+    # received it would each print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def make_executor(jobs: int | None) -> Executor:
     """Serial for ``jobs=1``, a process pool otherwise (``None`` = one worker per CPU)."""
     jobs = default_jobs() if jobs is None or jobs <= 0 else jobs
-    return SerialExecutor() if jobs == 1 else ProcessPoolExecutor(max_workers=jobs)
+    if jobs == 1:
+        return SerialExecutor()
+    return ProcessPoolExecutor(max_workers=jobs, initializer=_ignore_sigint)
+
+
+def stop_executor(executor: Executor) -> None:
+    """Stop now: cancel queued work and end worker processes (used on Ctrl-C and errors)."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
 
 
 def run_replications(model: Model, *, replications: int, seed: int, jobs: int | None = 1,
@@ -83,7 +100,7 @@ def run_replications(model: Model, *, replications: int, seed: int, jobs: int | 
                 if on_done is not None:
                     on_done(1)
     except BaseException:
-        executor.shutdown(wait=False, cancel_futures=True)
+        stop_executor(executor)
         raise
     executor.shutdown(wait=True)
     return sorted(results, key=lambda r: r.replication)

@@ -1,0 +1,31 @@
+"""Ctrl-C during a run: exit 130, one clean line, no traceback, no half-written files."""
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_ctrl_c_leaves_no_partial_files(tmp_path, jobs):
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "revsim.cli", "run", str(ROOT / "scenarios/saas_sales_led.toml"),
+         "-n", "2000", "-j", jobs, "-o", str(out), "-q"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+    )
+    time.sleep(3.0)  # well into the replications (2000 of them take minutes)
+    assert proc.poll() is None, "the run finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert "Traceback" not in err
+    assert "interrupted" in err
+    leftovers = list(out.glob("*")) if out.exists() else []
+    assert not [p for p in leftovers if p.suffix == ".part" or p.name.startswith(".")]
+    assert leftovers == [], "an interrupted run writes no result files at all"
