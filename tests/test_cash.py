@@ -645,7 +645,7 @@ def test_ledger_identities_hold_exactly_on_every_replication(case: str) -> None:
         open_ids = set(inv) - set(paid_ids) - set(written)
         assert sum(inv[i] - paid.get(i, 0) for i in open_ids) == ledger["outstanding"]
         # with no warm-up the window KPIs are the whole-run ledger
-        def k(metric: str, scope: str = "cash") -> float:
+        def k(metric: str, scope: str = "cash", rep: Any = rep) -> float:
             return rep_kpi(rep, metric, scope)
 
         assert k("invoiced") == pytest.approx(ledger["invoiced"] / 100, abs=1e-6)

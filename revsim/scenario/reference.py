@@ -10,6 +10,7 @@ from pydantic_core import PydanticUndefined
 
 from revsim.distributions import FAMILY_PARAMS
 from revsim.scenario import schema as S
+from revsim.scenario import schema_money as M
 from revsim.units import format_duration
 
 _SECTIONS: list[tuple[str, type[BaseModel], str]] = [
@@ -26,6 +27,15 @@ _SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("[stages.NAME]", S.StageSpec, "Stages: staffed work and/or an unstaffed delay, then routes."),
     ("stages.NAME.patience (table form)", S.PatienceSpec, "Patience for first touch."),
     ("[nurture]", S.NurtureSpec, "Recycling of leads routed to `nurture`."),
+    ("[deals]", M.DealsSpec, "What a won deal becomes. Without it, `won` ends a lead's journey "
+     "and nothing is invoiced."),
+    ("[deals.contract] and [deals.by_segment.SEGMENT]", M.ContractSpec,
+     "Contract and billing terms; `by_segment` tables override any of these fields."),
+    ("[[deals.contract.milestones]]", M.Milestone, "Milestone invoices (one-off contracts)."),
+    ("[billing]", M.BillingSpec, "Issuing invoices."),
+    ("[payment] and [payment.by_segment.SEGMENT]", M.PaymentSpec,
+     "Payment behaviour; shares on_time + late + never sum to 1."),
+    ("[dunning]", M.DunningSpec, "Reminders after the due date."),
 ]
 
 
@@ -103,7 +113,16 @@ def markdown() -> str:
             joined += " + the scipy distribution's own parameters (`loc`, `scale`, shapes)"
         out.append(f"| `{family}` | {joined} |")
     out += ["", "Patience presets `moderate` and `aggressive` are two-phase exponential decay"
-            " curves fitted to the HBR 2011 and HBR + MIT 2007 speed-to-lead ratios.", ""]
+            " curves fitted to the HBR 2011 and HBR + MIT 2007 speed-to-lead ratios.", "",
+            "## Billing schedules", "",
+            "`upfront` (at signature), `on_go_live`, `monthly_advance`, `monthly_arrears`,"
+            " `quarterly_advance`, `annual_advance`, `annual_arrears` (periods of a subscription"
+            " term, starting at `service_start`), and `milestones` (one-off contracts).", "",
+            "## Outcomes", "",
+            "Routes end in `won`, `lost`, `disqualified`, `done` (a neutral exit), `nurture`"
+            " (back after `[nurture].after`), and for delivery stages `live` (go-live: go-live"
+            " invoices and subscription terms start) or `churned` (the rest of the deal is"
+            " cancelled).", ""]
     return "\n".join(out)
 
 

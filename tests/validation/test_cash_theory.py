@@ -30,10 +30,10 @@ import numpy as np
 from scipy import integrate
 from scipy import stats as st
 
+import revsim
+
 from .conftest import JOBS, START, hours, per_hour, seed
 from .stats import assert_consistent, mean_ci
-
-import revsim
 
 DAY = 24.0
 LAM = 3.0 / DAY  # invoices per hour
