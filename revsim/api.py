@@ -11,7 +11,7 @@ from typing import Any
 
 from revsim import __version__
 from revsim.errors import Problem, ScenarioError
-from revsim.experiment import run_replications
+from revsim.experiment import RunOptions, run_replications
 from revsim.progress import progress_bar
 from revsim.results import RunResult
 from revsim.scenario.compile import compile_scenario
@@ -64,8 +64,8 @@ class Scenario:
         started = time.perf_counter()
         with progress_bar(replications, "replications", progress) as bar:
             reps = run_replications(
-                self.model, replications=replications, seed=seed, jobs=jobs, horizon=h,
-                warmup=w, records=records, on_done=bar.update,
+                self.model, replications=replications, seed=seed, jobs=jobs,
+                options=RunOptions(horizon=h, warmup=w, records=records), on_done=bar.update,
             )
         wall = time.perf_counter() - started
         horizon_h = h if h is not None else self.model.horizon

@@ -64,24 +64,31 @@ def event_log(result: RunResult) -> pd.DataFrame:
         rows: list[tuple[Any, ...]] = []
         # When a lead becomes an opportunity: its first visit to a stage logged as one.
         opp_stages = [i for i, e in enumerate(events) if e in OPPORTUNITY_EVENTS]
+        entries = pd.DataFrame(rep.extra["entries"])
         converted_at = (
-            visits[visits["stage"].isin(opp_stages)].groupby("lead")["arrival"].min()
+            entries[entries["entry_stage"].isin(opp_stages)].groupby("entry_lead")["entry_time"]
+            .min()
             if opp_stages else pd.Series(dtype=float)
         )
         for lead_id, attrs in leads.iterrows():
             rows.append((lead_id, "lead_created", attrs["created"], None, None, None,
                          attrs["value"], np.nan))
+        for lead_id, stage, t in zip(entries["entry_lead"], entries["entry_stage"],
+                                     entries["entry_time"], strict=True):
+            if int(stage) in internal:
+                continue
+            activity = events[int(stage)]
+            if int(stage) == onboarding and activity.startswith("stage:"):
+                activity = "onboarding_started"
+            rows.append((int(lead_id), activity, float(t), None, None, None,
+                         leads["value"].get(int(lead_id), np.nan), np.nan))
         touched: set[int] = set()
         ordered = visits.sort_values(["lead", "arrival", "start"], kind="stable")
         for v in cast(Any, ordered.itertuples()):
             stage = int(v.stage)
-            activity = events[stage]
-            if stage == onboarding and activity.startswith("stage:"):
-                activity = "onboarding_started"
             pool = model.stages[stage].pool
             resource = f"{pools[pool]}-{v.resource}" if pool is not None and v.resource >= 0 \
                 else None
-            rows.append((v.lead, activity, v.arrival, None, None, None, v.value, np.nan))
             if pool is not None and v.lead not in touched and v.resource >= 0:
                 touched.add(v.lead)
                 rows.append((v.lead, "first_touch", v.start, None, None, resource, v.value,

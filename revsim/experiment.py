@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from revsim.engine.simulation import simulate
+from revsim.engine.simulation import ReplicationOutput, simulate, simulate_batches
 from revsim.kpis import Row, replication_rows
 from revsim.scenario.model import Model
 
@@ -27,13 +27,37 @@ class ReplicationSummary:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def run_one(model: Model, seed: int, replication: int, horizon: float | None,
-            warmup: float | None, records: bool) -> ReplicationSummary:
-    """Simulate one replication and reduce it to KPI rows (runs inside worker processes)."""
-    out = simulate(model, seed, replication, horizon=horizon, warmup=warmup, records=records)
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run each replication: window overrides and what to record (hours)."""
+
+    horizon: float | None = None
+    warmup: float | None = None
+    records: bool = False
+    active_periods: bool = False
+
+
+def _summary(out: ReplicationOutput, model: Model, replication: int) -> ReplicationSummary:
     return ReplicationSummary(
         replication, replication_rows(out, model), out.series, out.visits, out.extra
     )
+
+
+def run_one(model: Model, seed: int, replication: int,
+            options: RunOptions = RunOptions()) -> ReplicationSummary:
+    """Simulate one replication and reduce it to KPI rows (runs inside worker processes)."""
+    out = simulate(model, seed, replication, horizon=options.horizon, warmup=options.warmup,
+                   records=options.records, active_periods=options.active_periods)
+    return _summary(out, model, replication)
+
+
+def run_batch_means(model: Model, seed: int, batches: int,
+                    options: RunOptions = RunOptions()) -> list[ReplicationSummary]:
+    """One long run (replication 0) cut into ``batches`` after the warm-up; each batch is
+    summarised like a replication, numbered 0..batches-1."""
+    outs = simulate_batches(model, seed, 0, batches, horizon=options.horizon,
+                            warmup=options.warmup)
+    return [_summary(out, model, i) for i, out in enumerate(outs)]
 
 
 class SerialExecutor(Executor):
@@ -77,8 +101,7 @@ def stop_executor(executor: Executor) -> None:
 
 
 def run_replications(model: Model, *, replications: int, seed: int, jobs: int | None = 1,
-                     horizon: float | None = None, warmup: float | None = None,
-                     records: bool = False, first: int = 0,
+                     options: RunOptions = RunOptions(), first: int = 0,
                      on_done: Callable[[int], None] | None = None) -> list[ReplicationSummary]:
     """Run replications ``first .. first+replications-1``; sorted by index, not completion."""
     if replications < 1:
@@ -87,7 +110,7 @@ def run_replications(model: Model, *, replications: int, seed: int, jobs: int | 
     results: list[ReplicationSummary] = []
     try:
         futures = [
-            executor.submit(run_one, model, seed, rep, horizon, warmup, records)
+            executor.submit(run_one, model, seed, rep, options)
             for rep in range(first, first + replications)
         ]
         pending = set(futures)

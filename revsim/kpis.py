@@ -61,7 +61,8 @@ def replication_rows(out: ReplicationOutput, model: Model) -> list[Row]:
         s = out.stages[st.name]
         outcomes = s["outcomes"]
         exits = sum(outcomes.values())
-        onward = sum(v for k, v in outcomes.items() if k in ("won", "live") or k in out.stages)
+        onward = sum(v for k, v in outcomes.items()
+                     if k in ("won", "live", "issued", "reminded") or k in out.stages)
         rows += [
             Row("arrivals", "stage", st.name, "count", float(s["arrivals"])),
             Row("throughput", "stage", st.name, "per week", s["completed"] / weeks),

@@ -348,6 +348,28 @@ def test_on_time_payers_are_capped_at_the_due_date() -> None:
     assert [r[2] for r in log_rows(rep, "invoice_paid")] == [pytest.approx(SIGNED + NET30)]
 
 
+def test_default_on_time_spread_uses_the_segments_terms() -> None:
+    """Without on_time_delay, on-time payers spread uniformly over *their* terms (net 60 for
+    the ent segment here, net 30 by default): with hundreds of invoices some are paid more
+    than 30 d after issue, none after the due date."""
+    data = {
+        "scenario": {"name": "spread", "start": START, "horizon": "30 w"},
+        "segments": {"ent": {"value": 1000}},
+        "sources": {"web": {"rate": "50/w", "to": "close", "segments": "ent"}},
+        "stages": {"close": {"delay": "1 h", "routes": {"won": 1.0}}},
+        "deals": {"contract": {"type": "one_off", "billing": "upfront", "terms": "net 30"},
+                  "by_segment": {"ent": {"terms": "net 60"}}},
+        "payment": {"on_time": 1.0, "late": 0.0},
+    }
+    _, rep = run_one(data)
+    issue = {r[1]: (r[2], r[5]) for r in log_rows(rep, "invoice_issued")}
+    assert {round((due - t) / DAY, 9) for t, due in issue.values()} == {60.0}
+    delays = np.array([r[2] - issue[r[1]][0] for r in log_rows(rep, "invoice_paid")])
+    assert len(delays) > 300
+    assert delays.max() <= 60 * DAY + 1e-9
+    assert delays.max() > 30 * DAY
+
+
 # ---------------------------------------------------------------------------- renewals, churn
 # 3-month terms from go-live: term ends at 202 + 2191.5 = 2393.5, then 4585, then 6776.5.
 def renewal_run(**contract: Any) -> tuple[revsim.RunResult, Any]:

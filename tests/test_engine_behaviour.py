@@ -334,7 +334,7 @@ def test_nurture_recycles_then_disqualifies_after_max_cycles() -> None:
     assert rows(visits) == [
         (1, "review", 0.0, 0.0, 1.0, "nurture"),
         (1, "review", 11.0, 11.0, 12.0, "nurture"),
-        (1, "review", 22.0, 22.0, 23.0, "nurture"),
+        (1, "review", 22.0, 22.0, 23.0, "disqualified"),  # no cycles left
     ]
     assert total(result, "disqualified") == 1 and total(result, "leads_in") == 1
 
@@ -346,7 +346,9 @@ def test_nurture_with_zero_cycles_disqualifies_at_once() -> None:
     })
     data["stages"]["work"]["routes"] = {"nurture": 1.0}
     visits, result = run_trace(data)
-    assert rows(visits) == [(1, "work", 0.0, 0.0, 1.0, "nurture")]
+    # the visit is recorded with what actually happens to the lead: no cycles left, so it is
+    # disqualified rather than recycled
+    assert rows(visits) == [(1, "work", 0.0, 0.0, 1.0, "disqualified")]
     assert total(result, "disqualified") == 1
 
 

@@ -338,3 +338,32 @@ def test_shipped_saas_scenario_log(tmp_path: Path) -> None:
     assert {"closed_won", "invoice_issued", "sql", "mql", "opportunity_created"} <= acts
     won = set(df.loc[df["activity"] == "closed_won", "case_id"])
     assert set(df.loc[df["object_type"] == "invoice", "parent_id"]) <= won
+
+
+def test_one_deal_by_hand() -> None:
+    """One lead at Tue 2027-01-05 10:00 (t = 34 h), won 2 d later, no opportunity stage and no
+    onboarding: invoiced upfront at signature (net 30), paid 40% after 10 d and the rest 5 d
+    later; every row of its log worked out by hand."""
+    data = {
+        "scenario": {"name": "one deal", "start": START, "horizon": "60 d"},
+        "sources": {"web": {"rate": "0.0001/y", "to": "close", "value": 1200,
+                            "bursts": [{"at": dt.datetime(2027, 1, 5, 10), "count": 1}]}},
+        "stages": {"close": {"delay": "2 d", "routes": {"won": 1.0}}},
+        "deals": {"contract": {"type": "one_off", "billing": "upfront", "terms": "net 30"}},
+        "payment": {"on_time": 1.0, "late": 0.0, "on_time_delay": "10 d", "partial_share": 1.0,
+                    "partial_first": 0.4, "partial_gap": "5 d"},
+    }
+    res = revsim.Scenario(data).run(replications=1, seed=1, records=True, progress=False)
+    df = res.event_log()
+    rows = df[COLUMNS[:5] + ["amount", "due_date"]].astype(object).where(df.notna(), None)
+    got = [tuple(r) for r in rows.itertuples(index=False)]
+    due = "2027-02-06T10:00:00+00:00"
+    assert got == [
+        ("L1", "lead_created", "2027-01-05T10:00:00+00:00", "lead", None, 1200.0, None),
+        ("L1", "stage:close", "2027-01-05T10:00:00+00:00", "lead", None, 1200.0, None),
+        ("I1", "invoice_issued", "2027-01-07T10:00:00+00:00", "invoice", "L1", 1200.0, due),
+        ("L1", "closed_won", "2027-01-07T10:00:00+00:00", "lead", None, 1200.0, None),
+        ("L1", "go_live", "2027-01-07T10:00:00+00:00", "lead", None, None, None),
+        ("I1", "payment_received", "2027-01-17T10:00:00+00:00", "payment", "L1", 480.0, due),
+        ("I1", "invoice_paid", "2027-01-22T10:00:00+00:00", "payment", "L1", 720.0, due),
+    ]

@@ -32,7 +32,9 @@ def test_validates(path: Path) -> None:
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_runs_with_finite_kpis(path: Path, tmp_path: Path) -> None:
     sc = revsim.load(path)
-    result = sc.run(replications=2, seed=1, horizon="20 w", warmup="4 w")
+    # over the scenario's own horizon: long-cycle scenarios (enterprise) win nothing in a
+    # short run, and a KPI such as cycle time then has no value
+    result = sc.run(replications=2, seed=1)
     kpis = result.kpis
     assert set(kpis.n) == {2}
     bad = kpis[~kpis["mean"].map(math.isfinite)]

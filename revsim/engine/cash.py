@@ -53,6 +53,7 @@ class Invoice(Lead):
     def __init__(self, invoice_id: int, deal: Deal, amount: int, now: float) -> None:
         lead = deal.lead
         super().__init__(invoice_id, lead.source, lead.segment, amount / 100.0, lead.score, now)
+        self.first_touch = now  # an invoice is not a lead: billing work is no "first touch"
         self.deal_ref = deal
         self.amount = amount
         self.paid = 0
@@ -76,34 +77,29 @@ def split_cents(total: int, shares: list[float]) -> list[int]:
     return [*parts, total - sum(parts)]
 
 
-def billing_plan(c: ContractModel, value: int, signature: float, service_start: float | None,
-                 go_live: float | None) -> list[tuple[float, int]]:
-    """Invoices (time, cents) of one term that are known once the given events have happened.
-
-    Pass ``go_live=None`` before go-live; then only signature-triggered invoices are listed
-    (and periodic ones when billing periods start at signature).
-    """
+def billing_plan(c: ContractModel, value: int, event: str, at: float) -> list[tuple[float, int]]:
+    """Invoices (time, cents) of one term that the event ``event`` ("signature", "go_live"
+    or "renewal") at time ``at`` triggers."""
     out: list[tuple[float, int]] = []
     if c.billing == "upfront":
-        out.append((signature, value))
+        if event in ("signature", "renewal"):
+            out.append((at, value))
     elif c.billing == "on_go_live":
-        if go_live is not None:
-            out.append((go_live, value))
+        if event in ("go_live", "renewal"):
+            out.append((at, value))
     elif c.billing == "milestones":
         parts = split_cents(value, [m[0] for m in c.milestones])
-        for (_, at, after), cents in zip(c.milestones, parts, strict=True):
-            if at == "signature":
-                out.append((signature + after, cents))
-            elif go_live is not None:
-                out.append((go_live + after, cents))
-    elif service_start is not None:
+        for (_, trigger, after), cents in zip(c.milestones, parts, strict=True):
+            if trigger == event:
+                out.append((at + after, cents))
+    elif event == c.service_start or event == "renewal":
         period = {"monthly": MONTH, "quarterly": 3 * MONTH, "annual": YEAR}[c.billing.split("_")[0]]
         n = max(1, round(c.term / period))
         step = c.term / n
         advance = c.billing.endswith("advance")
         parts = split_cents(value, [1.0 / n] * n)
         for k, cents in enumerate(parts):
-            out.append((service_start + (k if advance else k + 1) * step, cents))
+            out.append((at + (k if advance else k + 1) * step, cents))
     return out
 
 
@@ -119,9 +115,11 @@ class CashRT:
         self.u_class = streams.uniforms("cash.payment.class")
         self.u_latent = streams.uniforms("cash.payment.latent")
         self.u_partial = streams.uniforms("cash.payment.partial")
+        # One stream per segment: payment behaviour and terms (hence the default spread of
+        # on-time payments over the terms) can differ by segment.
         self.on_time_draws: dict[int, Any] = {}
-        for seg, p in model.payments.items():
-            c = model.contract(seg)
+        for seg in (-1, *range(len(sim.model.segments))):
+            p, c = model.payment(seg), model.contract(seg)
             dist = p.on_time_delay or default_on_time_delay(c.terms)
             self.on_time_draws[seg] = streams.draws(f"cash.payment.on_time.{seg}", dist)
         self.billing = sim.stages[model.billing_stage] if model.billing_stage is not None else None
@@ -175,8 +173,7 @@ class CashRT:
         lead.deal = deal
         self.booked += value
         self.unbilled += value
-        start = now if contract.service_start == "signature" else None
-        self._plan(deal, billing_plan(contract, value, now, start, None))
+        self._plan(deal, billing_plan(contract, value, "signature", now))
         if self.model.onboarding is not None:
             self.sim.stages[self.model.onboarding].offer(lead, now)
         else:
@@ -202,14 +199,7 @@ class CashRT:
         self.time_to_live.add(now - deal.won_at)
         self._log("go_live", lead.id, now)
         c = deal.contract
-        start = now if c.service_start == "go_live" else None
-        plan = billing_plan(c, deal.term_value, deal.won_at, start, now)
-        # signature-triggered parts were planned at signature; keep only the go-live ones
-        early = billing_plan(c, deal.term_value, deal.won_at,
-                             deal.won_at if c.service_start == "signature" else None, None)
-        for item in early:
-            plan.remove(item)
-        self._plan(deal, plan)
+        self._plan(deal, billing_plan(c, deal.term_value, "go_live", now))
         if not c.one_off:
             term_start = now if c.service_start == "go_live" else deal.won_at
             self._at(term_start + c.term, self._term_end, deal=deal, term_start=term_start)
@@ -236,12 +226,7 @@ class CashRT:
         self.w_renewals += 1
         self.w_renewal_bookings += value
         self._log("renewed", deal.lead.id, now)
-        start = now
-        if c.billing in ("upfront", "on_go_live"):
-            plan = [(now, value)]
-        else:
-            plan = billing_plan(c, value, now, start, now)
-        self._plan(deal, plan)
+        self._plan(deal, billing_plan(c, value, "renewal", now))
         self._at(now + c.term, self._term_end, deal=deal, term_start=now)
 
     # -- invoices ------------------------------------------------------------------------------

@@ -153,6 +153,18 @@ class VisitRecords:
     outcome: array = field(default_factory=lambda: array("i"))
     value: array = field(default_factory=lambda: array("d"))
     resource: array = field(default_factory=lambda: array("i"))  # server id, -1 if none
+    # Stage entries, recorded on arrival so that leads still inside at the horizon show too.
+    entry_lead: array = field(default_factory=lambda: array("q"))
+    entry_stage: array = field(default_factory=lambda: array("i"))
+    entry_time: array = field(default_factory=lambda: array("d"))
+
+    def enter(self, lead: int, stage: int, now: float) -> None:
+        self.entry_lead.append(lead)
+        self.entry_stage.append(stage)
+        self.entry_time.append(now)
+
+    def entries(self) -> dict[str, np.ndarray]:
+        return _columns(self, ("entry_lead", "entry_stage", "entry_time"))
 
     def add(self, lead: int, stage: int, arrival: float, start: float, end: float,
             outcome: int, value: float, resource: int = -1) -> None:

@@ -8,6 +8,7 @@ from heapq import heappop, heappush
 from itertools import count
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from simpy.events import NORMAL
 
 from revsim.distributions import Exponential
@@ -55,6 +56,10 @@ class PoolRT:
         self.w0 = 0.0
         self.w_last = 0.0
         self.cap_area = 0.0
+        # Saturation spells (every present staff member busy), for the active-period method.
+        self.active_log: list[tuple[float, float]] | None = [] if sim.track_active else None
+        self.saturated = False
+        self.saturated_since = 0.0
         self._attrition = (
             sim.streams.draws(f"pool.{model.name}.attrition", Exponential(1.0 / model.attrition))
             if model.attrition
@@ -86,6 +91,23 @@ class PoolRT:
         self.busy_out = 0.0
         self.busy0 = self.busy
         self.w0 = self.clock(now)
+
+    def check_saturation(self, now: float) -> None:
+        """Log the start/end of a spell where every present staff member is busy."""
+        saturated = self.active > 0 and self.busy >= self.active
+        if saturated != self.saturated:
+            self.saturated = saturated
+            if saturated:
+                self.saturated_since = now
+            else:
+                self.active_log.append((self.saturated_since, now))  # type: ignore[union-attr]
+
+    def active_periods(self, now: float) -> np.ndarray:
+        """Saturated spells in the current window as an (n, 2) array; an open one ends at now."""
+        spells = list(self.active_log or ())
+        if self.saturated:
+            spells.append((self.saturated_since, now))
+        return np.asarray(spells, dtype=float).reshape(-1, 2)
 
     def busy_hours(self, now: float) -> float:
         """Working hours spent busy since the last reset."""
@@ -151,10 +173,14 @@ class PoolRT:
         self.busy -= 1
         self.busy_out += now if self.always else self.calendar.cumulative(now)
         server.busy = False
+        if self.active_log is not None:
+            self.check_saturation(now)
         if server.leaving:
             self.track_capacity(now)
             server.active = False
             self.active -= 1
+            if self.active_log is not None:
+                self.check_saturation(now)
             return
         queue = self.queue
         if queue and (self.always or self.calendar.is_open(now)):
@@ -208,6 +234,8 @@ class PoolRT:
         self.servers.append(server)
         self.active += 1
         self.free.append(server)
+        if self.active_log is not None:
+            self.check_saturation(now)
         if self._attrition is not None:
             self._at(now + self._attrition(), self._attrite, server)
 
@@ -236,6 +264,8 @@ class PoolRT:
         server.active = False
         self.active -= 1
         self.free.remove(server)
+        if self.active_log is not None:
+            self.check_saturation(now)
 
     def _attrite(self, ev: Wake) -> None:
         server = ev.payload

@@ -50,7 +50,8 @@ class Simulation:
 
     def __init__(self, model: Model, root_seed: int, replication: int, *,
                  horizon: float | None = None, warmup: float | None = None,
-                 records: bool = False) -> None:
+                 records: bool = False, active_periods: bool = False,
+                 batches: int = 1) -> None:
         self.model = model
         self.replication = replication
         self.horizon = float(horizon if horizon is not None else model.horizon)
@@ -60,6 +61,12 @@ class Simulation:
                 f"warm-up ({self.warmup:g} h) must be >= 0 and shorter than the horizon "
                 f"({self.horizon:g} h)"
             )
+        if batches < 1:
+            raise ValueError("batches must be at least 1")
+        self.batches = batches
+        self.window_start = 0.0  # start of the current statistics window
+        self.batch_outputs: list[ReplicationOutput] = []
+        self.track_active = active_periods
         self.streams = Streams(root_seed, replication)
         self.env = Environment()
         self.records = VisitRecords() if records else None
@@ -105,6 +112,11 @@ class Simulation:
         self._bookings_total = 0.0
         if self.warmup > 0:
             self._at(self.warmup, self._reset_statistics)
+        # Batch means: the window is cut into equal batches, each summarised like a
+        # replication; statistics restart at every cut.
+        step = (self.horizon - self.warmup) / batches
+        for i in range(1, batches):
+            self._at(self.warmup + i * step, self._end_batch)
         self._at(0.0, self._sample)
 
     # -- plumbing used by stages and sources ---------------------------------------------------
@@ -116,6 +128,11 @@ class Simulation:
         system = self.system
         system.n += 1
         system.sum_in += now
+
+    def nurture_exhausted(self, lead: Lead) -> bool:
+        """Whether the lead has been recycled ``max_cycles`` times already."""
+        nurture = self.model.nurture
+        return nurture is None or lead.cycles >= nurture.max_cycles
 
     def to_nurture(self, lead: Lead, now: float) -> None:
         """Recycle a lead: it comes back to the nurture stage after a delay, a few times at most."""
@@ -187,14 +204,23 @@ class Simulation:
         if nxt <= self.horizon:
             self._at(nxt, self._sample)
 
+    def _end_batch(self, ev: Wake) -> None:
+        now = self.env.now
+        self.batch_outputs.append(self._summarise(now))
+        self._reset_statistics(ev)
+
     def _reset_statistics(self, ev: Wake) -> None:
         now = self.env.now
+        self.window_start = now
         for st in self.stages:
             st.reset_counts()
             st.queue.reset(now)
             st.wip.reset(now)
         for p in self.pools:
             p.reset(now)
+            if p.active_log is not None:
+                p.active_log.clear()
+                p.saturated_since = now  # a spell in progress counts from the window start
         for src in self.sources:
             src.leads_in = 0
         self.system.reset(now)
@@ -207,18 +233,19 @@ class Simulation:
 
     # -- run -------------------------------------------------------------------------------------
     def run(self) -> ReplicationOutput:
-        """Run to the horizon and summarise."""
+        """Run to the horizon and summarise (the last batch, when batching)."""
         self.env.run(until=self.horizon)
-        return self._summarise()
+        out = self._summarise(self.horizon)
+        self.batch_outputs.append(out)
+        return out
 
     def _by_target(self, counts: list[Any]) -> dict[str, Any]:
         return {
             self.model.target_name(i - OUTCOME_SLOTS): v for i, v in enumerate(counts) if v
         }
 
-    def _summarise(self) -> ReplicationOutput:
-        T = self.horizon
-        window = T - self.warmup
+    def _summarise(self, T: float) -> ReplicationOutput:
+        window = T - self.window_start
         stages: dict[str, dict[str, Any]] = {}
         for st in self.stages:
             stages[st.name] = {
@@ -240,9 +267,12 @@ class Simulation:
                 "outcome_value": self._by_target(st.outcome_value),
             }
         pools: dict[str, dict[str, float]] = {}
+        extra_periods: dict[str, np.ndarray] = {}
         for p in self.pools:
             p.track_capacity(T)
             busy = p.busy_hours(T)
+            if p.active_log is not None:
+                extra_periods[p.name] = p.active_periods(T)
             pools[p.name] = {
                 "busy_hours": busy,
                 "available_hours": p.cap_area,
@@ -269,16 +299,21 @@ class Simulation:
         sources = {src.model.name: {"leads_in": float(src.leads_in)} for src in self.sources}
         series = {k: np.asarray(v, dtype=float) for k, v in self.series.items()}
         visits = self.records.columns() if self.records is not None else None
+        if self.records is not None:
+            extra_entries = self.records.entries()
         extra: dict[str, Any] = {}
+        if self.track_active:
+            extra["active_periods"] = extra_periods
         if self.lead_records is not None:
             extra["leads"] = self.lead_records.columns()
+            extra["entries"] = extra_entries
         if self.cash is not None:
             totals.update(self._cash_totals(T))
             extra["ledger"] = self.cash.ledger()
             extra["invoice_log"] = self.cash.invoice_log
         return ReplicationOutput(
             replication=self.replication,
-            warmup=self.warmup,
+            warmup=self.window_start,
             horizon=T,
             totals=totals,
             sources=sources,
@@ -293,7 +328,7 @@ class Simulation:
         cash = self.cash
         assert cash is not None
         aging = cash.aging(T)
-        window_days = (T - self.warmup) / 24.0
+        window_days = (T - self.window_start) / 24.0
         ar = cash.outstanding / 100.0
         invoiced = cash.w_invoiced / 100.0
         out = {
@@ -322,8 +357,20 @@ class Simulation:
 
 
 def simulate(model: Model, root_seed: int, replication: int, *, horizon: float | None = None,
-             warmup: float | None = None, records: bool = False) -> ReplicationOutput:
+             warmup: float | None = None, records: bool = False,
+             active_periods: bool = False) -> ReplicationOutput:
     """Run replication ``replication`` of ``model`` under ``root_seed``."""
     return Simulation(
-        model, root_seed, replication, horizon=horizon, warmup=warmup, records=records
+        model, root_seed, replication, horizon=horizon, warmup=warmup, records=records,
+        active_periods=active_periods,
     ).run()
+
+
+def simulate_batches(model: Model, root_seed: int, replication: int, batches: int, *,
+                     horizon: float | None = None, warmup: float | None = None
+                     ) -> list[ReplicationOutput]:
+    """One long run cut into ``batches`` equal batches after the warm-up (batch means)."""
+    sim = Simulation(model, root_seed, replication, horizon=horizon, warmup=warmup,
+                     batches=batches)
+    sim.run()
+    return sim.batch_outputs

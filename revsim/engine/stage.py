@@ -13,7 +13,15 @@ from simpy.events import NORMAL
 
 from revsim.engine.entities import Lead, Server, Wake
 from revsim.engine.monitor import Level, ValueSink
-from revsim.scenario.model import BALKED, NURTURE, OUTCOME_SLOTS, RENEGED, WON, StageModel
+from revsim.scenario.model import (
+    BALKED,
+    DISQUALIFIED,
+    NURTURE,
+    OUTCOME_SLOTS,
+    RENEGED,
+    WON,
+    StageModel,
+)
 
 if TYPE_CHECKING:
     from revsim.engine.pool import PoolRT
@@ -116,6 +124,8 @@ class StageRT:
                 self.blocked.append((lead, None, None))
                 return
             self.arrivals += 1
+            if self.records is not None:
+                self.records.enter(lead.id, self.index, now)
             self.times.add(0.0)  # a lost lead spends no time in the stage, but it did arrive
             self._record(lead, now, now, now, BALKED)
             self.sim.finish(lead, BALKED, now)
@@ -124,6 +134,8 @@ class StageRT:
 
     def arrive(self, lead: Lead, now: float) -> None:
         self.arrivals += 1
+        if self.records is not None:
+            self.records.enter(lead.id, self.index, now)
         lead.stage = self
         lead.t_arrive = now
         lead.worker = -1
@@ -179,6 +191,8 @@ class StageRT:
         pool = self.pool
         pool.busy += 1  # type: ignore[union-attr]
         server.busy = True
+        if pool.active_log is not None:  # type: ignore[union-attr]
+            pool.check_saturation(now)  # type: ignore[union-attr]
         lead.t_start = now
         lead.worker = server.id
         timer = server.timer
@@ -237,6 +251,8 @@ class StageRT:
     # -- leaving -------------------------------------------------------------------------------
     def depart(self, lead: Lead, now: float, target: int) -> None:
         """The lead leaves this stage towards ``target`` (a stage index or an outcome)."""
+        if target == NURTURE and self.sim.nurture_exhausted(lead):
+            target = DISQUALIFIED  # recycled often enough: recorded as what happens to it
         self.times.add(now - lead.t_arrive)  # its count is the number of departures
         slot = target + OUTCOME_SLOTS
         self.outcomes[slot] += 1

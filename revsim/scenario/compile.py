@@ -17,7 +17,11 @@ from revsim.errors import Problem, ScenarioError
 from revsim.scenario import schema as S
 from revsim.scenario.compile_cash import CashCompiler
 from revsim.scenario.model import (
+    CHURNED,
     DECAY_CURVES,
+    LIVE,
+    NURTURE,
+    OUTCOME_NAMES,
     TERMINAL_CODES,
     WON,
     HireModel,
@@ -197,10 +201,10 @@ class _Compiler:
         pools = self._pools(parsed["pools"], calendars, start)
         stages = self._stages(parsed["stages"], stage_idx, targets, pool_names, segment_names)
         nurture = self._nurture(parsed.get("nurture"), stage_idx)
-        cash, internal = CashCompiler(self, stage_idx, pool_names, segment_names).compile(
-            len(stage_names)
-        )
-        self._check_routes_reachable(parsed, stage_names, sources, stages, nurture, cash)
+        cash_compiler = CashCompiler(self, stage_idx, pool_names, segment_names)
+        cash, internal = cash_compiler.compile(len(stage_names))
+        self._check_routes_reachable(parsed, stage_names, sources, stages, nurture,
+                                     cash_compiler.onboarding)
         stage_events = tuple(
             (spec.event if spec is not None and spec.event else f"stage:{name}")
             for name, spec in parsed["stages"].items()
@@ -468,12 +472,14 @@ class _Compiler:
         after = self.dist(spec.after, "duration", "nurture.after")
         return NurtureModel(after, stage_idx[spec.to], spec.max_cycles) if after else None
 
-    def _check_routes_reachable(self, parsed, stage_names, sources, stages, nurture, cash
-                                ) -> None:
+    def _check_routes_reachable(self, parsed, stage_names, sources, stages, nurture,
+                                onboarding) -> None:
+        """Every stage must be reachable; `won` ends sales stages, `live`/`churned` end the
+        delivery stages that won deals enter ([deals].onboarding)."""
         uses_nurture = any(
-            -5 in st.routes.targets
-            or any(-5 in r.targets for r in st.routes_by_segment.values())
-            or (st.patience_mode == "decay" and st.decay_outcome == -5)
+            NURTURE in st.routes.targets
+            or any(NURTURE in r.targets for r in st.routes_by_segment.values())
+            or (st.patience_mode == "decay" and st.decay_outcome == NURTURE)
             for st in stages
         )
         if uses_nurture and parsed.get("nurture") is None and "nurture" not in self.raw:
@@ -482,29 +488,49 @@ class _Compiler:
         if len(stages) != len(stage_names) or len(sources) != len(parsed["sources"]):
             return  # reachability is meaningless until the routes themselves are valid
         edges: dict[int, set[int]] = {s.index: set() for s in stages}
+        ends: dict[int, set[int]] = {s.index: set() for s in stages}
         for st in stages:
             for r in (st.routes, *st.routes_by_segment.values()):
                 edges[st.index].update(t for t in r.targets if t >= 0)
-                if -5 in r.targets and nurture is not None:
+                ends[st.index].update(t for t in r.targets if t < 0)
+                if NURTURE in r.targets and nurture is not None:
                     edges[st.index].add(nurture.to)
             if st.decay_outcome >= 0:
                 edges[st.index].add(st.decay_outcome)
-            if cash is not None and cash.onboarding is not None and (
-                WON in st.routes.targets
-                or any(WON in r.targets for r in st.routes_by_segment.values())
-            ):
-                edges[st.index].add(cash.onboarding)
-        seen: set[int] = set()
-        frontier = [s.to for s in sources if s.to >= 0]
-        while frontier:
-            node = frontier.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            frontier.extend(edges.get(node, ()))
+
+        def reach(starts: list[int]) -> set[int]:
+            seen: set[int] = set()
+            frontier = list(starts)
+            while frontier:
+                node = frontier.pop()
+                if node not in seen:
+                    seen.add(node)
+                    frontier.extend(edges.get(node, ()))
+            return seen
+
+        sales = reach([s.to for s in sources if s.to >= 0])
+        delivery = reach([onboarding]) if onboarding is not None else set()
+        names = {st.index: st.name for st in stages}
         for st in stages:
-            if st.index not in seen:
-                self.fail(f"stages.{st.name}", "no lead can reach this stage: no source or route leads to it")
+            if st.index not in sales and st.index not in delivery:
+                self.fail(f"stages.{st.name}",
+                          "no lead can reach this stage: no source or route leads to it")
+        for idx in sorted(sales):
+            for code in sorted(ends[idx] & {LIVE, CHURNED}, reverse=True):
+                fix = ("set [deals] onboarding = \"STAGE\" and route there via 'won'"
+                       if onboarding is None else "route sales stages to 'won' or 'lost'")
+                self.fail(f"stages.{names[idx]}.routes.{OUTCOME_NAMES[code]}",
+                          f"'{OUTCOME_NAMES[code]}' ends a won deal's delivery, but leads reach "
+                          f"this stage before they are won; {fix}")
+        for idx in sorted(delivery):
+            if WON in ends[idx]:
+                self.fail(f"stages.{names[idx]}.routes.won",
+                          "'won' ends a sale, but this stage delivers deals that were already "
+                          "won; route to 'live' or 'churned'")
+            if idx in sales:
+                self.fail(f"stages.{names[idx]}",
+                          "is both a sales stage (reached before 'won') and a delivery stage "
+                          "(reached after it); use separate stages")
 
 
 def _decay_curve(name: str) -> Distribution:

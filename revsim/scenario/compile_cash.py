@@ -55,6 +55,7 @@ class CashCompiler:
         self.stage_idx = stage_idx
         self.pool_names = pool_names
         self.segments = segment_names
+        self.onboarding: int | None = None  # known even when other cash tables are invalid
 
     def compile(self, n_stages: int) -> tuple[CashModel | None, list[StageModel]]:
         raw = self.raw
@@ -63,7 +64,11 @@ class CashCompiler:
                 if raw.get(section) is not None:
                     self.c.fail(section, "needs a [deals] table: only won deals are invoiced")
             return None, []
-        deals = self.c._one(M.DealsSpec, raw["deals"], "deals")
+        deals_raw = raw["deals"]
+        if isinstance(deals_raw, Mapping):
+            # the contract tables are validated (once) per segment below
+            deals_raw = {k: v for k, v in deals_raw.items() if k != "contract"}
+        deals = self.c._one(M.DealsSpec, deals_raw, "deals")
         onboarding = None
         if deals is not None and deals.onboarding is not None:
             if deals.onboarding not in self.stage_idx:
@@ -73,6 +78,7 @@ class CashCompiler:
                             f"{suggest(deals.onboarding, list(self.stage_idx))}")
             else:
                 onboarding = self.stage_idx[deals.onboarding]
+        self.onboarding = onboarding
         contracts = self._per_segment("deals", "contract", M.ContractSpec, self._contract)
         payments = self._payments()
         self._check_write_off(contracts, payments)

@@ -28,7 +28,8 @@ def _terms(value: Any) -> int:
     if isinstance(value, int | float):
         days = value
     else:
-        match = re.fullmatch(r"\s*(?:net[\s_-]*)?(\d+)\s*(?:d|days?)?\s*", str(value), re.I)
+        match = re.fullmatch(r"\s*(?:net(?:[\s_]+|-(?=\d)))?(\d+)\s*(?:d|days?)?\s*", str(value),
+                             re.I)
         if not match:
             raise ValueError(f"cannot read payment terms {value!r}; write e.g. \"net 30\" or 30")
         days = int(match.group(1))

@@ -182,3 +182,19 @@ def test_empty_start_biases_ar_low_without_warm_up() -> None:
     expected = float(np.mean([transient(t) for t in sample_times]))
     assert expected < 0.8 * steady  # the bias is large over this window
     assert_consistent(avg, expected, name="AR average over the first 30 days (transient)")
+
+
+def test_default_on_time_spread_is_uniform_over_each_segments_terms() -> None:
+    """No on_time_delay: on-time payers pay uniformly over their terms, so E[D] = terms / 2.
+    Two equally likely segments, smb on the default net 30 and ent on net 60:
+    E[D] = (15 d + 30 d) / 2 = 22.5 d."""
+    warmup = 60 * DAY + CLOSE_H + DAY
+    toml = scenario(terms_days=30, warmup_h=warmup, horizon_h=warmup + 365 * DAY,
+                    payment="on_time = 1.0\nlate = 0.0")
+    toml = toml.replace('to = "close"', 'to = "close"\nsegments = { smb = 0.5, ent = 0.5 }')
+    toml += (f"\n[segments.smb]\nvalue = {VALUE}\n[segments.ent]\nvalue = {VALUE}\n"
+             '[deals.by_segment.ent]\nterms = "net 60"\n')
+    res = run(toml, 74)
+    expected = LAM * VALUE * 22.5 * DAY
+    assert_consistent(ar_time_average(res, warmup), expected,
+                      name="time-average AR, default on-time spread over each segment's terms")
