@@ -539,9 +539,11 @@ def _decay_curve(name: str) -> Distribution:
 
 
 def visit_rates(model: Model) -> np.ndarray:
-    """Long-run visits per hour to each stage, from the traffic equations (ignores limits)."""
+    """Long-run visits per hour to each stage, from the traffic equations (ignores limits and
+    decay; billing and collections work is estimated from the deals won)."""
     n = len(model.stages)
     routing = np.zeros((n, n))
+    won_share = np.zeros(n)
     seg_mix = np.zeros(max(len(model.segments), 1))
     external = np.zeros(n)
     for src in model.sources:
@@ -557,14 +559,42 @@ def visit_rates(model: Model) -> np.ndarray:
             for t, p in zip(r.targets, r.probabilities, strict=True):
                 if t >= 0:
                     routing[st.index, t] += weight * p
-                elif t == -5 and model.nurture is not None:
+                elif t == NURTURE and model.nurture is not None:
                     routing[st.index, model.nurture.to] += weight * p
+                elif t == WON:
+                    won_share[st.index] += weight * p
+                    if model.cash is not None and model.cash.onboarding is not None:
+                        routing[st.index, model.cash.onboarding] += weight * p
             if not model.segments:
                 break
     try:
-        return np.linalg.solve(np.eye(n) - routing.T, external)
+        rates = np.linalg.solve(np.eye(n) - routing.T, external)
     except np.linalg.LinAlgError:
         return np.full(n, math.inf)
+    cash = model.cash
+    if cash is not None and (cash.billing_stage is not None or cash.collections_stage is not None):
+        # Invoices are not leads: estimate their rate as deals won x invoices per deal over the
+        # long run (a renewing subscription keeps invoicing, 1 / (1 - renewal) terms on average).
+        from revsim.engine.cash import billing_plan
+
+        contract, payment = cash.contract(-1), cash.payment(-1)
+        per_term = sum(len(billing_plan(contract, 100, event, 0.0))
+                       for event in ("signature", "go_live"))
+        terms = 1.0 if contract.one_off else 1.0 / max(1.0 - contract.renewal, 1e-3)
+        invoices = float(won_share @ rates) * per_term * terms
+        if cash.billing_stage is not None:
+            rates[cash.billing_stage] = invoices
+        if cash.collections_stage is not None:
+            # reminders go out while an invoice is unpaid: late payers by the lateness
+            # survival function (ignoring the reminders' own effect), never-payers until the
+            # write-off
+            late = sum(float(payment.lateness.sf(r)) for r in cash.reminders) \
+                if payment.lateness is not None else 0.0
+            never = sum(1 for r in cash.reminders
+                        if r < payment.write_off_after - contract.terms)
+            per_invoice = payment.late * late + payment.never * never
+            rates[cash.collections_stage] = invoices * per_invoice
+    return rates
 
 
 def capacity_warnings(model: Model) -> list[str]:
