@@ -7,17 +7,22 @@ import platform
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from revsim import __version__
 from revsim.errors import Problem, ScenarioError
-from revsim.experiment import RunOptions, run_replications
+from revsim.analysis.precision import run_to_precision
+from revsim.experiment import RunOptions, run_batch_means, run_replications
 from revsim.progress import progress_bar
 from revsim.results import RunResult
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import apply_overrides, parse_toml, read_toml, scenario_hash
 from revsim.scenario.model import Model
 from revsim.units import format_duration, parse_duration
+
+if TYPE_CHECKING:
+    from revsim.bottlenecks import BottleneckReport
+    from revsim.comparison import Comparison
 
 DEFAULT_SEED = 1
 
@@ -48,45 +53,131 @@ class Scenario:
 
     def run(self, replications: int = 10, seed: int | None = DEFAULT_SEED, *,
             horizon: str | float | None = None, warmup: str | float | None = None,
-            jobs: int | None = 1, records: bool = False,
-            progress: bool | None = None) -> RunResult:
+            jobs: int | None = 1, records: bool = False, progress: bool | None = None,
+            precision: float | None = None, max_replications: int = 200,
+            batch_means: int | None = None, active_periods: bool = False) -> RunResult:
         """Run independent replications and summarise KPIs with 95% CIs.
 
-        ``horizon`` and ``warmup`` override the scenario's (a duration such as "26 w", or hours).
+        ``horizon`` and ``warmup`` override the scenario's (a duration such as "26 w", or
+        hours); ``warmup="auto"`` picks it with MSER-5 from a pilot run and reports it.
         ``jobs`` is the number of worker processes (None: one per CPU); results do not depend
         on it. ``records`` keeps per-visit records (memory grows with the horizon).
+        ``precision=0.05`` adds replications until every headline KPI's 95% CI half-width is
+        within 5% of its mean, up to ``max_replications``. ``batch_means=k`` makes one long
+        run cut into k batches instead of independent replications.
         ``progress`` shows a progress bar (None: only when stderr is a terminal).
         """
         seed = DEFAULT_SEED if seed is None else int(seed)
         h = _hours(horizon, "horizon")
-        w = _hours(warmup, "warmup")
+        notes: dict[str, Any] = {}
+        if isinstance(warmup, str) and warmup.strip().lower() == "auto":
+            w, notes["warmup_auto"] = self._auto_warmup(replications, seed, h, jobs, progress)
+        else:
+            w = _hours(warmup, "warmup")
         _check_window(self.model, h, w, replications)
+        options = RunOptions(horizon=h, warmup=w, records=records,
+                             active_periods=active_periods)
         started = time.perf_counter()
-        with progress_bar(replications, "replications", progress) as bar:
-            reps = run_replications(
-                self.model, replications=replications, seed=seed, jobs=jobs,
-                options=RunOptions(horizon=h, warmup=w, records=records), on_done=bar.update,
+        if batch_means is not None:
+            if batch_means < 2:
+                raise ScenarioError([Problem("batch_means", "needs at least 2 batches")], "run")
+            reps = run_batch_means(self.model, seed, batch_means, options)
+            notes["method"] = f"batch means: one run cut into {batch_means} batches"
+        elif precision is not None:
+            reps, notes["precision"] = run_to_precision(
+                self.model, seed, jobs, options, precision, replications, max_replications,
+                progress,
             )
+        else:
+            with progress_bar(replications, "replications", progress) as bar:
+                reps = run_replications(self.model, replications=replications, seed=seed,
+                                        jobs=jobs, options=options, on_done=bar.update)
         wall = time.perf_counter() - started
         horizon_h = h if h is not None else self.model.horizon
         warmup_h = w if w is not None else self.model.warmup
+        window_h = (horizon_h - warmup_h) / (batch_means or 1)
         manifest = {
             "revsim_version": __version__,
             "scenario_name": self.model.name,
             "scenario_file": self.source,
             "scenario_hash": self.hash,
             "seed": seed,
-            "replications": replications,
+            "replications": len(reps),
             "horizon_hours": horizon_h,
             "warmup_hours": warmup_h,
             "window": _window(self.model.start, warmup_h, horizon_h),
+            "window_hours": window_h,
             "confidence": 0.95,
             "records": records,
+            **notes,
             "python": platform.python_version(),
             "wall_time_s": round(wall, 3),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
         return RunResult(self.model, reps, manifest)
+
+    def _auto_warmup(self, replications: int, seed: int, horizon: float | None,
+                     jobs: int | None, progress: bool | None) -> tuple[float, str]:
+        """Pilot replications from an empty start, then MSER-5 on their level series."""
+        from revsim.analysis.warmup import detect_warmup
+
+        pilot_n = min(max(replications, 2), 10)
+        with progress_bar(pilot_n, "warm-up pilot", progress) as bar:
+            pilot = run_replications(self.model, replications=pilot_n, seed=seed, jobs=jobs,
+                                     options=RunOptions(horizon=horizon, warmup=0.0),
+                                     on_done=bar.update)
+        result = RunResult(self.model, pilot, {})
+        choice = detect_warmup(result.series)
+        limit = (horizon if horizon is not None else self.model.horizon) / 2
+        return min(choice.hours, limit), choice.describe()
+
+    def compare(self, *variants: Scenario | Mapping[str, Any] | tuple[str, Any],
+                replications: int = 10, seed: int | None = DEFAULT_SEED,
+                horizon: str | float | None = None, warmup: str | float | None = None,
+                jobs: int | None = 1, progress: bool | None = None) -> Comparison:
+        """Compare variants with this scenario using common random numbers.
+
+        A variant is a Scenario, a mapping of dotted-path changes (``{"pools.sdr.headcount":
+        6}``) or a ``(label, scenario-or-changes)`` pair. Returns paired KPI differences with
+        95% CIs, Holm-adjusted across the variants.
+        """
+        from revsim.comparison import Comparison, check_comparable
+
+        if not variants:
+            raise ScenarioError([Problem("variants", "give at least one variant to compare")],
+                                "compare")
+        named: dict[str, Scenario] = {}
+        notes: list[str] = []
+        for i, variant in enumerate(variants, start=1):
+            label, body = variant if isinstance(variant, tuple) else (None, variant)
+            sc = body if isinstance(body, Scenario) else self.with_changes(body)
+            if label is None:
+                label = (sc.name if isinstance(body, Scenario) and sc.name != self.name
+                         else _describe_changes(body) if isinstance(body, Mapping)
+                         else f"variant {i}")
+            while label in named:
+                label = f"{label} ({i})"
+            notes += check_comparable(self.model, sc.model, label)
+            named[label] = sc
+        kwargs = dict(replications=replications, seed=seed, horizon=horizon, warmup=warmup,
+                      jobs=jobs, progress=progress)
+        base = self.run(**kwargs)  # type: ignore[arg-type]
+        runs = {label: sc.run(**kwargs) for label, sc in named.items()}  # type: ignore[arg-type]
+        return Comparison.build(base, runs, notes)
+
+    def bottlenecks(self, replications: int = 10, seed: int | None = DEFAULT_SEED, *,
+                    horizon: str | float | None = None, warmup: str | float | None = None,
+                    jobs: int | None = 1, progress: bool | None = None,
+                    marginal: bool = True) -> BottleneckReport:
+        """Where the cycle is constrained, and what one more head in each pool is worth."""
+        from revsim.bottlenecks import build_report
+
+        return build_report(self, replications=replications, seed=seed, horizon=horizon,
+                            warmup=warmup, jobs=jobs, progress=progress, marginal=marginal)
+
+
+def _describe_changes(changes: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in changes.items()) or "no change"
 
 
 def _check_window(model: Model, horizon: float | None, warmup: float | None,

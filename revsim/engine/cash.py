@@ -15,6 +15,7 @@ from simpy.events import NORMAL
 
 from revsim.engine.entities import Lead, Wake
 from revsim.engine.monitor import ValueSink
+from revsim.engine.streams import keyed_uniform
 from revsim.scenario.compile_cash import default_on_time_delay
 from revsim.scenario.model import CHURNED, ISSUED, LIVE, CashModel, ContractModel
 
@@ -40,6 +41,8 @@ class Deal:
     unbilled: int = 0
     live_at: float = math.nan
     churned: bool = False
+    terms_done: int = 0
+    invoices: int = 0
     first_invoice: Invoice | None = None
 
 
@@ -48,7 +51,7 @@ class Invoice(Lead):
 
     __slots__ = ("deal_ref", "amount", "paid", "issued", "due", "kind", "latent", "windows",
                  "pay_token", "pay_at", "partial", "first_part_paid", "in_collections", "open",
-                 "write_off_at")
+                 "write_off_at", "number")
 
     def __init__(self, invoice_id: int, deal: Deal, amount: int, now: float) -> None:
         lead = deal.lead
@@ -69,6 +72,7 @@ class Invoice(Lead):
         self.in_collections = False
         self.open = False
         self.write_off_at = math.inf
+        self.number = 0  # n-th invoice of its deal
 
 
 def split_cents(total: int, shares: list[float]) -> list[int]:
@@ -111,17 +115,19 @@ class CashRT:
         self.env = sim.env
         self.model = model
         streams = sim.streams
-        self.u_renewal = streams.uniforms("cash.renewal")
-        self.u_class = streams.uniforms("cash.payment.class")
-        self.u_latent = streams.uniforms("cash.payment.latent")
-        self.u_partial = streams.uniforms("cash.payment.partial")
-        # One stream per segment: payment behaviour and terms (hence the default spread of
-        # on-time payments over the terms) can differ by segment.
-        self.on_time_draws: dict[int, Any] = {}
+        # Per-deal and per-invoice keyed random numbers (see streams.keyed_uniform): the same
+        # deal's n-th invoice behaves the same in two scenarios, whatever the event order.
+        self.k_renewal = streams.key("cash.renewal")
+        self.k_class = streams.key("cash.payment.class")
+        self.k_latent = streams.key("cash.payment.latent")
+        self.k_partial = streams.key("cash.payment.partial")
+        self.k_on_time = streams.key("cash.payment.on_time")
+        # One distribution per segment: payment behaviour and terms (hence the default spread
+        # of on-time payments over the terms) can differ by segment.
+        self.on_time_dists: dict[int, Any] = {}
         for seg in (-1, *range(len(sim.model.segments))):
             p, c = model.payment(seg), model.contract(seg)
-            dist = p.on_time_delay or default_on_time_delay(c.terms)
-            self.on_time_draws[seg] = streams.draws(f"cash.payment.on_time.{seg}", dist)
+            self.on_time_dists[seg] = p.on_time_delay or default_on_time_delay(c.terms)
         self.billing = sim.stages[model.billing_stage] if model.billing_stage is not None else None
         self.collections = (
             sim.stages[model.collections_stage] if model.collections_stage is not None else None
@@ -215,7 +221,8 @@ class CashRT:
         p = c.renewal
         if c.slow_onboarding is not None and deal.live_at - deal.won_at > c.slow_onboarding:
             p = c.renewal_if_slow or 0.0
-        if self.u_renewal() >= p:
+        deal.terms_done += 1
+        if keyed_uniform(self.k_renewal, deal.lead.key, deal.terms_done) >= p:
             self.w_not_renewed += 1
             self._log("not_renewed", deal.lead.id, now)
             return
@@ -239,6 +246,8 @@ class CashRT:
         deal.unbilled -= cents
         self.next_invoice_id += 1
         inv = Invoice(self.next_invoice_id, deal, cents, now)
+        deal.invoices += 1
+        inv.number = deal.invoices
         if deal.first_invoice is None:
             deal.first_invoice = inv
         run = self._next_run(now)
@@ -291,10 +300,12 @@ class CashRT:
         self._log("invoice_issued", inv.id, now, deal.lead.id, inv.amount, inv.due)
         # Draw every latent number for every invoice, whatever its class, so that the streams
         # stay aligned across scenarios (common random numbers).
-        u = self.u_class()
-        latent = -math.log1p(-self.u_latent())
-        partial = self.u_partial() < p.partial_share
-        on_time_delay = self.on_time_draws.get(inv.segment, self.on_time_draws[-1])()
+        key, n = deal.lead.key, inv.number
+        u = keyed_uniform(self.k_class, key, n)
+        latent = -math.log1p(-keyed_uniform(self.k_latent, key, n))
+        partial = keyed_uniform(self.k_partial, key, n) < p.partial_share
+        dist = self.on_time_dists.get(inv.segment, self.on_time_dists[-1])
+        on_time_delay = float(dist.ppf(keyed_uniform(self.k_on_time, key, n)))
         inv.latent = latent
         inv.partial = partial
         if u < p.on_time:

@@ -64,6 +64,8 @@ class Lead:
         "cold",
         "deal",
         "worker",
+        "key",
+        "hops",
     )
 
     def __init__(self, lead_id: int, source: int, segment: int, value: float, score: float,
@@ -87,6 +89,8 @@ class Lead:
         self.cold = False
         self.deal: Any = None  # set when the lead is won (see engine.cash)
         self.worker = -1  # id of the staff member working it at its current stage
+        self.key = lead_id  # identity for per-lead random numbers (set by the source)
+        self.hops = 0  # stages entered so far
 
 
 class Server:

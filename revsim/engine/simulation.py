@@ -302,6 +302,8 @@ class Simulation:
         if self.records is not None:
             extra_entries = self.records.entries()
         extra: dict[str, Any] = {}
+        if self.cycle_won.hist is None:  # the won deals' cycle times, for distribution plots
+            extra["cycle_times_d"] = self.cycle_won.values() / 24.0
         if self.track_active:
             extra["active_periods"] = extra_periods
         if self.lead_records is not None:

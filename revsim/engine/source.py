@@ -76,6 +76,7 @@ class SourceRT:
         self.enter = entry.offer if entry.limited else entry.arrive
         self.fixed_value = self.value_draws.get(fixed_segment) if self.segment_u is None else None
         self.new_id = sim.new_id
+        self.key_base = streams.key(f"{prefix}.leads") & ((1 << 62) - 1)
         self.lead_records = sim.lead_records
         self.schedule = self.env.schedule
         self.heap = self.env.heap
@@ -126,6 +127,9 @@ class SourceRT:
             self.score() if self.score is not None else 0.0,
             now,
         )
+        # Per-lead random numbers are keyed by (source, n-th lead of that source), which does
+        # not depend on the other sources or on event order.
+        lead.key = self.key_base + self.leads_in
         self.leads_in += 1
         if self.lead_records is not None:
             self.lead_records.add(lead.id, self.index, segment, lead.value, lead.score, now)

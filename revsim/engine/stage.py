@@ -13,6 +13,7 @@ from simpy.events import NORMAL
 
 from revsim.engine.entities import Lead, Server, Wake
 from revsim.engine.monitor import Level, ValueSink
+from revsim.engine.streams import keyed_uniform
 from revsim.scenario.model import (
     BALKED,
     DISQUALIFIED,
@@ -46,7 +47,9 @@ class StageRT:
         self.pool_priority = model.pool_priority
         streams = sim.streams
         prefix = f"stage.{model.name}"
-        self.work = streams.draws(f"{prefix}.work", model.work) if model.work else None
+        self.work = (
+            streams.draws(f"{prefix}.work", model.work, model.work_scale) if model.work else None
+        )
         self.delay = streams.draws(f"{prefix}.delay", model.delay) if model.delay else None
         self.patience = (
             streams.draws(f"{prefix}.patience", model.patience) if model.patience else None
@@ -60,7 +63,9 @@ class StageRT:
         random_routing = len(model.routes.targets) > 1 or any(
             len(r.targets) > 1 for r in model.routes_by_segment.values()
         )
-        self.route_u = streams.uniforms(f"{prefix}.route") if random_routing else None
+        # routing decisions use per-lead keyed numbers, so the same lead takes the same branch
+        # in two scenarios even when leads finish in a different order
+        self.route_key = streams.key(f"{prefix}.route") if random_routing else 0
         self.queue_limit = model.queue_limit
         self.wip_limit = model.wip_limit
         self.limited = model.queue_limit is not None or model.wip_limit is not None
@@ -134,6 +139,7 @@ class StageRT:
 
     def arrive(self, lead: Lead, now: float) -> None:
         self.arrivals += 1
+        lead.hops += 1
         if self.records is not None:
             self.records.enter(lead.id, self.index, now)
         lead.stage = self
@@ -241,7 +247,7 @@ class StageRT:
             if not lead.cold:
                 return target
         else:
-            u = self.route_u()  # type: ignore[misc]
+            u = keyed_uniform(self.route_key, lead.key, lead.hops)
             target = targets[min(bisect_right(cumulative, u), len(targets) - 1)]
         if lead.cold and (target >= 0 or target == WON):
             lead.cold = False

@@ -42,9 +42,14 @@ class Streams:
         )
         return np.random.Generator(np.random.PCG64(seq))
 
-    def draws(self, name: str, dist: Distribution) -> Callable[[], float]:
-        """A zero-argument function returning successive draws of ``dist`` (batched for speed)."""
-        return _batched(dist, self.generator(name)).__next__
+    def draws(self, name: str, dist: Distribution, scale: float = 1.0) -> Callable[[], float]:
+        """A zero-argument function returning successive draws of ``dist`` times ``scale``
+        (batched for speed). Scaling keeps the stream: a scaled variant sees the same draws."""
+        return _batched(dist, self.generator(name), scale).__next__
+
+    def key(self, name: str) -> int:
+        """A 64-bit key for the stream ``name`` (for :func:`keyed_uniform`)."""
+        return int(self.generator(name).integers(0, 2**63))
 
     def uniforms(self, name: str) -> Callable[[], float]:
         """Successive U(0, 1) draws from the stream ``name``."""
@@ -57,6 +62,30 @@ class Streams:
         return gen().__next__
 
 
-def _batched(dist: Distribution, rng: np.random.Generator) -> Iterator[float]:
+M64 = (1 << 64) - 1
+
+
+def mix64(x: int) -> int:
+    """SplitMix64's finaliser: a fast, well-distributed 64-bit hash of an integer."""
+    x = (x + 0x9E3779B97F4A7C15) & M64
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & M64
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & M64
+    return x ^ (x >> 31)
+
+
+def keyed_uniform(stream_key: int, entity_key: int, counter: int) -> float:
+    """A U(0,1) number fixed by (stream, entity, counter), independent of event order.
+
+    Used for per-lead decisions: the lead's k-th step draws the same number in every scenario
+    run with the same seed, whatever else changed around it (common random numbers that
+    survive reordering, which stream-order draws do not).
+    """
+    x = mix64(stream_key ^ mix64(entity_key ^ mix64(counter)))
+    return (x >> 11) * (1.0 / 9007199254740992.0)
+
+
+def _batched(dist: Distribution, rng: np.random.Generator, scale: float = 1.0
+             ) -> Iterator[float]:
     while True:
-        yield from dist.sample(rng, BATCH).tolist()
+        batch = dist.sample(rng, BATCH)
+        yield from (batch * scale if scale != 1.0 else batch).tolist()

@@ -447,6 +447,7 @@ class _Compiler:
                     decay_outcome=targets.get(spec.decay_outcome, TERMINAL_CODES["disqualified"]),
                     routes=routes,
                     routes_by_segment=by_segment,
+                    work_scale=spec.work_scale,
                 )
             )
         return out
@@ -603,7 +604,7 @@ def capacity_warnings(model: Model) -> list[str]:
     warnings = []
     for pool in model.pools:
         offered = sum(
-            rates[st.index] * st.work.mean
+            rates[st.index] * st.work.mean * st.work_scale
             for st in model.stages
             if st.pool == pool.index and st.work is not None
         )

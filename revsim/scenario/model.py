@@ -115,6 +115,7 @@ class StageModel:
     decay_outcome: int
     routes: Routing
     routes_by_segment: dict[int, Routing]
+    work_scale: float = 1.0
 
     @property
     def staffed(self) -> bool:

@@ -134,6 +134,9 @@ class StageSpec(Section):
     pool: str | None = Field(None, description="Staff pool that works the stage.")
     work: DistSpec | None = Field(None, description="Staff time per item (a duration).")
     delay: DistSpec | None = Field(None, description="Unstaffed delay after the work.")
+    work_scale: float = Field(
+        1.0, gt=0, description="Multiplies the staff time (e.g. 0.7 after automating 30%)."
+    )
     discipline: Literal["fifo", "lifo", "priority"] = Field(
         "fifo", description="Order in which waiting items are served."
     )

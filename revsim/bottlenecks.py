@@ -1,0 +1,264 @@
+"""The bottleneck report: which pool limits the cycle, and what one more head is worth."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from revsim.analysis.bottleneck import mean_active_period, momentary_bottleneck, queue_slope
+from revsim.analysis.ci import t_interval
+from revsim.analysis.compare import paired_differences
+from revsim.scenario.model import BILLING_STAGE, COLLECTIONS_STAGE
+from revsim.table import format_value
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from revsim.api import Scenario
+    from revsim.results import RunResult
+
+# (metric, scope, annualise?) differences reported for "+1 head"
+MARGINAL_KPIS = [
+    ("won", "total", True),
+    ("bookings", "total", True),
+    ("cash_collected", "cash", True),
+    ("cycle_time_mean", "total", False),
+    ("time_to_first_touch_mean", "total", False),
+]
+WEEKS_PER_YEAR = 52.1775
+
+
+def _ci_row(values: list[float]) -> tuple[float, float, float, int]:
+    mean, lo, hi, n = t_interval(np.asarray(values, dtype=float))
+    return mean, lo, hi, n
+
+
+@dataclass
+class BottleneckReport:
+    """Bottleneck measures per pool and stage, the marginal value of +1 head per pool, and a
+    one-sentence answer. Tables are tidy DataFrames; CIs are 95% over replications."""
+
+    base: RunResult
+    pools: pd.DataFrame
+    stages: pd.DataFrame
+    timeline: pd.DataFrame
+    marginal: pd.DataFrame
+    sentence: str
+
+    def format(self) -> str:
+        cur = self.base.model.currency
+        m = self.base.manifest
+        lines = [f"{m.get('scenario_name')}: {m.get('replications')} replications, seed "
+                 f"{m.get('seed')}, window {m.get('window')}", "", "Staff pools"]
+        lines.append(f"  {'pool':<14}{'utilisation':>22}{'bottleneck share':>24}"
+                     f"{'mean active period':>22}")
+        for r in self.pools.itertuples():
+            lines.append(
+                f"  {r.pool:<14}{_pm(r.utilisation, r.utilisation_hw, 'share'):>22}"
+                f"{_pm(r.bottleneck_share, r.bottleneck_share_hw, 'share'):>24}"
+                f"{_pm(r.active_period_h, r.active_period_h_hw, 'h'):>22}"
+            )
+        lines += ["", "Stages (waiting share = share of all time in stages spent queueing here)",
+                  f"  {'stage':<16}{'waiting share':>20}{'queue':>16}{'queue trend /w':>20}"]
+        for r in self.stages.itertuples():
+            flag = "  GROWING" if r.growing else ""
+            lines.append(
+                f"  {r.stage:<16}{_pm(r.wait_share, r.wait_share_hw, 'share'):>20}"
+                f"{_pm(r.queue_mean, r.queue_mean_hw, 'count'):>16}"
+                f"{_pm(r.queue_trend, r.queue_trend_hw, 'count'):>20}{flag}"
+            )
+        if not self.marginal.empty:
+            lines += ["", "Marginal value of +1 head (paired with common random numbers; "
+                      "money and counts per year)"]
+            for pool, g in self.marginal.groupby("pool", sort=False):
+                parts = []
+                for r in g.itertuples():
+                    unit = cur if r.unit == cur else r.unit
+                    star = "" if r.significant else " (n.s.)"
+                    parts.append(f"{r.metric} {_signed(r.diff, unit, cur)} "
+                                 f"±{format_value(r.half_width, unit, cur)}{star}")
+                roi = g["roi"].iloc[0]
+                extra = (f"; ROI {roi:+.0%}, payback {g['payback_months'].iloc[0]:.1f} months"
+                         if not math.isnan(roi) else "")
+                lines.append(f"  +1 {pool}: " + "; ".join(parts) + extra)
+        lines += ["", self.sentence]
+        return "\n".join(lines)
+
+    def plot_tornado(self, metric: str = "bookings", ax: Axes | None = None) -> Axes:
+        from revsim.plotting import plot_tornado
+
+        return plot_tornado(self.marginal, metric=metric, currency=self.base.model.currency,
+                            ax=ax)
+
+    def to_dir(self, out: str | Path) -> list[Path]:
+        from revsim.results import _atomic_csv, _atomic_text
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        return [
+            _atomic_csv(self.pools, out / "bottleneck_pools.csv"),
+            _atomic_csv(self.stages, out / "bottleneck_stages.csv"),
+            _atomic_csv(self.timeline, out / "bottleneck_timeline.csv"),
+            _atomic_csv(self.marginal, out / "marginal_values.csv"),
+            _atomic_text(self.format() + "\n", out / "bottlenecks.txt"),
+        ]
+
+
+def _pm(mean: float, hw: float, unit: str, currency: str = "USD") -> str:
+    if mean is None or math.isnan(mean):
+        return "-"
+    text = format_value(mean, unit, currency)
+    return text if math.isnan(hw) else f"{text} ±{format_value(hw, unit, currency)}"
+
+
+def _signed(value: float, unit: str, currency: str) -> str:
+    return ("+" if value >= 0 else "-") + format_value(abs(value), unit, currency)
+
+
+def build_report(scenario: Scenario, *, replications: int, seed: int | None,
+                 horizon: Any, warmup: Any, jobs: int | None, progress: bool | None,
+                 marginal: bool = True) -> BottleneckReport:
+    """Run the scenario (and +1-head variants) and assemble the report."""
+    run_kw = dict(replications=replications, seed=seed, horizon=horizon, warmup=warmup,
+                  jobs=jobs, progress=progress)
+    base = scenario.run(**run_kw, active_periods=True)  # type: ignore[arg-type]
+    model = base.model
+    start, end = base.manifest["warmup_hours"], base.manifest["horizon_hours"]
+    pools = _pool_table(base, start, end)
+    timeline = _timeline(base, start, end)
+    stages = _stage_table(base, start, end)
+    marg = _marginal(scenario, base, run_kw) if marginal and model.pools else pd.DataFrame()
+    report = BottleneckReport(base, pools, stages, timeline, marg, "")
+    report.sentence = _sentence(report)
+    return report
+
+
+def _pool_table(base: RunResult, start: float, end: float) -> pd.DataFrame:
+    names = [p.name for p in base.model.pools]
+    share: dict[str, list[float]] = {n: [] for n in names}
+    active: dict[str, list[float]] = {n: [] for n in names}
+    for rep in base.replications:
+        periods = rep.extra.get("active_periods", {})
+        s, _ = momentary_bottleneck(periods, start, end)
+        for n in names:
+            share[n].append(s.get(n, 0.0))
+            active[n].append(mean_active_period(periods.get(n, np.empty((0, 2))), start, end))
+    rows = []
+    for n in names:
+        util = base.kpi("utilisation", "pool", n)
+        sm, slo, shi, _ = _ci_row(share[n])
+        am, alo, ahi, _ = _ci_row(active[n])
+        rows.append((n, util["mean"], util["half_width"], sm, (shi - slo) / 2, am,
+                     (ahi - alo) / 2))
+    table = pd.DataFrame(rows, columns=["pool", "utilisation", "utilisation_hw",
+                                        "bottleneck_share", "bottleneck_share_hw",
+                                        "active_period_h", "active_period_h_hw"])
+    return table.sort_values("bottleneck_share", ascending=False, ignore_index=True)
+
+
+def _timeline(base: RunResult, start: float, end: float) -> pd.DataFrame:
+    frames = []
+    for rep in base.replications:
+        _, per_week = momentary_bottleneck(rep.extra.get("active_periods", {}), start, end)
+        frames.append(per_week.assign(replication=rep.replication))
+    if not frames:
+        return pd.DataFrame(columns=["week_start", "pool", "share"])
+    t = pd.concat(frames, ignore_index=True)
+    t = t.groupby(["bin_start", "pool"], as_index=False)["share"].mean()
+    t.insert(0, "week_start", pd.Timestamp(base.model.start)
+             + pd.to_timedelta(t["bin_start"], unit="h"))
+    return t.drop(columns="bin_start")
+
+
+def _stage_table(base: RunResult, start: float, end: float) -> pd.DataFrame:
+    model = base.model
+    internal = {BILLING_STAGE, COLLECTIONS_STAGE} if model.cash else set()
+    names = [s.name for s in model.stages if s.staffed and s.name not in internal]
+    everything = [s.name for s in model.stages if s.name not in internal]
+    series = base.series
+    window = series[series.t_hours >= start]
+    rows = []
+    for name in names:
+        shares, slopes = [], []
+        for rep in range(len(base.replications)):
+            queue = base.values("queue_mean", "stage", name)[rep]
+            total = sum(base.values("wip_mean", "stage", s)[rep] for s in everything)
+            shares.append(queue / total if total > 0 else math.nan)
+            g = window[(window.replication == base.replications[rep].replication)
+                       & (window.variable == f"queue:{name}")]
+            slopes.append(queue_slope(g.t_hours.to_numpy(), g.value.to_numpy()))
+        sm, slo, shi, _ = _ci_row(shares)
+        tm, tlo, thi, _ = _ci_row(slopes)
+        q = base.kpi("queue_mean", "stage", name)
+        weeks = (end - start) / 168.0
+        growing = bool(tlo > 0 and tm * weeks > max(1.0, q["mean"]))
+        rows.append((name, sm, (shi - slo) / 2, q["mean"], q["half_width"], tm,
+                     (thi - tlo) / 2, growing))
+    return pd.DataFrame(rows, columns=["stage", "wait_share", "wait_share_hw", "queue_mean",
+                                       "queue_mean_hw", "queue_trend", "queue_trend_hw",
+                                       "growing"])
+
+
+def _marginal(scenario: Scenario, base: RunResult, run_kw: dict[str, Any]) -> pd.DataFrame:
+    model = base.model
+    weeks = base.manifest["window_hours"] / 168.0
+    per_year = WEEKS_PER_YEAR / weeks
+    keys = pd.DataFrame([(m, s) for m, s, _ in MARGINAL_KPIS], columns=["metric", "scope"])
+    annual = {m for m, _, a in MARGINAL_KPIS if a}
+    frames = []
+    for pool in model.pools:
+        variant = scenario.with_changes({f"pools.{pool.name}.headcount": pool.headcount + 1})
+        result = variant.run(**run_kw)
+        diffs = paired_differences(base.summary, result.summary).merge(
+            keys, on=["metric", "scope"])
+        for col in ("base_mean", "diff", "ci_low", "ci_high", "half_width"):
+            diffs[col] = np.where(diffs.metric.isin(annual), diffs[col] * per_year, diffs[col])
+        diffs.insert(0, "pool", pool.name)
+        diffs["per_year"] = diffs.metric.isin(annual)
+        diffs["significant"] = diffs["p_value"] < 0.05
+        cost = pool.cost_per_head if pool.cost_per_head is not None else math.nan
+        gain = diffs.loc[diffs.metric == "bookings", "diff"]
+        gain_value = float(gain.iloc[0]) if len(gain) else math.nan
+        diffs["cost_per_head"] = cost
+        diffs["roi"] = gain_value / cost - 1 if cost and not math.isnan(cost) else math.nan
+        diffs["payback_months"] = (12 * cost / gain_value
+                                   if cost and not math.isnan(cost) and gain_value > 0
+                                   else math.nan)
+        frames.append(diffs)
+    table = pd.concat(frames, ignore_index=True)
+    order = (table[table.metric == "bookings"].sort_values("diff", ascending=False)["pool"]
+             .tolist())
+    table["rank"] = table["pool"].map({p: i + 1 for i, p in enumerate(order)})
+    return table.sort_values(["rank", "metric"], kind="stable", ignore_index=True)
+
+
+def _sentence(report: BottleneckReport) -> str:
+    cur = report.base.model.currency
+    if report.pools.empty:
+        return "The scenario has no staff pools, so no pool can be a bottleneck."
+    top = report.pools.iloc[0]
+    if top["bottleneck_share"] <= 0:
+        head = "No pool is ever saturated: the cycle is limited by demand and delays, not staff"
+    else:
+        head = (f"The {top['pool']} pool is the bottleneck (saturated and the longest-active "
+                f"pool {top['bottleneck_share']:.0%} of the time)")
+    m = report.marginal
+    if m.empty:
+        return head + "."
+    rows = m[m.metric == "bookings"].sort_values("rank")
+    parts = []
+    for r in rows.itertuples():
+        text = (f"+1 {r.pool} adds {_signed(r.diff, cur, cur)} ± "
+                f"{format_value(r.half_width, cur, cur)} bookings per year")
+        if not r.significant:
+            text += " (not significant)"
+        parts.append(text)
+    best = rows.iloc[0]
+    if best["pool"] != top["pool"] and best["significant"] and top["bottleneck_share"] > 0:
+        head += f", but one more head is worth most in {best['pool']}"
+    return head + ": " + "; ".join(parts) + "."

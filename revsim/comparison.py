@@ -1,0 +1,147 @@
+"""What-if comparisons: a base scenario against variants, paired by replication."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from revsim.analysis.compare import adjust_across_variants, paired_differences
+from revsim.errors import Problem, ScenarioError
+from revsim.table import format_value
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from revsim.results import RunResult
+    from revsim.scenario.model import Model
+
+HEADLINE = [
+    ("won", "total", ""),
+    ("bookings", "total", ""),
+    ("conversion", "total", ""),
+    ("cycle_time_median", "total", ""),
+    ("time_to_first_touch_median", "total", ""),
+    ("cash_collected", "cash", ""),
+    ("dso", "cash", ""),
+]
+
+
+def check_comparable(base: Model, variant: Model, label: str) -> list[str]:
+    """Raise if two scenarios cannot be compared; return notes on what differs harmlessly."""
+    problems = []
+    for attr, what in (("start", "start date"), ("horizon", "horizon"), ("warmup", "warm-up"),
+                       ("currency", "currency")):
+        a, b = getattr(base, attr), getattr(variant, attr)
+        if a != b:
+            problems.append(Problem(
+                attr, f"{label} has a different {what} ({b}) than the base ({a}); paired "
+                "replications must cover the same window (override both with --horizon/--warmup)"
+            ))
+    if problems:
+        raise ScenarioError(problems, label)
+    notes = []
+    for kind, getter in (("stages", lambda m: [s.name for s in m.stages]),
+                         ("pools", lambda m: [p.name for p in m.pools]),
+                         ("sources", lambda m: [s.name for s in m.sources])):
+        only_base = sorted(set(getter(base)) - set(getter(variant)))
+        only_variant = sorted(set(getter(variant)) - set(getter(base)))
+        if only_base:
+            notes.append(f"{label}: {kind} only in the base, not compared: {', '.join(only_base)}")
+        if only_variant:
+            notes.append(f"{label}: {kind} only in the variant, not compared: "
+                         f"{', '.join(only_variant)}")
+    if (base.cash is None) != (variant.cash is None):
+        notes.append(f"{label}: only one side models cash; cash KPIs are not compared")
+    return notes
+
+
+@dataclass
+class Comparison:
+    """KPI differences of each variant against the base, with paired 95% CIs.
+
+    ``table`` has one row per variant x KPI: variant, metric, scope, name, unit, base_mean,
+    variant_mean, diff, ci_low, ci_high, half_width, n, p_value, p_adjusted (Holm across the
+    variants, per KPI) and significant (p_adjusted < 0.05).
+    """
+
+    base: RunResult
+    variants: dict[str, RunResult]
+    table: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, base: RunResult, variants: dict[str, RunResult], notes: list[str],
+              confidence: float = 0.95) -> Comparison:
+        frames = []
+        for name, result in variants.items():
+            diffs = paired_differences(base.summary, result.summary, confidence)
+            diffs.insert(0, "variant", name)
+            frames.append(diffs)
+        table = adjust_across_variants(pd.concat(frames, ignore_index=True))
+        return cls(base, variants, table, notes)
+
+    def headline(self) -> pd.DataFrame:
+        """The rows of the headline KPIs only."""
+        keys = pd.DataFrame(HEADLINE, columns=["metric", "scope", "name"])
+        return self.table.merge(keys, on=["metric", "scope", "name"])
+
+    def format(self) -> str:
+        """A terminal table of headline KPI differences, one block per variant."""
+        cur = self.base.model.currency
+        n = self.base.manifest.get("replications")
+        lines = [
+            f"Compared with {self.base.model.name}: {n} paired replications (common random "
+            f"numbers), seed {self.base.manifest.get('seed')}, window "
+            f"{self.base.manifest.get('window', '')}.",
+            "diff = variant - base, mean [95% CI]; * = significant after Holm's correction "
+            f"across {len(self.variants)} variant{'s' if len(self.variants) != 1 else ''}.",
+        ]
+        head = self.headline()
+        for variant, g in head.groupby("variant", sort=False):
+            lines += ["", f"{variant}"]
+            for _, r in g.iterrows():
+                if math.isnan(r["diff"]):
+                    continue
+                unit = r["unit"]
+                diff = _signed(r["diff"], unit, cur)
+                ci = (f"[{_signed(r['ci_low'], unit, cur)}, {_signed(r['ci_high'], unit, cur)}]"
+                      if not math.isnan(r["ci_low"]) else "[-]")
+                mark = "*" if r["significant"] else " "
+                lines.append(
+                    f"  {r['metric']:<28} {format_value(r['base_mean'], unit, cur):>11} -> "
+                    f"{format_value(r['variant_mean'], unit, cur):>11}  {diff:>11} {ci:<26} "
+                    f"{mark} p={r['p_adjusted']:.3g}"
+                )
+        lines += [f"note: {note}" for note in self.notes]
+        return "\n".join(lines)
+
+    def plot_forest(self, metric: str | None = None, ax: Axes | None = None) -> Axes:
+        """Forest plot of the differences (see revsim.plotting.plot_forest)."""
+        from revsim.plotting import plot_forest
+
+        return plot_forest(self.table, metric=metric, ax=ax)
+
+    def to_dir(self, out: str | Path) -> list[Path]:
+        """Write comparison.csv (the full table) and each run's KPI table."""
+        from revsim.results import _atomic_csv
+
+        out = Path(out)
+        out.mkdir(parents=True, exist_ok=True)
+        written = [_atomic_csv(self.table, out / "comparison.csv"),
+                   _atomic_csv(self.base.kpis, out / "kpis_base.csv")]
+        for i, (name, result) in enumerate(self.variants.items(), start=1):
+            frame = result.kpis.assign(variant=name)
+            written.append(_atomic_csv(frame, out / f"kpis_variant{i}.csv"))
+        return written
+
+
+def _signed(value: float, unit: str, currency: str) -> str:
+    text = format_value(abs(value), unit, currency)
+    return ("+" if value >= 0 else "-") + text
+
+
+__all__ = ["Comparison", "check_comparable", "HEADLINE", "Any"]

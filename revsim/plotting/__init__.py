@@ -1,0 +1,156 @@
+"""Plots of revsim results, following the matplotlib convention ``fn(data, ..., ax=None, **kw)``.
+
+Each function draws on ``ax`` (a new figure when ``ax`` is None) and returns the Axes; ``**kw``
+goes to the main artist (bars, line or histogram). Inputs are the tidy frames of a run:
+
+>>> from revsim import plotting
+>>> ax = plotting.plot_funnel(result.kpis)
+>>> plotting.write_plots("out/plots", kpis=result.kpis, series=result.series)
+
+pyplot is only imported when a figure is created.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+from revsim.plotting._common import duration_formatter, money_formatter
+from revsim.plotting.compare_plots import plot_forest, plot_tornado
+from revsim.plotting.kpi_plots import (
+    plot_ar_aging,
+    plot_cycle_time,
+    plot_funnel,
+    plot_stage_time,
+    plot_utilisation,
+)
+from revsim.plotting.series_plots import plot_cash_curve, plot_queue, queue_stages
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+__all__ = [
+    "duration_formatter",
+    "money_formatter",
+    "plot_ar_aging",
+    "plot_cash_curve",
+    "plot_cycle_time",
+    "plot_forest",
+    "plot_funnel",
+    "plot_queue",
+    "plot_stage_time",
+    "plot_tornado",
+    "plot_utilisation",
+    "write_plots",
+]
+
+MAX_QUEUE_PLOTS = 8
+
+
+def _safe_name(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "stage"
+
+
+def _save(ax: Axes, path: Path, formats: Sequence[str]) -> list[Path]:
+    """Save the figure of ``ax`` once per format (atomically: temporary file, then rename)."""
+    import matplotlib.pyplot as plt
+
+    fig = ax.get_figure(root=True)
+    assert fig is not None
+    written = []
+    try:
+        for fmt in formats:
+            target = path.with_suffix(f".{fmt}")
+            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
+                                       suffix=".part")
+            os.close(fd)
+            try:
+                metadata = {"Date": None} if fmt in ("svg", "pdf") else None
+                fig.savefig(tmp, format=fmt, dpi=150, metadata=metadata)
+                os.chmod(tmp, 0o644)
+                os.replace(tmp, target)
+            except BaseException:
+                Path(tmp).unlink(missing_ok=True)
+                raise
+            written.append(target)
+    finally:
+        plt.close(fig)  # type: ignore[arg-type]
+    return written
+
+
+def _queue_plot_stages(series: pd.DataFrame) -> list[str]:
+    """Stages whose queue is ever non-zero: the MAX_QUEUE_PLOTS longest (by mean), in order."""
+    stages = queue_stages(series)
+    queues = series[series["variable"].isin([f"queue:{s}" for s in stages])]
+    grouped = queues.groupby("variable")["value"]
+    mean = {str(k): float(v) for k, v in grouped.mean().items()}
+    peak = {str(k): float(v) for k, v in grouped.max().items()}
+    busy = [s for s in stages if peak[f"queue:{s}"] > 0]
+    top = set(sorted(busy, key=lambda s: -mean[f"queue:{s}"])[:MAX_QUEUE_PLOTS])
+    return [s for s in busy if s in top]
+
+
+def write_plots(out_dir: str | Path, *, kpis: pd.DataFrame | None = None,
+                series: pd.DataFrame | None = None,
+                cycle_times: np.ndarray | pd.Series | Sequence[float] | None = None,
+                comparison: pd.DataFrame | None = None, marginal: pd.DataFrame | None = None,
+                currency: str = "USD", stages: Sequence[str] | None = None,
+                formats: Iterable[str] = ("png", "svg")) -> list[Path]:
+    """Write every plot whose inputs are given (and hold the data it needs) into ``out_dir``,
+    once per format; returns the written paths. Figures are closed after saving."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = [f.lower().lstrip(".") for f in formats]
+    supported = FigureCanvasBase.get_supported_filetypes()
+    bad = [f for f in formats if f not in supported]
+    if bad:
+        raise ValueError(f"unsupported format(s) {', '.join(bad)}; "
+                         f"use one of: {', '.join(sorted(supported))}")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    jobs: list[tuple[str, Callable[[], Axes]]] = []
+    metrics = set() if kpis is None else set(zip(kpis["scope"], kpis["metric"], strict=True))
+    variables = set() if series is None else set(series["variable"].astype(str))
+    if kpis is not None:
+        if ("stage", "arrivals") in metrics and {("total", "leads_in"), ("total", "won")} <= metrics:
+            jobs.append(("funnel", partial(plot_funnel, kpis, stages)))
+        if ("stage", "time_in_stage_mean") in metrics:
+            jobs.append(("stage_time", partial(plot_stage_time, kpis, stages)))
+        if ("pool", "utilisation") in metrics:
+            jobs.append(("utilisation", partial(plot_utilisation, kpis)))
+    if series is not None:
+        for stage in _queue_plot_stages(series):
+            jobs.append((f"queue_{_safe_name(stage)}", partial(plot_queue, series, stage)))
+    if cycle_times is not None and np.isfinite(np.asarray(cycle_times, dtype=float)).any():
+        jobs.append(("cycle_time", partial(plot_cycle_time, cycle_times)))
+    if series is not None and "bookings" in variables:
+        jobs.append(("cash_curve", partial(plot_cash_curve, series, currency)))
+    if kpis is not None and ("cash", "ar_current") in metrics:
+        jobs.append(("ar_aging", partial(plot_ar_aging, kpis, currency)))
+    if marginal is not None and not marginal.empty:
+        metric = "bookings" if "bookings" in set(marginal["metric"]) else str(
+            marginal["metric"].iloc[0])
+        jobs.append(("tornado", partial(plot_tornado, marginal, metric, currency)))
+    if comparison is not None and not comparison.empty:
+        jobs.append(("forest", partial(plot_forest, comparison)))
+    import matplotlib.pyplot as plt
+
+    written: list[Path] = []
+    for name, draw in jobs:
+        before = set(plt.get_fignums())
+        try:
+            ax = draw()
+        except BaseException:
+            for num in set(plt.get_fignums()) - before:  # a half-drawn figure
+                plt.close(num)
+            raise
+        written += _save(ax, out / name, formats)
+    return written
