@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from revsim import __version__
-from revsim.errors import Problem, ScenarioError
 from revsim.analysis.precision import run_to_precision
+from revsim.errors import Problem, ScenarioError
 from revsim.experiment import RunOptions, run_batch_means, run_replications
 from revsim.progress import progress_bar
 from revsim.results import RunResult
@@ -70,6 +70,7 @@ class Scenario:
         seed = DEFAULT_SEED if seed is None else int(seed)
         h = _hours(horizon, "horizon")
         notes: dict[str, Any] = {}
+        w: float | None
         if isinstance(warmup, str) and warmup.strip().lower() == "auto":
             w, notes["warmup_auto"] = self._auto_warmup(replications, seed, h, jobs, progress)
         else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -57,7 +57,7 @@ class BottleneckReport:
                  f"{m.get('seed')}, window {m.get('window')}", "", "Staff pools"]
         lines.append(f"  {'pool':<14}{'utilisation':>22}{'bottleneck share':>24}"
                      f"{'mean active period':>22}")
-        for r in self.pools.itertuples():
+        for r in _rows(self.pools):
             lines.append(
                 f"  {r.pool:<14}{_pm(r.utilisation, r.utilisation_hw, 'share'):>22}"
                 f"{_pm(r.bottleneck_share, r.bottleneck_share_hw, 'share'):>24}"
@@ -65,7 +65,7 @@ class BottleneckReport:
             )
         lines += ["", "Stages (waiting share = share of all time in stages spent queueing here)",
                   f"  {'stage':<16}{'waiting share':>20}{'queue':>16}{'queue trend /w':>20}"]
-        for r in self.stages.itertuples():
+        for r in _rows(self.stages):
             flag = "  GROWING" if r.growing else ""
             lines.append(
                 f"  {r.stage:<16}{_pm(r.wait_share, r.wait_share_hw, 'share'):>20}"
@@ -77,7 +77,7 @@ class BottleneckReport:
                       "money and counts per year)"]
             for pool, g in self.marginal.groupby("pool", sort=False):
                 parts = []
-                for r in g.itertuples():
+                for r in _rows(g):
                     unit = cur if r.unit == cur else r.unit
                     star = "" if r.significant else " (n.s.)"
                     parts.append(f"{r.metric} {_signed(r.diff, unit, cur)} "
@@ -95,6 +95,11 @@ class BottleneckReport:
         return plot_tornado(self.marginal, metric=metric, currency=self.base.model.currency,
                             ax=ax)
 
+    def write_plots(self, out: str | Path) -> list[Path]:
+        """The tornado chart of marginal values plus the base run's plots (PNG and SVG)."""
+        extra = {"marginal": self.marginal} if not self.marginal.empty else {}
+        return self.base.write_plots(out, **extra)
+
     def to_dir(self, out: str | Path) -> list[Path]:
         from revsim.results import _atomic_csv, _atomic_text
 
@@ -107,6 +112,10 @@ class BottleneckReport:
             _atomic_csv(self.marginal, out / "marginal_values.csv"),
             _atomic_text(self.format() + "\n", out / "bottlenecks.txt"),
         ]
+
+
+def _rows(frame: pd.DataFrame) -> list[Any]:
+    return list(cast(Any, frame).itertuples())
 
 
 def _pm(mean: float, hw: float, unit: str, currency: str = "USD") -> str:
@@ -169,7 +178,7 @@ def _timeline(base: RunResult, start: float, end: float) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["week_start", "pool", "share"])
     t = pd.concat(frames, ignore_index=True)
-    t = t.groupby(["bin_start", "pool"], as_index=False)["share"].mean()
+    t = t.groupby(["bin_start", "pool"], as_index=False)["share"].mean()  # type: ignore[assignment]
     t.insert(0, "week_start", pd.Timestamp(base.model.start)
              + pd.to_timedelta(t["bin_start"], unit="h"))
     return t.drop(columns="bin_start")
@@ -252,7 +261,7 @@ def _sentence(report: BottleneckReport) -> str:
         return head + "."
     rows = m[m.metric == "bookings"].sort_values("rank")
     parts = []
-    for r in rows.itertuples():
+    for r in _rows(rows):
         text = (f"+1 {r.pool} adds {_signed(r.diff, cur, cur)} ± "
                 f"{format_value(r.half_width, cur, cur)} bookings per year")
         if not r.significant:

@@ -119,6 +119,10 @@ def main() -> None:
     """Simulate a revenue cycle (lead to cash) and read its KPIs with confidence intervals."""
 
 
+plots_opt = click.option("--plots", "plots", type=click.Path(file_okay=False),
+                         help="Write the plots (PNG and SVG) to this folder.")
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @replications_opt
@@ -131,20 +135,35 @@ def main() -> None:
               help="Keep per-visit records (written to visits.csv with --out).")
 @click.option("--event-log", "event_log", type=click.Path(dir_okay=False),
               help="Write the simulated events (canonical event-log CSV) to this file.")
+@click.option("--precision", type=click.FloatRange(min=0, min_open=True, max=1, max_open=True),
+              help="Add replications until every headline KPI's 95% CI half-width is within "
+              "this share of its mean (e.g. 0.05).")
+@click.option("--max-replications", type=click.IntRange(min=2), default=200, show_default=True,
+              help="Cap for --precision.")
+@click.option("--batch-means", type=click.IntRange(min=2), metavar="K",
+              help="One long run cut into K batches instead of independent replications.")
+@plots_opt
 @set_opt
 @progress_opt
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the KPI table.")
 @handles_errors
 def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup: str | None,
         jobs: int, out: str | None, records: bool, event_log: str | None,
-        overrides: tuple[str, ...], progress: bool | None, quiet: bool) -> None:
-    """Run SCENARIO (a TOML file) and print its KPIs, each with mean, 95% CI and n."""
+        precision: float | None, max_replications: int, batch_means: int | None,
+        plots: str | None, overrides: tuple[str, ...], progress: bool | None,
+        quiet: bool) -> None:
+    """Run SCENARIO (a TOML file) and print its KPIs, each with mean, 95% CI and n.
+
+    --warmup auto picks the warm-up with MSER-5 and reports it.
+    """
     sc = _load(scenario, overrides)
     _warn(sc)
     result = sc.run(
         replications=replications, seed=seed, horizon=horizon, warmup=warmup,
         jobs=jobs if jobs > 0 else None, records=records or bool(event_log), progress=progress,
+        precision=precision, max_replications=max_replications, batch_means=batch_means,
     )
+    _report_method(result.manifest)
     if event_log:
         result.write_event_log(event_log)
         _echo_err(f"wrote the event log to {event_log}")
@@ -156,6 +175,172 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
             text = _as_toml_comment(sc.raw, overrides)
         written = result.to_dir(out, visits=records, scenario_text=text)
         _echo_err(f"wrote {len(written)} files to {out}")
+    if plots:
+        paths = result.write_plots(plots)
+        _echo_err(f"wrote {len(paths)} plot files to {plots}")
+
+
+def _report_method(manifest: dict[str, Any]) -> None:
+    if "warmup_auto" in manifest:
+        _echo_err(manifest["warmup_auto"])
+    if "precision" in manifest:
+        p = manifest["precision"]
+        verdict = "met" if p["met"] else f"NOT met (cap of {p['cap']} reached)"
+        _echo_err(f"precision {p['target']:.0%}: {verdict} after {p['replications']} "
+                  f"replications (worst relative half-width {p['worst_relative_half_width']:.1%})")
+    if "method" in manifest:
+        _echo_err(manifest["method"])
+
+
+def _variants(sc: Any, files: tuple[str, ...], overrides: tuple[str, ...],
+              hires: tuple[str, ...], respond_first: tuple[str, ...],
+              route_by_value: tuple[str, ...], automate: tuple[str, ...],
+              terms: tuple[str, ...], dunning: tuple[str, ...],
+              conversion: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """Every variant asked for on the command line, as (label, scenario or changes)."""
+    import revsim
+    from revsim import interventions as iv
+
+    variants: list[tuple[str, Any]] = []
+    for path in files:
+        other = revsim.load(path)
+        variants.append((Path(path).stem, other))
+    for item in overrides:
+        changes = _parse_overrides(tuple(part for part in item.split(";") if part.strip()))
+        variants.append((item, changes))
+    problems: list[Problem] = []
+
+    def split(text: str, sep: str, option: str) -> tuple[str, str]:
+        left, found, right = text.partition(sep)
+        if not found or not left.strip() or not right.strip():
+            problems.append(Problem(option, f"expected A{sep}B, got {text!r}"))
+            return "", ""
+        return left.strip(), right.strip()
+
+    raw = sc.raw
+    for item in hires:
+        pool, count = split(item, "=", "--hire")
+        if not pool:
+            continue
+        count, _, date = count.partition("@")
+        if not count.strip().isdigit():
+            problems.append(Problem("--hire", f"expected POOL=N[@YYYY-MM-DD], got {item!r}"))
+            continue
+        variants.append(iv.hire(raw, pool, int(count), date.strip() or None))
+    variants += [iv.respond_first(raw, stage) for stage in respond_first]
+    variants += [iv.route_by_value(raw, stage) for stage in route_by_value]
+    for item in automate:
+        stage, pct = split(item, "=", "--automate")
+        if stage:
+            try:
+                variants.append(iv.automate(raw, stage, float(pct.rstrip("%"))))
+            except ValueError:
+                problems.append(Problem("--automate", f"expected STAGE=PERCENT, got {item!r}"))
+    for item in terms:
+        value, _, segment = item.partition("@")
+        variants.append(iv.payment_terms(raw, value.strip(), segment.strip() or None))
+    for item in dunning:
+        variants.append(iv.dunning(raw, [r.strip() for r in item.split(",") if r.strip()]))
+    for item in conversion:
+        route, change = split(item, "=", "--conversion")
+        stage, dot, target = route.partition(".")
+        if route and not dot:
+            problems.append(Problem("--conversion", f"expected STAGE.TARGET=+10%, got {item!r}"))
+        elif route:
+            variants.append(iv.raise_conversion(raw, stage, target, change))
+    if problems:
+        raise ScenarioError(problems, "compare")
+    return variants
+
+
+@main.command()
+@click.argument("base", type=click.Path(dir_okay=False))
+@click.argument("variant_files", nargs=-1, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="PATH=VALUE[;PATH=VALUE]",
+              help="A variant made of dotted-path overrides (repeatable: one variant each; "
+              "join several changes of one variant with ';').")
+@click.option("--hire", "hires", multiple=True, metavar="POOL=N[@DATE]",
+              help="Variant: hire N into POOL (from DATE, with the pool's ramp).")
+@click.option("--respond-first", multiple=True, metavar="STAGE",
+              help="Variant: staff work STAGE (first touch) before anything else.")
+@click.option("--route-by-value", multiple=True, metavar="STAGE",
+              help="Variant: serve the highest-value leads first at STAGE.")
+@click.option("--automate", multiple=True, metavar="STAGE=PCT",
+              help="Variant: cut STAGE's staff time by PCT percent.")
+@click.option("--terms", multiple=True, metavar="TERMS[@SEGMENT]",
+              help="Variant: payment terms, e.g. \"net 15\" or \"net 45@enterprise\".")
+@click.option("--dunning", multiple=True, metavar="T1,T2,...",
+              help="Variant: reminders at these times past due, e.g. \"1 d,7 d,14 d\".")
+@click.option("--conversion", multiple=True, metavar="STAGE.TARGET=+X%",
+              help="Variant: raise a route's probability (+10% relative or +5pp absolute).")
+@replications_opt
+@seed_opt
+@horizon_opt
+@warmup_opt
+@jobs_opt
+@click.option("-o", "--out", type=click.Path(file_okay=False), help="Write result files here.")
+@plots_opt
+@progress_opt
+@handles_errors
+def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...],
+            hires: tuple[str, ...], respond_first: tuple[str, ...],
+            route_by_value: tuple[str, ...], automate: tuple[str, ...], terms: tuple[str, ...],
+            dunning: tuple[str, ...], conversion: tuple[str, ...], replications: int, seed: int,
+            horizon: str | None, warmup: str | None, jobs: int, out: str | None,
+            plots: str | None, progress: bool | None) -> None:
+    """Compare BASE with variants (files, --set overrides or named RevOps changes).
+
+    Every variant runs with the same seeds as the base (common random numbers); differences
+    come with paired 95% CIs, Holm-adjusted across variants.
+    """
+    sc = _load(base)
+    _warn(sc)
+    variants = _variants(sc, variant_files, overrides, hires, respond_first, route_by_value,
+                         automate, terms, dunning, conversion)
+    if not variants:
+        raise ScenarioError([Problem("variants", "nothing to compare: give variant files, "
+                                     "--set, or a named change such as --hire ae=1")], "compare")
+    comparison = sc.compare(*variants, replications=replications, seed=seed, horizon=horizon,
+                            warmup=warmup, jobs=jobs if jobs > 0 else None, progress=progress)
+    click.echo(comparison.format())
+    if out:
+        written = comparison.to_dir(out)
+        _echo_err(f"wrote {len(written)} files to {out}")
+    if plots:
+        paths = comparison.write_plots(plots)
+        _echo_err(f"wrote {len(paths)} plot files to {plots}")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@replications_opt
+@seed_opt
+@horizon_opt
+@warmup_opt
+@jobs_opt
+@click.option("--marginal/--no-marginal", default=True, show_default=True,
+              help="Rerun with +1 head in each pool to value extra capacity.")
+@click.option("-o", "--out", type=click.Path(file_okay=False), help="Write result files here.")
+@plots_opt
+@set_opt
+@progress_opt
+@handles_errors
+def bottlenecks(scenario: str, replications: int, seed: int, horizon: str | None,
+                warmup: str | None, jobs: int, marginal: bool, out: str | None,
+                plots: str | None, overrides: tuple[str, ...], progress: bool | None) -> None:
+    """Find the bottleneck of SCENARIO and value one more head in each pool."""
+    sc = _load(scenario, overrides)
+    _warn(sc)
+    report = sc.bottlenecks(replications=replications, seed=seed, horizon=horizon,
+                            warmup=warmup, jobs=jobs if jobs > 0 else None,
+                            progress=progress, marginal=marginal)
+    click.echo(report.format())
+    if out:
+        written = report.to_dir(out)
+        _echo_err(f"wrote {len(written)} files to {out}")
+    if plots:
+        paths = report.write_plots(plots)
+        _echo_err(f"wrote {len(paths)} plot files to {plots}")
 
 
 def _as_toml_comment(raw: dict[str, Any], overrides: tuple[str, ...]) -> str:

@@ -125,6 +125,10 @@ class Comparison:
 
         return plot_forest(self.table, metric=metric, ax=ax)
 
+    def write_plots(self, out: str | Path) -> list[Path]:
+        """The forest plot of the differences plus the base run's plots (PNG and SVG)."""
+        return self.base.write_plots(out, comparison=self.table)
+
     def to_dir(self, out: str | Path) -> list[Path]:
         """Write comparison.csv (the full table) and each run's KPI table."""
         from revsim.results import _atomic_csv

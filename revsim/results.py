@@ -106,6 +106,40 @@ class RunResult:
         """Write :meth:`event_log` as CSV, atomically."""
         return _atomic_csv(self.event_log(), Path(path))
 
+    def cycle_times(self) -> np.ndarray:
+        """Cycle times (days, created -> won) of every won deal, pooled over replications."""
+        parts = [r.extra["cycle_times_d"] for r in self.replications if "cycle_times_d" in r.extra]
+        return np.concatenate(parts) if parts else np.array([])
+
+    def plot(self, kind: str, ax: Any = None, **kw: Any) -> Any:
+        """One plot by name: funnel, stage_time, utilisation, queue (stage=...), cycle_time,
+        cash_curve, ar_aging. Returns the matplotlib Axes."""
+        from revsim import plotting
+
+        cur = self.model.currency
+        stages = [s.name for s in self.model.stages]
+        makers = {
+            "funnel": lambda: plotting.plot_funnel(self.kpis, stages=stages, ax=ax, **kw),
+            "stage_time": lambda: plotting.plot_stage_time(self.kpis, stages=stages, ax=ax, **kw),
+            "utilisation": lambda: plotting.plot_utilisation(self.kpis, ax=ax, **kw),
+            "queue": lambda: plotting.plot_queue(self.series, ax=ax, **kw),
+            "cycle_time": lambda: plotting.plot_cycle_time(self.cycle_times(), ax=ax, **kw),
+            "cash_curve": lambda: plotting.plot_cash_curve(self.series, currency=cur, ax=ax, **kw),
+            "ar_aging": lambda: plotting.plot_ar_aging(self.kpis, currency=cur, ax=ax, **kw),
+        }
+        if kind not in makers:
+            raise ValueError(f"unknown plot {kind!r}; choose from {', '.join(makers)}")
+        return makers[kind]()
+
+    def write_plots(self, out: str | Path, **extra: Any) -> list[Path]:
+        """Write every plot this run supports to ``out`` as PNG and SVG."""
+        from revsim.plotting import write_plots
+
+        return write_plots(
+            Path(out), kpis=self.kpis, series=self.series, cycle_times=self.cycle_times(),
+            currency=self.model.currency, stages=[s.name for s in self.model.stages], **extra,
+        )
+
     # -- presentation --------------------------------------------------------------------------
     def table(self) -> str:
         """A readable terminal table of every KPI with its mean, 95% CI and n."""

@@ -59,7 +59,8 @@ def run_to_precision(model: Model, seed: int, jobs: int | None, options: RunOpti
         "replications": len(reps),
         "cap": cap,
         "worst_relative_half_width": round(worst, 4),
-        "kpis": {f"{r.scope}.{r.metric}": round(float(r.relative), 4)
-                 for r in usable.itertuples()},
+        "kpis": {f"{scope}.{metric}": round(float(rel), 4)
+                 for scope, metric, rel in zip(usable["scope"], usable["metric"],
+                                               usable["relative"], strict=True)},
     }
     return reps, info

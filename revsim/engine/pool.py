@@ -46,6 +46,7 @@ class PoolRT:
         self.servers: list[Server] = []
         self.busy = 0
         self.active = 0
+        self.ramping = 0  # present staff still ramping up (0: skip choosing among free staff)
         # Busy and available time are measured on the working clock, so utilisation is "over
         # working hours": an item held overnight does not count as work. Busy time uses the
         # entry/exit-sum trick of monitor.Level (two additions per item); available time is
@@ -166,7 +167,18 @@ class PoolRT:
             if nxt is None:
                 return
             lead, stage = nxt
-            stage.start_from_queue(lead, self.free.pop(), now)
+            stage.start_from_queue(lead, self.take_free(now), now)
+
+    def take_free(self, now: float) -> Server:
+        """A free server for new work: the most productive one while some are still ramping
+        up (new hires should not get work that an experienced rep is idle for)."""
+        free = self.free
+        if not self.ramping:
+            return free.pop()
+        best = max(range(len(free)), key=lambda i: free[i].productivity(now))
+        server = free.pop(best)
+        self.ramping = sum(1 for s in self.servers if s.active and s.ramp is not None)
+        return server
 
     def release(self, server: Server, now: float) -> None:
         """A server finished an item: leave, take the next waiting item, or become free."""
@@ -232,6 +244,8 @@ class PoolRT:
         self.track_capacity(now)
         server = Server(len(self.servers), now, ramp, self.env)
         self.servers.append(server)
+        if ramp is not None:
+            self.ramping += 1
         self.active += 1
         self.free.append(server)
         if self.active_log is not None:

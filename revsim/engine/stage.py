@@ -160,7 +160,7 @@ class StageRT:
             lead.patience = self.patience()
             lead.cold = False
         if pool.free and (pool.always or pool.calendar.is_open(now)):
-            self.start(lead, pool.free.pop(), now)
+            self.start(lead, pool.free.pop() if not pool.ramping else pool.take_free(now), now)
             return
         pool.enqueue(lead, self)
         queue = self.queue

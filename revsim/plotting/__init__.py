@@ -62,9 +62,10 @@ def _safe_name(text: str) -> str:
 def _save(ax: Axes, path: Path, formats: Sequence[str]) -> list[Path]:
     """Save the figure of ``ax`` once per format (atomically: temporary file, then rename)."""
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
-    fig = ax.get_figure(root=True)
-    assert fig is not None
+    fig = ax.figure
+    assert isinstance(fig, Figure)  # write_plots draws on new figures, never subfigures
     written = []
     try:
         for fmt in formats:

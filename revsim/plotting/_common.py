@@ -109,9 +109,9 @@ def pct_text(share: float) -> str:
     if not math.isfinite(share):
         return "-"
     p = 100 * share
-    if abs(p) >= 10:
+    if abs(round(p, 1)) >= 10:
         return f"{p:.0f}%"
-    if abs(p) >= 1:
+    if abs(round(p, 2)) >= 1:
         return f"{p:.1f}%"
     return f"{p:.2g}%"
 
@@ -252,9 +252,8 @@ def legend_below(ax: Axes, ncols: int = 3) -> None:
     """A legend in one row under the x axis label (outside the data)."""
     from matplotlib.transforms import offset_copy
 
-    fig = ax.get_figure(root=True)
-    assert fig is not None
-    below = offset_copy(ax.transAxes, fig=fig, y=-42, units="points")
+    # a SubFigure works too: offset_copy only uses its dpi_scale_trans
+    below = offset_copy(ax.transAxes, fig=ax.figure, y=-42, units="points")  # type: ignore[arg-type]
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=below, ncols=ncols,
               fontsize=8.5, frameon=False)
 

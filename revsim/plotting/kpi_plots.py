@@ -93,12 +93,13 @@ def plot_funnel(kpis: pd.DataFrame, stages: Sequence[str] | None = None, ax: Axe
     trans = ax.get_yaxis_transform()
     for i in range(len(mean) - 1):
         share = mean[i + 1] / mean[i] if mean[i] > 0 else math.nan
-        ax.text(1.02, y[i] + 0.5, f"↓ {pct_text(share)}", transform=trans, ha="left",
+        arrow = "↑" if share > 1 else "↓"  # more than the bar above: a branch joins, or rework
+        ax.text(1.02, y[i] + 0.5, f"{arrow} {pct_text(share)}", transform=trans, ha="left",
                 va="center", fontsize=8.5, color="#333333")
     ax.set_xlabel("leads or deals per replication (count" + (", log scale)" if log else ")"))
     ax.set_ylabel("funnel step")
     finish(ax, "Funnel: leads in to deals won",
-           f"bars: mean arrivals per replication; {CI_NOTE}; ↓ = share of the bar above")
+           f"bars: mean arrivals per replication; {CI_NOTE}; ↓ = bar as % of the bar above")
     ax.grid(axis="x", alpha=0.3, which="major")
     return ax
 
