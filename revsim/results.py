@@ -117,7 +117,7 @@ class RunResult:
         from revsim import plotting
 
         cur = self.model.currency
-        stages = [s.name for s in self.model.stages]
+        stages = self._funnel_stages()
         makers = {
             "funnel": lambda: plotting.plot_funnel(self.kpis, stages=stages, ax=ax, **kw),
             "stage_time": lambda: plotting.plot_stage_time(self.kpis, stages=stages, ax=ax, **kw),
@@ -137,8 +137,13 @@ class RunResult:
 
         return write_plots(
             Path(out), kpis=self.kpis, series=self.series, cycle_times=self.cycle_times(),
-            currency=self.model.currency, stages=[s.name for s in self.model.stages], **extra,
+            currency=self.model.currency, stages=self._funnel_stages(), **extra,
         )
+
+    def _funnel_stages(self) -> list[str]:
+        """Stages before the sale, in file order (the funnel); all stages if unknown."""
+        chosen = [self.model.stages[i].name for i in self.model.sales_stages]
+        return chosen or [s.name for s in self.model.stages]
 
     # -- presentation --------------------------------------------------------------------------
     def table(self) -> str:

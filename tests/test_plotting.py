@@ -331,10 +331,12 @@ def test_tornado_sorted_greyed_with_zero_line(marginal: pd.DataFrame) -> None:
     assert colours[0] == colours[1] != colours[2] == colours[3]
     assert whisker_count(ax) == 4
     assert any(tuple(line.get_xdata()) == (0, 0) for line in ax.get_lines())
-    assert any("ROI 5.2×" in t.get_text() for t in ax.texts)
+    assert "ROI +520%, payback 2.1 mo" in [t.get_text() for t in ax.texts]
     assert "+$1.2M" in [t.get_text() for t in ax.texts]
     with pytest.raises(ValueError, match="no rows for metric 'won'"):
         plotting.plot_tornado(marginal, "won")
+    annual = plotting.plot_tornado(marginal.assign(per_year=True))
+    assert "(USD per year)" in annual.get_xlabel()
 
 
 def test_tornado_duration_metric(marginal: pd.DataFrame) -> None:

@@ -18,7 +18,6 @@ from revsim.engine.source import SourceRT
 from revsim.engine.stage import StageRT
 from revsim.engine.streams import Streams
 from revsim.scenario.model import (
-    DISQUALIFIED,
     ISSUED,
     LIVE,
     OUTCOME_NAMES,
@@ -76,8 +75,6 @@ class Simulation:
         self.first_touch = ValueSink(records)
         self.cycle_won = ValueSink(records)
         self.system = Level()
-        self.outcomes = [0] * OUTCOME_SLOTS
-        self.outcome_value = [0.0] * OUTCOME_SLOTS
         heap_pools = {
             st.pool
             for st in model.stages
@@ -138,9 +135,8 @@ class Simulation:
         """Recycle a lead: it comes back to the nurture stage after a delay, a few times at most."""
         nurture = self.model.nurture
         assert nurture is not None and self.nurture_draw is not None
-        if lead.cycles >= nurture.max_cycles:
-            self.finish(lead, DISQUALIFIED, now)
-            return
+        # StageRT.depart has already turned recycling beyond max_cycles into "disqualified"
+        assert lead.cycles < nurture.max_cycles
         lead.cycles += 1
         ev = Wake(self.env, self._back_from_nurture)
         ev.lead = lead
@@ -165,9 +161,8 @@ class Simulation:
             else:
                 self.cash.delivery_done(lead, outcome, now)
             return
-        slot = outcome + OUTCOME_SLOTS
-        self.outcomes[slot] += 1
-        self.outcome_value[slot] += lead.value
+        # Outcome counts and values are kept by the stage the lead leaves (totals are summed
+        # over stages at the end), so nothing is counted twice on the hot path.
         if outcome == WON:
             self.cycle_won.add(now - lead.created)
             self._won_total += 1
@@ -226,8 +221,6 @@ class Simulation:
         self.system.reset(now)
         self.first_touch.reset()
         self.cycle_won.reset()
-        self.outcomes = [0] * OUTCOME_SLOTS
-        self.outcome_value = [0.0] * OUTCOME_SLOTS
         if self.cash is not None:
             self.cash.reset_window()
 
@@ -294,8 +287,9 @@ class Simulation:
             "cycle_won_p90": self.cycle_won.quantile(0.9),
         }
         for code, name in OUTCOME_NAMES.items():
-            totals[f"outcome:{name}"] = float(self.outcomes[code + OUTCOME_SLOTS])
-            totals[f"value:{name}"] = float(self.outcome_value[code + OUTCOME_SLOTS])
+            slot = code + OUTCOME_SLOTS
+            totals[f"outcome:{name}"] = float(sum(st.outcomes[slot] for st in self.stages))
+            totals[f"value:{name}"] = float(sum(st.outcome_value[slot] for st in self.stages))
         sources = {src.model.name: {"leads_in": float(src.leads_in)} for src in self.sources}
         series = {k: np.asarray(v, dtype=float) for k, v in self.series.items()}
         visits = self.records.columns() if self.records is not None else None

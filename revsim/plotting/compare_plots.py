@@ -54,7 +54,7 @@ def _extras(row: pd.Series) -> str:
     roi = float(row.get("roi", math.nan))
     payback = float(row.get("payback_months", math.nan))
     if math.isfinite(roi):
-        bits.append(f"ROI {roi:.1f}×")
+        bits.append(f"ROI {roi:+.0%}")  # net return: gain / cost - 1
     if math.isfinite(payback):
         bits.append(f"payback {payback:.1f} mo")
     return ", ".join(bits)
@@ -104,7 +104,9 @@ def plot_tornado(marginal: pd.DataFrame, metric: str = "bookings", currency: str
                     fontsize=8.5)
         ax.text(1.02, yi, extra or "-", transform=trans, va="center", fontsize=8.5)
     ax.xaxis.set_major_formatter(fmt)
-    ax.set_xlabel(f"change in {kpi_label(metric)} from one more head ({unit_text})")
+    per_year = "per_year" in part.columns and bool(part["per_year"].fillna(False).all())
+    ax.set_xlabel(f"change in {kpi_label(metric)} from one more head "
+                  f"({unit_text}{' per year' if per_year else ''})")
     ax.set_ylabel("staff pool")
     finish(ax, f"Value of one more head: {kpi_label(metric)}",
            f"mean difference vs base; whiskers: CI; {SIG_NOTE}")

@@ -107,6 +107,7 @@ class _Compiler:
         self.raw = raw
         self.problems: list[Problem] = []
         self.warnings: list[str] = []
+        self.sales_stages: tuple[int, ...] = ()
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append(Problem(path, message))
@@ -227,6 +228,7 @@ class _Compiler:
             nurture=nurture,
             cash=cash,
             stage_events=stage_events,
+            sales_stages=self.sales_stages,
             raw=dict(self.raw),
         )
         self.warnings.extend(capacity_warnings(model))
@@ -511,6 +513,7 @@ class _Compiler:
 
         sales = reach([s.to for s in sources if s.to >= 0])
         delivery = reach([onboarding]) if onboarding is not None else set()
+        self.sales_stages = tuple(sorted(sales - delivery))
         names = {st.index: st.name for st in stages}
         for st in stages:
             if st.index not in sales and st.index not in delivery:

@@ -199,6 +199,7 @@ class Model:
     nurture: NurtureModel | None
     cash: CashModel | None = None
     stage_events: tuple[str, ...] = ()
+    sales_stages: tuple[int, ...] = ()  # stages leads visit before they are won (the funnel)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
 
     def stage_index(self, name: str) -> int:
