@@ -72,16 +72,17 @@ def event_log(result: RunResult) -> pd.DataFrame:
         )
         for lead_id, attrs in leads.iterrows():
             rows.append((lead_id, "lead_created", attrs["created"], None, None, None,
-                         attrs["value"], np.nan))
-        for lead_id, stage, t in zip(entries["entry_lead"], entries["entry_stage"],
-                                     entries["entry_time"], strict=True):
+                         attrs["value"], np.nan, -1))
+        for lead_id, stage, t, seq in zip(entries["entry_lead"], entries["entry_stage"],
+                                          entries["entry_time"], entries["entry_seq"],
+                                          strict=True):
             if int(stage) in internal:
                 continue
             activity = events[int(stage)]
             if int(stage) == onboarding and activity.startswith("stage:"):
                 activity = "onboarding_started"
             rows.append((int(lead_id), activity, float(t), None, None, None,
-                         leads["value"].get(int(lead_id), np.nan), np.nan))
+                         leads["value"].get(int(lead_id), np.nan), np.nan, int(seq)))
         touched: set[int] = set()
         ordered = visits.sort_values(["lead", "arrival", "start"], kind="stable")
         for v in cast(Any, ordered.itertuples()):
@@ -92,23 +93,27 @@ def event_log(result: RunResult) -> pd.DataFrame:
             if pool is not None and v.lead not in touched and v.resource >= 0:
                 touched.add(v.lead)
                 rows.append((v.lead, "first_touch", v.start, None, None, resource, v.value,
-                             np.nan))
+                             np.nan, v.seq - 0.5))
             outcome = int(v.outcome)
             if outcome in _TERMINAL_ACTIVITY:
                 rows.append((v.lead, _TERMINAL_ACTIVITY[outcome], v.end, None, None, resource,
-                             v.value, np.nan))
+                             v.value, np.nan, v.seq))
             elif outcome == LIVE:
                 pass  # go_live comes from the cash log, with the same time
-        for row in rep.extra.get("invoice_log") or []:
+        # cash events come after the lead events of the same instant, in the order they happened
+        cash_order = 1 << 52
+        for i, row in enumerate(rep.extra.get("invoice_log") or []):
             kind, obj_id, t = row[0], row[1], row[2]
             if kind in ("go_live", "renewed", "not_renewed", "deal_churned"):
                 if kind == "go_live":
-                    rows.append((obj_id, "go_live", t, None, None, None, np.nan, np.nan))
+                    rows.append((obj_id, "go_live", t, None, None, None, np.nan, np.nan,
+                                 cash_order + i))
                 continue
             lead_id, cents, due = row[3], row[4], row[5]
-            rows.append((f"I{obj_id}", kind, t, "invoice", lead_id, None, cents / 100.0, due))
+            rows.append((f"I{obj_id}", kind, t, "invoice", lead_id, None, cents / 100.0, due,
+                         cash_order + i))
         df = pd.DataFrame(rows, columns=["case", "activity", "t", "object_type", "parent",
-                                         "resource", "amount", "due"])
+                                         "resource", "amount", "due", "order"])
         lead_cases = df["object_type"].isna()
         conv = df.loc[lead_cases, "case"].map(converted_at)
         is_opp = lead_cases & conv.notna().reindex(df.index, fill_value=False) & (
@@ -142,7 +147,8 @@ def event_log(result: RunResult) -> pd.DataFrame:
         df["due_date"] = _iso(model.start, df["due"])
         df["replication"] = rep.replication
         df["resource"] = df["resource"]
-        frames.append(df.sort_values(["t", "case_id"], kind="stable"))
+        # time order; ties keep the order in which things happened in the simulation
+        frames.append(df.sort_values(["t", "order"], kind="stable"))
     out = pd.concat(frames, ignore_index=True)
     return out.reindex(columns=COLUMNS)
 

@@ -361,9 +361,10 @@ def test_one_deal_by_hand() -> None:
     assert got == [
         ("L1", "lead_created", "2027-01-05T10:00:00+00:00", "lead", None, 1200.0, None),
         ("L1", "stage:close", "2027-01-05T10:00:00+00:00", "lead", None, 1200.0, None),
-        ("I1", "invoice_issued", "2027-01-07T10:00:00+00:00", "invoice", "L1", 1200.0, due),
+        # same instant, in the order it happened: won, live (no onboarding), then invoiced
         ("L1", "closed_won", "2027-01-07T10:00:00+00:00", "lead", None, 1200.0, None),
         ("L1", "go_live", "2027-01-07T10:00:00+00:00", "lead", None, None, None),
+        ("I1", "invoice_issued", "2027-01-07T10:00:00+00:00", "invoice", "L1", 1200.0, due),
         ("I1", "payment_received", "2027-01-17T10:00:00+00:00", "payment", "L1", 480.0, due),
         ("I1", "invoice_paid", "2027-01-22T10:00:00+00:00", "payment", "L1", 720.0, due),
     ]

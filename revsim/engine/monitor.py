@@ -157,14 +157,21 @@ class VisitRecords:
     entry_lead: array = field(default_factory=lambda: array("q"))
     entry_stage: array = field(default_factory=lambda: array("i"))
     entry_time: array = field(default_factory=lambda: array("d"))
+    # Order in which entries and departures were recorded, to break ties between events at
+    # the same instant (a lead leaving one stage and entering the next, say).
+    entry_seq: array = field(default_factory=lambda: array("q"))
+    seq: array = field(default_factory=lambda: array("q"))
+    counter: int = 0
 
     def enter(self, lead: int, stage: int, now: float) -> None:
         self.entry_lead.append(lead)
         self.entry_stage.append(stage)
         self.entry_time.append(now)
+        self.counter += 1
+        self.entry_seq.append(self.counter)
 
     def entries(self) -> dict[str, np.ndarray]:
-        return _columns(self, ("entry_lead", "entry_stage", "entry_time"))
+        return _columns(self, ("entry_lead", "entry_stage", "entry_time", "entry_seq"))
 
     def add(self, lead: int, stage: int, arrival: float, start: float, end: float,
             outcome: int, value: float, resource: int = -1) -> None:
@@ -176,10 +183,12 @@ class VisitRecords:
         self.outcome.append(outcome)
         self.value.append(value)
         self.resource.append(resource)
+        self.counter += 1
+        self.seq.append(self.counter)
 
     def columns(self) -> dict[str, np.ndarray]:
         return _columns(self, ("lead", "stage", "arrival", "start", "end", "outcome", "value",
-                               "resource"))
+                               "resource", "seq"))
 
 
 @dataclass
