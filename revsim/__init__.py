@@ -11,6 +11,13 @@ from revsim.api import Scenario, load, loads  # noqa: E402
 from revsim.errors import OverrideError, Problem, RevsimError, ScenarioError  # noqa: E402
 from revsim.results import RunResult  # noqa: E402
 
+
+def fit(log, **kwargs):  # type: ignore[no-untyped-def]
+    """Fit a scenario to an event log; see :func:`revsim.calibrate.api.fit`."""
+    from revsim.calibrate.api import fit as _fit
+
+    return _fit(log, **kwargs)
+
 __all__ = [
     "OverrideError",
     "Problem",
@@ -19,6 +26,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "__version__",
+    "fit",
     "load",
     "loads",
 ]

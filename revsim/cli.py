@@ -42,7 +42,9 @@ def _clean_errors() -> Iterator[None]:
         _echo_err(f"{n} problem{'s' if n != 1 else ''} found; nothing was run.")
         sys.exit(EXIT_INPUT)
     except (RevsimError, UnitError) as err:
-        _echo_err(f"error: {err}")
+        lines = err.lines() if hasattr(err, "lines") else str(err).splitlines()
+        for line in lines:
+            _echo_err(f"error: {line}")
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         _echo_err("interrupted; no output files were left half-written.")
@@ -348,6 +350,78 @@ def _as_toml_comment(raw: dict[str, Any], overrides: tuple[str, ...]) -> str:
 
     header = "# scenario as run, with overrides: " + ", ".join(overrides) + "\n"
     return header + dumps(raw)
+
+
+format_opt = click.option(
+    "--format", "log_format", default="canonical", show_default=True,
+    type=click.Choice(["canonical", "salesforce", "hubspot", "stripe", "ar", "maven"]),
+    help="The export's format (canonical = revsim event log v1; XES/pm4py names accepted).",
+)
+mapping_opt = click.option("--mapping", type=click.Path(dir_okay=False),
+                           help="TOML file mapping raw activity labels to canonical ones.")
+as_of_opt = click.option("--as-of", "as_of", metavar="TIMESTAMP",
+                         help="Extract time; open cases are right-censored here "
+                         "(default: the last event).")
+
+
+@main.command()
+@click.argument("log", type=click.Path(dir_okay=False))
+@format_opt
+@mapping_opt
+@as_of_opt
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Write the fitted scenario (TOML) here.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False),
+              help="Write the fit report (tables, KM/QQ plots, summary.md) to this folder.")
+@click.option("--name", help="Scenario name.")
+@handles_errors
+def fit(log: str, log_format: str, mapping: str | None, as_of: str | None, output: str,
+        report_dir: str | None, name: str | None) -> None:
+    """Fit a scenario to an event LOG (CRM/billing export) and write it with its evidence."""
+    from revsim.calibrate.api import fit as fit_log
+
+    fitted = fit_log(log, mapping=mapping, as_of=as_of, format=log_format, name=name)
+    _echo_err(fitted.log.describe())
+    fitted.write(output)
+    fitted.scenario()  # the written file must load; raises with every problem if not
+    _echo_err(f"wrote the fitted scenario to {output}")
+    for note in fitted.notes:
+        _echo_err(f"note: {note}")
+    if report_dir:
+        written = fitted.write_report(report_dir)
+        _echo_err(f"wrote {len(written)} report files to {report_dir}")
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@click.argument("log", type=click.Path(dir_okay=False))
+@format_opt
+@mapping_opt
+@as_of_opt
+@replications_opt
+@seed_opt
+@jobs_opt
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write the table as CSV.")
+@progress_opt
+@handles_errors
+def backtest(scenario: str, log: str, log_format: str, mapping: str | None, as_of: str | None,
+             replications: int, seed: int, jobs: int, out: str | None,
+             progress: bool | None) -> None:
+    """Simulate SCENARIO over LOG's period and compare its KPIs with the log's."""
+    from revsim.calibrate.api import read_log
+    from revsim.calibrate.backtest import backtest as run_backtest
+    from revsim.calibrate.backtest import format_backtest
+
+    sc = _load(scenario)
+    event_log = read_log(log, mapping=mapping, as_of=as_of, format=log_format)
+    table = run_backtest(sc, event_log, replications=replications, seed=seed,
+                         jobs=jobs if jobs > 0 else None, progress=progress)
+    click.echo(format_backtest(table))
+    if out:
+        from revsim.results import _atomic_csv
+
+        _atomic_csv(table, Path(out))
+        _echo_err(f"wrote {out}")
 
 
 @main.command()

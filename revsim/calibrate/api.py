@@ -1,0 +1,64 @@
+"""`revsim.fit`: from a CRM/billing export to a calibrated scenario, in one call."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from revsim.calibrate import adapters
+from revsim.calibrate.derive import FittedScenario, fit_log
+from revsim.calibrate.log import EventLog, read_event_log
+from revsim.calibrate.mapping import load_mapping
+from revsim.errors import Problem, RevsimError
+
+FORMATS = {
+    "canonical": None,
+    "salesforce": adapters.salesforce_opportunity_history,
+    "hubspot": adapters.hubspot_deals,
+    "stripe": adapters.stripe_invoices,
+    "ar": adapters.generic_ar,
+    "maven": adapters.maven_pipeline,
+}
+
+
+class FitInputError(RevsimError):
+    """Bad arguments to fit/backtest (unknown format, unreadable mapping)."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(p.render() for p in problems))
+
+    def lines(self) -> list[str]:
+        return [p.render() for p in self.problems]
+
+
+def read_log(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any = None,
+             as_of: Any = None, format: str = "canonical") -> EventLog:
+    """Read an export in one of FORMATS into a validated canonical EventLog."""
+    if isinstance(log, EventLog):
+        return log
+    if format not in FORMATS:
+        from revsim.scenario.compile import suggest
+
+        raise FitInputError([Problem("--format", f"unknown format {format!r}; "
+                                     f"{suggest(format, list(FORMATS))}")])
+    mapped = load_mapping(mapping) if isinstance(mapping, str | Path) else mapping
+    adapter = FORMATS[format]
+    name = str(log) if isinstance(log, str | Path) else None
+    source: Any = log if adapter is None else adapter(log)
+    return read_event_log(source, mapping=mapped, as_of=as_of, name=name)
+
+
+def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any = None,
+        as_of: Any = None, format: str = "canonical", name: str | None = None
+        ) -> FittedScenario:
+    """Fit a scenario to an event log (open cases right-censored at ``as_of``).
+
+    ``format`` picks an adapter for a raw export (salesforce, hubspot, stripe, ar, maven);
+    ``mapping`` maps raw activity labels to canonical ones. The result's ``to_toml()`` is a
+    runnable, annotated scenario; ``scenario()`` loads it; see revsim.calibrate.write for the
+    report folder.
+    """
+    return fit_log(read_log(log, mapping=mapping, as_of=as_of, format=format), name=name)

@@ -1,0 +1,153 @@
+"""Backtest: simulate a (fitted) scenario over a log's period and compare KPIs with the log.
+
+An observed KPI is one realisation, so it is judged against the spread of single replications
+(a 95% prediction interval: the 2.5-97.5% quantiles of the replication values), not only
+against the confidence interval of the simulated mean, which shrinks as replications grow and
+would flag a perfect model. Both are reported.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from revsim.analysis.ci import t_interval
+from revsim.calibrate.journeys import build_journeys
+from revsim.calibrate.log import EventLog
+
+if TYPE_CHECKING:
+    from revsim.api import Scenario
+
+COLUMNS = ["kpi", "unit", "observed", "sim_mean", "ci_low", "ci_high", "pi_low", "pi_high", "n",
+           "inside", "note"]
+
+
+def observed_kpis(log: EventLog, window_start: pd.Timestamp) -> dict[str, tuple[float, str]]:
+    """KPIs of the log over [window_start, as-of], defined as the simulation defines them."""
+    j = build_journeys(log.events, log.as_of)
+    v = j.visits
+    out: dict[str, tuple[float, str]] = {}
+    left = v[~v["censored"]].copy()
+    left["left_at"] = left["entered"] + pd.to_timedelta(left["hours"], unit="h")
+    in_window = left[left["left_at"] >= window_start]
+    for stage, g in in_window.groupby("stage"):
+        onward = g["exit"].isin(["won", "live"]) | g["exit"].isin(v["stage"].unique())
+        out[f"conversion:{stage}"] = (float(onward.mean()), "share")
+    jj = j.journeys
+    closed = jj[(jj["outcome_time"] >= window_start) & jj["outcome"].isin(["won", "lost"])]
+    if len(closed):
+        out["win_rate"] = (float((closed["outcome"] == "won").mean()), "share")
+    won = jj[jj["won_time"] >= window_start]
+    if len(won):
+        days = (won["won_time"] - won["created"]).dt.total_seconds() / 86400
+        out["cycle_time_median"] = (float(days.median()), "d")
+        out["cycle_time_p90"] = (float(days.quantile(0.9)), "d")
+    out.update(_cash_observed(log, window_start))
+    return out
+
+
+def _cash_observed(log: EventLog, window_start: pd.Timestamp) -> dict[str, tuple[float, str]]:
+    ev = log.events
+    issued = ev[ev["activity"] == "invoice_issued"].groupby("case_id").agg(
+        t=("timestamp", "first"), amount=("amount", "first"), parent=("parent_id", "first"))
+    if issued.empty:
+        return {}
+    paid = ev[ev["activity"] == "invoice_paid"].groupby("case_id")["timestamp"].first()
+    written = ev[ev["activity"] == "invoice_written_off"].groupby("case_id")["timestamp"].first()
+    issued["paid"] = paid
+    issued["written"] = written
+    as_of = log.as_of
+    in_window = issued[issued["t"] >= window_start]
+    out: dict[str, tuple[float, str]] = {}
+    invoiced = float(in_window["amount"].sum())
+    open_at_end = issued[(issued["t"] <= as_of) & ~(issued["paid"] <= as_of)
+                         & ~(issued["written"] <= as_of)]
+    ar = float(open_at_end["amount"].sum())
+    days = (as_of - window_start).total_seconds() / 86400
+    if invoiced > 0:
+        out["dso"] = (ar / invoiced * days, "d")
+    won = ev[ev["activity"] == "closed_won"].groupby("case_id")["timestamp"].first()
+    first_paid = issued.dropna(subset=["paid"]).sort_values("t").groupby("parent")["paid"].first()
+    ttc = (first_paid - first_paid.index.map(won)).dropna()
+    ttc = ttc[first_paid.loc[ttc.index] >= window_start]
+    if len(ttc):
+        out["time_to_cash_median"] = (float(ttc.dt.total_seconds().median() / 86400), "d")
+    return out
+
+
+def simulated_values(result: Any, stages: list[str]) -> dict[str, np.ndarray]:
+    """Per-replication values of the same KPIs from a revsim run."""
+    vals: dict[str, np.ndarray] = {}
+    for stage in stages:
+        try:
+            vals[f"conversion:{stage}"] = result.values("conversion", "stage", stage)
+        except KeyError:
+            continue
+    won, lost = result.values("won"), result.values("lost")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        vals["win_rate"] = np.where(won + lost > 0, won / (won + lost), np.nan)
+    vals["cycle_time_median"] = result.values("cycle_time_median")
+    vals["cycle_time_p90"] = result.values("cycle_time_p90")
+    s = result.summary
+    if (s.scope == "cash").any():
+        vals["dso"] = result.values("dso", "cash")
+        vals["time_to_cash_median"] = result.values("time_to_cash_median", "cash")
+    return vals
+
+
+def backtest(scenario: Scenario, log: EventLog, *, replications: int = 20, seed: int = 1,
+             jobs: int | None = 1, progress: bool | None = None) -> pd.DataFrame:
+    """Simulate over the log's period and compare each KPI with the log (tidy table)."""
+    start = pd.Timestamp(scenario.model.start, tz="UTC")
+    horizon_h = (log.as_of - start).total_seconds() / 3600
+    if horizon_h <= 0:
+        raise ValueError(f"the scenario starts ({scenario.model.start}) after the log's as-of "
+                         f"time ({log.as_of}); nothing to compare")
+    warmup_h = min(scenario.model.warmup, horizon_h / 2)
+    result = scenario.run(replications=replications, seed=seed, horizon=horizon_h,
+                          warmup=warmup_h, jobs=jobs, progress=progress)
+    window_start = start + pd.Timedelta(hours=warmup_h)
+    observed = observed_kpis(log, window_start)
+    sim = simulated_values(result, [s.name for s in scenario.model.stages])
+    rows = []
+    for kpi, (obs, unit) in observed.items():
+        stage_key = kpi.split(":", 1)[1] if kpi.startswith("conversion:") else None
+        values = sim.get(kpi)
+        if values is None and stage_key is not None:
+            from revsim.calibrate.derive import _key
+
+            values = sim.get(f"conversion:{_key(stage_key)}")
+        if values is None:
+            rows.append((kpi, unit, obs, *([math.nan] * 6), 0, None, "not simulated"))
+            continue
+        x = np.asarray(values, dtype=float)
+        x = x[~np.isnan(x)]
+        mean, lo, hi, n = t_interval(x)
+        pi_lo, pi_hi = (float(np.quantile(x, 0.025)), float(np.quantile(x, 0.975))) if n else \
+            (math.nan, math.nan)
+        inside = bool(pi_lo <= obs <= pi_hi) if n else None
+        note = "" if inside else "outside the range the model produces"
+        rows.append((kpi, unit, obs, mean, lo, hi, pi_lo, pi_hi, n, inside, note))
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def format_backtest(table: pd.DataFrame) -> str:
+    from revsim.table import format_value
+
+    lines = ["Backtest: observed (log) vs simulated (mean [95% CI of the mean], 95% range of "
+             "single replications)", ""]
+    for r in table.itertuples():
+        unit = str(r.unit)
+        flag = "" if r.inside else "   <-- outside"
+        lines.append(
+            f"  {r.kpi:<34} observed {format_value(r.observed, unit):>10}   simulated "
+            f"{format_value(r.sim_mean, unit):>10} [{format_value(r.ci_low, unit)}, "
+            f"{format_value(r.ci_high, unit)}]  range [{format_value(r.pi_low, unit)}, "
+            f"{format_value(r.pi_high, unit)}] n={r.n}{flag}"
+        )
+    outside = int((table["inside"] == False).sum())  # noqa: E712 - None means not simulated
+    lines += ["", f"{outside} of {int(table['inside'].notna().sum())} KPIs outside the range."]
+    return "\n".join(lines)

@@ -1,0 +1,416 @@
+"""Derive a runnable scenario from an event log: arrivals, routes, stage durations, payments.
+
+Every fitted number keeps its evidence (n, censored n, CIs, fit statistics) in ``comments``,
+keyed by the dotted path of the scenario field it annotates.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from revsim.calibrate.fitting import DurationFit, fit_duration, fit_proportion, fit_rate
+from revsim.calibrate.journeys import Journeys, build_journeys
+from revsim.calibrate.log import EventLog
+from revsim.scenario.schema import TERMINALS
+
+MIN_FIT = 5  # fewer uncensored observations than this: a fixed median instead of a fit
+ONWARD_OUTCOMES = {"won", "live"}
+HOURS_PER_WEEK = 168.0
+
+
+@dataclass
+class FittedScenario:
+    """A scenario derived from a log, with the evidence behind every number."""
+
+    raw: dict[str, Any]
+    comments: dict[str, str]
+    fits: dict[str, DurationFit]
+    transitions: pd.DataFrame
+    arrivals: pd.DataFrame
+    notes: list[str]
+    log: EventLog
+    journeys: Journeys
+    header: list[str] = field(default_factory=list)
+
+    def to_toml(self) -> str:
+        """The scenario as TOML, every fitted number annotated."""
+        from revsim.calibrate.write import scenario_toml
+
+        return scenario_toml(self)
+
+    def scenario(self) -> Any:
+        """The fitted scenario, validated, as a :class:`revsim.Scenario`."""
+        import revsim
+
+        return revsim.loads(self.to_toml(), source=f"fitted from {self.log.source}")
+
+    def write(self, path: str | Path) -> Path:
+        """Write the annotated scenario TOML (atomically)."""
+        from revsim.results import _atomic_text
+
+        return _atomic_text(self.to_toml(), Path(path))
+
+    def write_report(self, folder: str | Path, *, plots: bool = True) -> list[Path]:
+        """Fit table, routes, arrivals, KM/QQ plots and a summary.md in ``folder``."""
+        from revsim.calibrate.write import write_report
+
+        return write_report(self, folder, plots=plots)
+
+
+def _key(name: str) -> str:
+    """A safe stage name: lower case, words joined by underscores, never an outcome name."""
+    key = re.sub(r"[^0-9a-zA-Z_]+", "_", str(name)).strip("_").lower() or "stage"
+    return f"{key}_stage" if key in TERMINALS or key == "nurture" else key
+
+
+def _hours_text(hours: float) -> str:
+    if hours >= 48:
+        return f"{hours / 24:.3g} d"
+    if hours >= 1:
+        return f"{hours:.3g} h"
+    return f"{max(hours * 60, 0.01):.3g} min"
+
+
+def _profile(times: pd.Series, kind: str) -> list[float] | None:
+    """Relative weights by hour (24), weekday (7) or month (12), normalised to mean 1."""
+    if times.empty:
+        return None
+    size = {"hour": 24, "weekday": 7, "month": 12}[kind]
+    values = {"hour": times.dt.hour, "weekday": times.dt.weekday,
+              "month": times.dt.month - 1}[kind]
+    counts = np.bincount(values.to_numpy(), minlength=size).astype(float)
+    if kind == "month":
+        # exposure: how many days of each month the log covers
+        days = pd.date_range(times.min().floor("D"), times.max().floor("D"), freq="D")
+        exposure = np.bincount(days.month - 1, minlength=12).astype(float)
+        counts = np.divide(counts, exposure, out=np.zeros(12), where=exposure > 0)
+    if counts.sum() <= 0:
+        return None
+    weights = counts / counts.mean()
+    return [round(float(w), 3) for w in weights]
+
+
+def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
+            ) -> FittedScenario:
+    """Fit a scenario to ``log``; open cases are right-censored at the log's as-of time."""
+    j = build_journeys(log.events, log.as_of)
+    comments: dict[str, str] = {}
+    notes: list[str] = []
+    fits: dict[str, DurationFit] = {}
+    start = log.start.floor("D")
+    period_h = (log.as_of - start).total_seconds() / 3600.0
+    raw: dict[str, Any] = {
+        "scenario": {
+            "name": name or f"Fitted from {log.source}",
+            "description": f"Calibrated by revsim fit from {log.source} (as of {log.as_of}).",
+            "start": start.date(),
+            "horizon": _hours_text(period_h),
+            "warmup": _hours_text(period_h * warmup_share),
+        }
+    }
+    if j.visits.empty:
+        raise ValueError("the log has no stage events (mql, sql, opportunity_created, "
+                         "stage:...): nothing to fit a funnel to")
+    stage_keys = {s: _key(s) for s in j.visits["stage"].unique()}
+    segments, seg_comments = _segments(j)
+    if segments:
+        raw["segments"] = segments
+        comments.update(seg_comments)
+    raw["sources"], src_table = _sources(j, stage_keys, period_h, start, comments, bool(segments))
+    raw["stages"], transitions = _stages(j, stage_keys, comments, fits, notes)
+    nurture = _nurture(j, stage_keys, comments, fits)
+    if nurture:
+        raw["nurture"] = nurture
+    cash = _cash(log, j, stage_keys, comments, fits, notes)
+    raw.update(cash)
+    _staffing(log, j, comments, notes)
+    return FittedScenario(raw, comments, fits, transitions, src_table, notes, log, j)
+
+
+def _segments(j: Journeys) -> tuple[dict[str, Any], dict[str, str]]:
+    won = j.journeys[j.journeys["outcome"] == "won"]
+    amounts = won["amount"].dropna()
+    amounts = amounts[amounts > 0]
+    if amounts.empty:
+        return {}, {}
+    out: dict[str, Any] = {}
+    comments: dict[str, str] = {}
+    has_segments = j.journeys["segment"].notna().any()
+    groups = (won.dropna(subset=["amount"]).groupby("segment")
+              if has_segments else [("all", won.dropna(subset=["amount"]))])
+    for seg, g in groups:
+        vals = g["amount"][g["amount"] > 0].to_numpy(float)
+        if len(vals) < 2:
+            vals = amounts.to_numpy(float)
+        key = _key(seg)
+        median, p90 = float(np.median(vals)), float(np.quantile(vals, 0.9))
+        if p90 <= median * 1.0001:
+            out[key] = {"value": round(median, 2)}
+        else:
+            out[key] = {"value": {"dist": "lognormal", "median": round(median, 2),
+                                  "p90": round(p90, 2)}}
+        comments[f"segments.{key}.value"] = (f"won deal amounts: n={len(vals)}, median "
+                                             f"{median:,.0f}, p90 {p90:,.0f}")
+    return out, comments
+
+
+def _sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd.Timestamp,
+             comments: dict[str, str], with_segments: bool
+             ) -> tuple[dict[str, Any], pd.DataFrame]:
+    first = j.visits.sort_values("entered").groupby("journey", sort=False).first()
+    jj = j.journeys.set_index("journey")
+    jj["entry"] = first["stage"]
+    jj = jj[jj["entry"].notna()]
+    source_col = jj["source"].fillna("leads") if jj["source"].notna().any() \
+        else pd.Series("leads", index=jj.index)
+    out: dict[str, Any] = {}
+    rows = []
+    for src, g in jj.groupby(source_col):
+        key = _key(src)
+        created = g["created"]
+        weeks = ((created - start).dt.total_seconds() // (HOURS_PER_WEEK * 3600)).astype(int)
+        n_weeks = max(int(math.ceil(period_h / HOURS_PER_WEEK)), 1)
+        counts = np.bincount(weeks.clip(0, n_weeks - 1), minlength=n_weeks)
+        rate = fit_rate(counts, HOURS_PER_WEEK)
+        per_week = rate.rate_per_hour * HOURS_PER_WEEK
+        entry = g["entry"].mode().iloc[0]
+        spec: dict[str, Any] = {"rate": f"{per_week:.6g}/w", "to": stage_keys[entry]}
+        for kind in ("hour", "weekday"):
+            prof = _profile(created, kind)
+            if prof is not None:
+                spec[f"{kind}_profile"] = prof
+        if period_h >= 330 * 24:
+            prof = _profile(created, "month")
+            if prof is not None:
+                spec["month_profile"] = prof
+        if with_segments:
+            seg = g["segment"].fillna("all") if g["segment"].notna().any() else \
+                pd.Series("all", index=g.index)
+            shares = seg.map(_key).value_counts(normalize=True)
+            spec["segments"] = {k: round(float(v), 6) for k, v in shares.items()}
+            total = sum(spec["segments"].values())
+            biggest = max(spec["segments"], key=spec["segments"].get)
+            spec["segments"][biggest] = round(spec["segments"][biggest] + 1 - total, 6)
+        other_entries = g["entry"].value_counts()
+        if len(other_entries) > 1:
+            comments[f"sources.{key}.to"] = (
+                "entry stages seen: " + ", ".join(f"{stage_keys[s]} {n}" for s, n in
+                                                  other_entries.items())
+                + "; the most common one is used")
+        lo, hi = rate.ci
+        verdict = ("overdispersed: counts vary more than Poisson; consider bursts or a "
+                   "seasonal profile" if rate.overdispersion_p < 0.01 else "consistent with Poisson")
+        comments[f"sources.{key}.rate"] = (
+            f"n={len(g)} journeys over {period_h / HOURS_PER_WEEK:.1f} w; 95% CI "
+            f"{lo * HOURS_PER_WEEK:.4g}-{hi * HOURS_PER_WEEK:.4g}/w; weekly dispersion index "
+            f"{rate.dispersion_index:.2f} (p={rate.overdispersion_p:.3g}: {verdict})")
+        out[key] = spec
+        rows.append((key, len(g), per_week, lo * HOURS_PER_WEEK, hi * HOURS_PER_WEEK,
+                     rate.dispersion_index, rate.overdispersion_p))
+    table = pd.DataFrame(rows, columns=["source", "n", "rate_per_week", "ci_low", "ci_high",
+                                        "dispersion_index", "overdispersion_p"])
+    return out, table
+
+
+def _target(exit_value: str, stage_keys: dict[str, str]) -> str:
+    return stage_keys.get(exit_value, exit_value)
+
+
+def _stages(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
+            fits: dict[str, DurationFit], notes: list[str]
+            ) -> tuple[dict[str, Any], pd.DataFrame]:
+    out: dict[str, Any] = {}
+    rows = []
+    order = (j.visits.groupby("stage")["entered"].median().sort_values().index.tolist())
+    for stage in order:
+        g = j.visits[j.visits["stage"] == stage]
+        key = stage_keys[stage]
+        done = g[~g["censored"]]
+        spec: dict[str, Any] = {}
+        activity = _activity_for(stage)
+        if activity != f"stage:{key}":
+            spec["event"] = activity
+        fit_ok = len(done) >= MIN_FIT
+        if fit_ok:
+            fit = fit_duration(g["hours"].to_numpy(float), (~g["censored"]).to_numpy(),
+                               name=key)
+            fits[f"stages.{key}.delay"] = fit
+            spec["delay"] = fit.spec
+            comments[f"stages.{key}.delay"] = _fit_comment(fit)
+        else:
+            median = float(g["hours"].median()) if len(g) else 24.0
+            spec["delay"] = _hours_text(max(median, 1e-3))
+            comments[f"stages.{key}.delay"] = (f"only {len(done)} completed visits: a fixed "
+                                               "median, not a fitted distribution")
+            notes.append(f"stage {key}: too few completed visits to fit a duration")
+        counts = done["exit"].map(lambda e: _target(e, stage_keys)).value_counts()
+        if counts.empty:
+            spec["routes"] = {"lost": 1.0}
+            comments[f"stages.{key}.routes"] = "no visit has left this stage yet: assumed lost"
+            notes.append(f"stage {key}: every visit is still open; its routes are a placeholder")
+        else:
+            n = int(counts.sum())
+            probs = {t: c / n for t, c in counts.items()}
+            rounded = {t: round(p, 6) for t, p in probs.items()}
+            biggest = max(rounded, key=rounded.get)  # type: ignore[arg-type]
+            rounded[biggest] = round(rounded[biggest] + 1 - sum(rounded.values()), 6)
+            spec["routes"] = rounded
+            parts = []
+            for t, c in counts.items():
+                p, lo, hi = fit_proportion(int(c), n)
+                parts.append(f"{t} {p:.1%} [{lo:.1%}, {hi:.1%}]")
+                rows.append((key, t, int(c), n, p, lo, hi))
+            comments[f"stages.{key}.routes"] = (f"n={n} exits ({len(g) - len(done)} still "
+                                                "open); 95% Wilson CIs: " + ", ".join(parts))
+        out[key] = spec
+    table = pd.DataFrame(rows, columns=["stage", "to", "count", "n", "p", "ci_low", "ci_high"])
+    return out, table
+
+
+def _activity_for(stage: str) -> str:
+    for activity, name in {"mql": "mql", "sql": "sql", "opportunity_created": "opportunity",
+                           "onboarding_started": "onboarding"}.items():
+        if stage == name:
+            return activity
+    return f"stage:{stage}"
+
+
+def _fit_comment(fit: DurationFit) -> str:
+    table = fit.table
+    n = int(table["n"].iloc[0]) if "n" in table else 0
+    n_cens = int(table["n_censored"].iloc[0]) if "n_censored" in table else 0
+    best = table.sort_values("aic").iloc[0]
+    text = (f"n={n} ({n_cens} censored at as-of); {fit.best} by censored ML, best of "
+            f"{len(table)} by AIC ({best['aic']:.1f}); KS {best['ks_stat']:.3f} "
+            f"(p={best['ks_p']:.2g}) on the uncensored part")
+    if fit.note:
+        text += f"; {fit.note}"
+    return text
+
+
+def _nurture(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
+             fits: dict[str, DurationFit]) -> dict[str, Any] | None:
+    rec = j.nurture
+    if rec.empty:
+        return None
+    back = rec.loc[~rec["censored"], "back_to"].dropna()
+    to = stage_keys[back.mode().iloc[0]] if not back.empty else next(iter(stage_keys.values()))
+    spec: dict[str, Any] = {"to": to}
+    done = rec[~rec["censored"]]
+    if len(done) >= MIN_FIT:
+        fit = fit_duration(rec["hours"].to_numpy(float), (~rec["censored"]).to_numpy(),
+                           name="nurture")
+        fits["nurture.after"] = fit
+        spec["after"] = fit.spec
+        comments["nurture.after"] = _fit_comment(fit)
+    else:
+        spec["after"] = _hours_text(float(rec["hours"].median()))
+    cycles = rec.groupby("journey").size()
+    spec["max_cycles"] = int(cycles.max())
+    comments["nurture.max_cycles"] = (f"{len(cycles)} journeys recycled; most cycles seen: "
+                                      f"{int(cycles.max())}")
+    return spec
+
+
+def _cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
+          fits: dict[str, DurationFit], notes: list[str]) -> dict[str, Any]:
+    ev = log.events
+    inv = ev[ev["object_type"].isin(["invoice", "payment"])]
+    issued = inv[inv["activity"] == "invoice_issued"].groupby("case_id").agg(
+        issued=("timestamp", "first"), due=("due_date", "first"), amount=("amount", "first"))
+    if issued.empty:
+        return {}
+    paid = inv[inv["activity"] == "invoice_paid"].groupby("case_id")["timestamp"].first()
+    written = inv[inv["activity"] == "invoice_written_off"].groupby("case_id")["timestamp"].first()
+    issued["paid"] = paid
+    issued["written_off"] = written
+    issued = issued[issued["due"].notna()]
+    terms_days = ((issued["due"] - issued["issued"]).dt.total_seconds() / 86400).round()
+    terms = int(terms_days.median()) if len(terms_days) else 30
+    out: dict[str, Any] = {}
+    deals: dict[str, Any] = {"contract": {"type": "one_off", "billing": "upfront",
+                                          "terms": terms}}
+    comments["deals.contract.terms"] = (f"median of {len(terms_days)} invoices' due - issue "
+                                        f"dates (range {terms_days.min():.0f}-"
+                                        f"{terms_days.max():.0f} d)")
+    comments["deals.contract.billing"] = ("assumed: one invoice per deal at signature; edit "
+                                          "for subscriptions or milestones")
+    if "onboarding" in stage_keys.values():
+        deals["onboarding"] = "onboarding"
+    out["deals"] = deals
+    as_of = log.as_of
+    due_passed = issued[issued["due"] <= as_of]
+    on_time = due_passed["paid"].notna() & (due_passed["paid"] <= due_passed["due"])
+    n_due = len(due_passed)
+    if n_due == 0:
+        notes.append("no invoice is past its due date yet: payment behaviour not fitted")
+        return out
+    p_on, lo_on, hi_on = fit_proportion(int(on_time.sum()), n_due)
+    not_on = due_passed[~on_time]
+    never_share = 0.0
+    if len(not_on):
+        decided = not_on[not_on["paid"].notna() | not_on["written_off"].notna()]
+        never_share = float(decided["written_off"].notna().mean()) if len(decided) else 0.0
+    late_share = (1 - p_on) * (1 - never_share)
+    never = (1 - p_on) * never_share
+    payment: dict[str, Any] = {"on_time": round(p_on, 6), "late": round(late_share, 6),
+                               "never": round(1 - round(p_on, 6) - round(late_share, 6), 6)}
+    comments["payment.on_time"] = (f"{int(on_time.sum())} of {n_due} invoices due by as-of "
+                                   f"were paid by the due date; 95% CI [{lo_on:.1%}, {hi_on:.1%}]")
+    comments["payment.never"] = (f"share written off among overdue invoices whose fate is known "
+                                 f"({never_share:.1%}); open overdue invoices are not counted")
+    paid_on = due_passed[on_time]
+    if len(paid_on) >= MIN_FIT:
+        delay_h = (paid_on["paid"] - paid_on["issued"]).dt.total_seconds().to_numpy() / 3600
+        fit = fit_duration(np.maximum(delay_h, 0.0), np.ones(len(delay_h), bool),
+                           name="on_time_delay")
+        fits["payment.on_time_delay"] = fit
+        payment["on_time_delay"] = fit.spec
+        comments["payment.on_time_delay"] = _fit_comment(fit)
+    if late_share > 0 and len(not_on):
+        open_ = not_on["paid"].isna() & not_on["written_off"].isna()
+        paid_late = not_on["paid"].notna()
+        lateness = np.where(paid_late, (not_on["paid"] - not_on["due"]).dt.total_seconds(),
+                            (as_of - not_on["due"]).dt.total_seconds()) / 3600
+        use = (paid_late | open_).to_numpy()
+        if int(paid_late.sum()) >= MIN_FIT:
+            fit = fit_duration(np.maximum(lateness[use], 1e-6), paid_late.to_numpy()[use],
+                               name="lateness")
+            fits["payment.lateness"] = fit
+            payment["lateness"] = fit.spec
+            comments["payment.lateness"] = _fit_comment(fit) + \
+                " (open overdue invoices censored at as-of)"
+        else:
+            payment["lateness"] = "30 d"
+            comments["payment.lateness"] = "too few late payments to fit: placeholder 30 d"
+            notes.append("payment lateness is a placeholder (too few late payments)")
+    if never > 0 and issued["written_off"].notna().any():
+        ages = (issued["written_off"] - issued["issued"]).dropna().dt.total_seconds() / 3600
+        payment["write_off_after"] = _hours_text(float(ages.median()))
+        comments["payment.write_off_after"] = f"median age at write-off of {len(ages)} invoices"
+    else:
+        payment["write_off_after"] = _hours_text(max(terms * 24 * 4, 180 * 24))
+    out["payment"] = payment
+    return out
+
+
+def _staffing(log: EventLog, j: Journeys, comments: dict[str, str], notes: list[str]) -> None:
+    ev = log.events
+    if "resource" not in ev.columns or ev["resource"].isna().all():
+        notes.append("no resource column: staff pools and staff time are not fitted; the "
+                     "stages are modelled as delays (placeholders to edit)")
+        return
+    busy = ev[ev["resource"].notna()]
+    recent = busy[busy["timestamp"] >= log.as_of - pd.Timedelta(days=90)]
+    n_res = recent["resource"].nunique()
+    notes.append(f"{busy['resource'].nunique()} distinct resources in the log "
+                 f"({n_res} active in the last 90 days); staff time per item needs start/"
+                 "complete events, so stages stay delays — add pool and work to model queues")
+

@@ -1,0 +1,115 @@
+"""From an event log to journeys: stage visits with their exits and durations, censored at as-of.
+
+A *journey* is one lead followed through its opportunity (revsim's export and CRM exports link
+them with ``parent_id``). Stage-entry activities (``mql``, ``sql``, ``opportunity_created``,
+``stage:X``, ``onboarding_started``) open a visit; the next stage entry or outcome
+(``closed_won``, ``closed_lost``, ``disqualified``, ``recycled``, ``go_live``, ``churned``)
+closes it. A visit still open at the as-of time is right-censored there, never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+STAGE_ACTIVITIES = {"mql": "mql", "sql": "sql", "opportunity_created": "opportunity",
+                    "onboarding_started": "onboarding"}
+OUTCOMES = {"closed_won": "won", "closed_lost": "lost", "disqualified": "disqualified",
+            "recycled": "nurture", "go_live": "live", "churned": "churned"}
+CREATION = {"lead_created", "opportunity_created"}
+
+
+def stage_name(activity: str) -> str | None:
+    """The stage an activity opens (``stage:demo`` -> ``demo``), or None."""
+    if activity.startswith("stage:"):
+        return activity[6:]
+    return STAGE_ACTIVITIES.get(activity)
+
+
+@dataclass
+class Journeys:
+    """Stage visits and journey-level facts derived from a log.
+
+    ``visits``: journey, stage, entered (UTC), exit (a stage name, an outcome or NaN when
+    censored), hours (time in stage, or time until as-of when censored), censored, plus the
+    journey's source/segment/amount where known. ``journeys``: journey, created, source,
+    segment, amount, outcome, outcome_time, won_time.
+    """
+
+    visits: pd.DataFrame
+    journeys: pd.DataFrame
+    nurture: pd.DataFrame  # journey, left (UTC), back_to (stage or NaN), hours, censored
+    as_of: pd.Timestamp
+
+
+def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
+    """Journeys from canonical events (sorted by case then time; ties in file order)."""
+    ev = events[events["object_type"].isin(["lead", "opportunity"])
+                | events["object_type"].isna()].copy()
+    leads = set(ev.loc[ev["object_type"] == "lead", "case_id"])
+    parent = ev["parent_id"] if "parent_id" in ev else pd.Series(np.nan, index=ev.index)
+    ev["journey"] = np.where(
+        (ev["object_type"] == "opportunity") & parent.isin(leads), parent, ev["case_id"]
+    )
+    ev["_row"] = np.arange(len(ev))
+    ev = ev.sort_values(["journey", "timestamp", "_row"], kind="stable")
+    ev["stage"] = ev["activity"].map(stage_name)
+    ev["outcome"] = ev["activity"].map(OUTCOMES)
+    attrs = _journey_attributes(ev)
+
+    flow = ev[ev["stage"].notna() | ev["outcome"].notna()].copy()
+    # A journey's entry into onboarding follows its win at the same instant: the won closes
+    # the sales stage first.
+    grp = flow.groupby("journey", sort=False)
+    flow["next_stage"] = grp["stage"].shift(-1)
+    flow["next_outcome"] = grp["outcome"].shift(-1)
+    flow["next_time"] = grp["timestamp"].shift(-1)
+
+    visits = flow[flow["stage"].notna()].copy()
+    exit_target = visits["next_outcome"].where(visits["next_outcome"].notna(),
+                                               visits["next_stage"])
+    visits["exit"] = exit_target
+    visits["censored"] = visits["next_time"].isna()
+    end = visits["next_time"].where(~visits["censored"], as_of)
+    visits["hours"] = (end - visits["timestamp"]).dt.total_seconds() / 3600.0
+    visits = visits.rename(columns={"timestamp": "entered"})
+    visits = visits[["journey", "stage", "entered", "exit", "hours", "censored"]].merge(
+        attrs[["journey", "source", "segment"]], on="journey", how="left")
+
+    rec = flow[flow["outcome"] == "nurture"].copy()
+    rec["censored"] = rec["next_time"].isna()
+    back_end = rec["next_time"].where(~rec["censored"], as_of)
+    rec["hours"] = (back_end - rec["timestamp"]).dt.total_seconds() / 3600.0
+    nurture = rec.rename(columns={"timestamp": "left", "next_stage": "back_to"})[
+        ["journey", "left", "back_to", "hours", "censored"]]
+
+    terminal = flow[flow["outcome"].isin(["won", "lost", "disqualified"])]
+    last = terminal.groupby("journey").agg(outcome=("outcome", "last"),
+                                           outcome_time=("timestamp", "last"))
+    won = terminal[terminal["outcome"] == "won"].groupby("journey")["timestamp"].first()
+    journeys = attrs.merge(last, left_on="journey", right_index=True, how="left")
+    journeys["won_time"] = journeys["journey"].map(won)
+    return Journeys(visits.reset_index(drop=True), journeys.reset_index(drop=True),
+                    nurture.reset_index(drop=True), as_of)
+
+
+def _journey_attributes(ev: pd.DataFrame) -> pd.DataFrame:
+    """Creation time, source, segment and amount of each journey (first known values)."""
+    grp = ev.groupby("journey", sort=False)
+    out = pd.DataFrame({"journey": list(grp.groups)})
+    created = grp["timestamp"].min()
+    out["created"] = out["journey"].map(created)
+    for col in ("source", "segment"):
+        if col in ev.columns:
+            out[col] = out["journey"].map(grp[col].first())  # first non-missing value
+        else:
+            out[col] = np.nan
+    if "amount" in ev.columns:
+        won_amount = ev[ev["activity"] == "closed_won"].groupby("journey")["amount"].last()
+        any_amount = grp["amount"].last()
+        out["amount"] = out["journey"].map(won_amount).fillna(out["journey"].map(any_amount))
+    else:
+        out["amount"] = np.nan
+    return out

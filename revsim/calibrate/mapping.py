@@ -1,0 +1,141 @@
+"""Activity mapping: raw labels from a CRM or billing export -> canonical revsim activities.
+
+A mapping file is TOML::
+
+    [activities]            # raw label -> canonical activity
+    "Prospecting" = "stage:prospecting"
+    "Engaging" = "stage:engaging"
+    "Won" = "closed_won"
+    "Lost" = "closed_lost"
+
+    [order]                 # optional: stage order for reporting
+    stages = ["prospecting", "engaging"]
+
+Labels are matched exactly (after trimming surrounding spaces). Labels that are already
+canonical pass through unchanged, so a log may mix raw stage names with ``lead_created``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable
+from collections.abc import Mapping as AbcMapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from revsim.errors import Problem, RevsimError
+
+CANONICAL_ACTIVITIES: tuple[str, ...] = (
+    "lead_created", "lead_assigned", "first_touch", "contacted", "mql", "sql", "disqualified",
+    "recycled", "converted", "opportunity_created", "closed_won", "closed_lost",
+    "onboarding_started", "go_live", "invoice_issued", "reminder_sent", "payment_failed",
+    "payment_received", "invoice_paid", "invoice_written_off", "invoice_voided", "churned",
+)
+"""Every canonical activity except the open family ``stage:<name>``."""
+
+STAGE_PREFIX = "stage:"
+
+
+def _error(problems: list[Problem], source: str | None) -> RevsimError:
+    # LogError lives in log.py, which imports this module; import it when needed.
+    from revsim.calibrate.log import LogError
+
+    return LogError(problems, source)
+
+
+def is_canonical(label: str) -> bool:
+    """True for a canonical activity name, including ``stage:<name>`` with a non-blank name."""
+    if label.startswith(STAGE_PREFIX):
+        return bool(label[len(STAGE_PREFIX):].strip())
+    return label in CANONICAL_ACTIVITIES
+
+
+def canonical_mask(labels: pd.Series) -> pd.Series:
+    """Vectorised ``is_canonical`` over a Series of strings (missing values are not canonical)."""
+    text = labels.astype("string")
+    stage = text.str.match(r"^stage:\S").fillna(False)
+    return (text.isin(CANONICAL_ACTIVITIES).fillna(False) | stage).astype(bool)
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Raw activity label -> canonical activity, plus an optional stage order for reports."""
+
+    activities: dict[str, str]
+    stages: list[str] = field(default_factory=list)
+    source: str | None = None
+
+    @classmethod
+    def from_dict(cls, raw: AbcMapping[str, Any], source: str | None = None) -> Mapping:
+        """Build and validate a mapping from the parsed TOML tables; raises ``LogError``."""
+        problems: list[Problem] = []
+        for key in raw:
+            if key not in ("activities", "order"):
+                problems.append(Problem(key, "unknown table; a mapping has [activities] and "
+                                             "optionally [order]"))
+        table = raw.get("activities")
+        activities: dict[str, str] = {}
+        if not isinstance(table, AbcMapping) or not table:
+            problems.append(Problem("activities", 'missing or empty; add lines like '
+                                                  '"Won" = "closed_won"'))
+        else:
+            for label, target in table.items():
+                if not isinstance(target, str) or not is_canonical(target.strip()):
+                    problems.append(Problem(
+                        f"activities.{label}",
+                        f"{target!r} is not a canonical activity; use one of "
+                        f"{', '.join(CANONICAL_ACTIVITIES)} or stage:<name>"))
+                else:
+                    activities[str(label).strip()] = target.strip()
+        order = raw.get("order", {})
+        stages: list[str] = []
+        if not isinstance(order, AbcMapping):
+            problems.append(Problem("order", "must be a table with stages = [...]"))
+        else:
+            for key in order:
+                if key != "stages":
+                    problems.append(Problem(f"order.{key}", "unknown key; only stages = [...]"))
+            listed = order.get("stages", [])
+            if not isinstance(listed, list) or not all(isinstance(s, str) for s in listed):
+                problems.append(Problem("order.stages", 'must be a list of stage names, e.g. '
+                                                        '["prospecting", "engaging"]'))
+            else:
+                stages = [s.removeprefix(STAGE_PREFIX).strip() for s in listed]
+                seen = [s for i, s in enumerate(stages) if s in stages[:i]]
+                if seen:
+                    problems.append(Problem("order.stages", f"{seen[0]!r} is listed twice; "
+                                                            "list each stage once"))
+        if problems:
+            raise _error(problems, source)
+        return cls(activities=activities, stages=stages, source=source)
+
+    def apply(self, labels: pd.Series | Iterable[str]) -> pd.Series:
+        """Canonical activity for each label; labels neither mapped nor canonical become <NA>."""
+        text = pd.Series(labels, dtype="string").str.strip()
+        mapped = text.map(self.activities).astype("string")
+        return mapped.fillna(text.where(canonical_mask(text)))
+
+    def unmapped(self, labels: pd.Series | Iterable[str]) -> list[str]:
+        """Distinct labels that the mapping does not cover and that are not canonical."""
+        text = pd.Series(labels, dtype="string").str.strip()
+        missing = self.apply(text).isna() & text.notna()
+        return sorted(text[missing].unique().tolist())
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """Read a mapping TOML file; every problem is reported at once as a ``LogError``."""
+    path = Path(path)
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _error([Problem("", "file not found; check the path")], source) from None
+    except OSError as err:
+        raise _error([Problem("", f"cannot read: {err}")], source) from None
+    except tomllib.TOMLDecodeError as err:
+        raise _error([Problem("", f"invalid TOML: {err}; fix the syntax there")],
+                           source) from None
+    return Mapping.from_dict(raw, source)

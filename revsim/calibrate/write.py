@@ -1,0 +1,194 @@
+"""Write a fitted scenario as TOML with every fitted number annotated, and its report folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from revsim.calibrate.derive import FittedScenario
+
+_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+def _k(key: str) -> str:
+    return key if _BARE.match(key) else json.dumps(key)
+
+
+def _v(value: Any) -> str:
+    """A TOML value: inline tables and arrays on one line."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value) or math.isinf(value):
+            raise ValueError("cannot write a NaN or infinite number to a scenario")
+        return repr(round(value, 10))
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_k(k)} = {_v(v)}" for k, v in value.items()) + " }"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_v(v) for v in value) + "]"
+    if hasattr(value, "item"):  # numpy scalars
+        return _v(value.item())
+    raise TypeError(f"cannot write {type(value).__name__} to TOML")
+
+
+def scenario_toml(fitted: FittedScenario) -> str:
+    """The fitted scenario as TOML text, comments above the values they explain."""
+    lines = [
+        "# Scenario fitted by `revsim fit` from an event log.",
+        f"# log: {fitted.log.source}; as of {fitted.log.as_of}; "
+        f"{fitted.log.events['case_id'].nunique()} cases, {len(fitted.log.events)} events.",
+        "# Every fitted number is annotated with its evidence (n, censoring, CIs, fit",
+        "# statistics). Open cases were right-censored at the as-of time, not dropped.",
+    ]
+    for note in fitted.notes:
+        lines.append(f"# NOTE: {note}")
+    lines.append("")
+    comments = fitted.comments
+
+    def table(path: str, body: dict[str, Any]) -> None:
+        lines.append(f"[{'.'.join(_k(p) for p in path.split('.'))}]" if path else "")
+        for key, value in body.items():
+            dotted = f"{path}.{key}" if path else key
+            if isinstance(value, dict) and _is_table(value):
+                continue
+            if dotted in comments:
+                for chunk in _wrap(comments[dotted]):
+                    lines.append(f"# {chunk}")
+            lines.append(f"{_k(key)} = {_v(value)}")
+        lines.append("")
+        for key, value in body.items():
+            if isinstance(value, dict) and _is_table(value):
+                table(f"{path}.{key}" if path else key, value)
+
+    for section, body in fitted.raw.items():
+        if section in ("sources", "stages", "segments", "pools", "calendars"):
+            for name, entry in body.items():
+                table(f"{section}.{name}", entry)
+        else:
+            table(section, body)
+    return "\n".join(line for line in lines if line is not None).rstrip() + "\n"
+
+
+def _is_table(value: dict[str, Any]) -> bool:
+    # nested values (distribution specs, routes, contracts) are written as inline tables
+    return False
+
+
+def _wrap(text: str, width: int = 96) -> list[str]:
+    words, out, line = text.split(), [], ""
+    for w in words:
+        if len(line) + len(w) + 1 > width and line:
+            out.append(line)
+            line = w
+        else:
+            line = f"{line} {w}".strip()
+    if line:
+        out.append(line)
+    return out
+
+
+def write_report(fitted: FittedScenario, out: str | Path, *, plots: bool = True) -> list[Path]:
+    """A report folder: fit_table.csv, transitions.csv, arrivals.csv, KM/QQ plots, summary.md."""
+    from revsim.results import _atomic_csv, _atomic_text
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    frames = []
+    for path, fit in fitted.fits.items():
+        t = fit.table.copy()
+        t.insert(0, "fitted", path)
+        t["chosen"] = t["family"] == fit.best
+        t["fallback"] = fit.fallback or ""
+        frames.append(t)
+    written = []
+    if frames:
+        written.append(_atomic_csv(pd.concat(frames, ignore_index=True), out / "fit_table.csv"))
+    written.append(_atomic_csv(fitted.transitions, out / "transitions.csv"))
+    written.append(_atomic_csv(fitted.arrivals, out / "arrivals.csv"))
+    if plots and fitted.fits:
+        written += _plots(fitted, out)
+    written.append(_atomic_text(summary_markdown(fitted), out / "summary.md"))
+    return written
+
+
+def _plots(fitted: FittedScenario, out: Path) -> list[Path]:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from revsim.calibrate.fit_plots import plot_qq, plot_survival
+
+    written = []
+    for path, fit in fitted.fits.items():
+        fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 4.2))
+        try:
+            plot_survival(fit, ax=a1)
+            plot_qq(fit, ax=a2)
+            fig.suptitle(path)
+            fig.tight_layout()
+            target = out / f"fit_{re.sub(r'[^A-Za-z0-9_]+', '_', path)}.png"
+            fig.savefig(target, dpi=110)
+            written.append(target)
+        finally:
+            plt.close(fig)
+    return written
+
+
+def summary_markdown(fitted: FittedScenario) -> str:
+    log = fitted.log
+    lines = [
+        f"# Calibration summary: {log.source}",
+        "",
+        f"- as of: {log.as_of}; period {log.start} to {log.as_of}",
+        f"- cases: {log.events['case_id'].nunique()}, events: {len(log.events)}",
+        f"- journeys (lead + opportunity): {len(fitted.journeys.journeys)}; stage visits "
+        f"{len(fitted.journeys.visits)}, of which {int(fitted.journeys.visits['censored'].sum())}"
+        " still open (right-censored at as-of, kept in the fits)",
+    ]
+    if log.skipped:
+        lines.append("- skipped rows: " + ", ".join(f"{n} ({why})" for why, n in
+                                                   log.skipped.items()))
+    lines += ["", "## Arrivals", "", _md(fitted.arrivals), "", "## Routes", "",
+              _md(fitted.transitions), "", "## Fitted durations", ""]
+    for path, fit in fitted.fits.items():
+        lines.append(f"### {path}")
+        lines.append("")
+        lines.append(f"Chosen: **{fit.best}**" + (f" ({fit.fallback} fallback)"
+                                                  if fit.fallback else ""))
+        if fit.note:
+            lines.append("")
+            lines.append(fit.note)
+        lines += ["", _md(fit.table), ""]
+    if fitted.notes:
+        lines += ["## Notes", ""] + [f"- {n}" for n in fitted.notes] + [""]
+    return "\n".join(lines)
+
+
+def _md(df: pd.DataFrame) -> str:
+    if df is None or df.empty:
+        return "(none)"
+    cols = list(df.columns)
+    rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for _, r in df.iterrows():
+        cells = []
+        for c in cols:
+            v = r[c]
+            cells.append(f"{v:.4g}" if isinstance(v, float) else str(v))
+        rows.append("| " + " | ".join(cells) + " |")
+    return "\n".join(rows)
