@@ -158,7 +158,10 @@ class Scenario:
                          else f"variant {i}")
             while label in named:
                 label = f"{label} ({i})"
-            notes += check_comparable(self.model, sc.model, label)
+            notes += check_comparable(self.model, sc.model, label,
+                                      horizon=_hours(horizon, "horizon"),
+                                      warmup=None if warmup == "auto" else
+                                      _hours(warmup, "warmup"))
             named[label] = sc
         kwargs = dict(replications=replications, seed=seed, horizon=horizon, warmup=warmup,
                       jobs=jobs, progress=progress)

@@ -204,8 +204,15 @@ def _stage_table(base: RunResult, start: float, end: float) -> pd.DataFrame:
         sm, slo, shi, _ = _ci_row(shares)
         tm, tlo, thi, _ = _ci_row(slopes)
         q = base.kpi("queue_mean", "stage", name)
+        # Growing without bound: a significant upward trend *and* more arriving than leaving
+        # (a flow imbalance of over 2% of arrivals) - unlike a level test, this does not
+        # depend on how long the warm-up was.
         weeks = (end - start) / 168.0
-        growing = bool(tlo > 0 and tm * weeks > max(1.0, q["mean"]))
+        arrivals = base.values("arrivals", "stage", name)
+        left = base.values("throughput", "stage", name) * weeks
+        with np.errstate(invalid="ignore", divide="ignore"):
+            imbalance = np.where(arrivals > 0, (arrivals - left) / arrivals, np.nan)
+        growing = bool(tlo > 0 and float(np.nanmean(imbalance)) > 0.02)
         rows.append((name, sm, (shi - slo) / 2, q["mean"], q["half_width"], tm,
                      (thi - tlo) / 2, growing))
     return pd.DataFrame(rows, columns=["stage", "wait_share", "wait_share_hw", "queue_mean",
@@ -225,7 +232,7 @@ def _marginal(scenario: Scenario, base: RunResult, run_kw: dict[str, Any]) -> pd
         result = variant.run(**run_kw)
         diffs = paired_differences(base.summary, result.summary).merge(
             keys, on=["metric", "scope"])
-        for col in ("base_mean", "diff", "ci_low", "ci_high", "half_width"):
+        for col in ("base_mean", "variant_mean", "diff", "ci_low", "ci_high", "half_width"):
             diffs[col] = np.where(diffs.metric.isin(annual), diffs[col] * per_year, diffs[col])
         diffs.insert(0, "pool", pool.name)
         diffs["per_year"] = diffs.metric.isin(annual)

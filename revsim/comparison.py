@@ -30,16 +30,30 @@ HEADLINE = [
 ]
 
 
-def check_comparable(base: Model, variant: Model, label: str) -> list[str]:
-    """Raise if two scenarios cannot be compared; return notes on what differs harmlessly."""
+def check_comparable(base: Model, variant: Model, label: str, *,
+                     horizon: float | None = None, warmup: float | None = None) -> list[str]:
+    """Raise if two scenarios cannot be compared; return notes on what differs harmlessly.
+
+    ``horizon``/``warmup`` are run-time overrides (hours) that apply to both sides, so the
+    files' own values need not agree on them.
+    """
+    from revsim.units import format_duration
+
+    checks = [("start", "start date"), ("currency", "currency")]
+    if horizon is None:
+        checks.append(("horizon", "horizon"))
+    if warmup is None:
+        checks.append(("warmup", "warm-up"))
     problems = []
-    for attr, what in (("start", "start date"), ("horizon", "horizon"), ("warmup", "warm-up"),
-                       ("currency", "currency")):
+    for attr, what in checks:
         a, b = getattr(base, attr), getattr(variant, attr)
         if a != b:
+            shown = (format_duration(b), format_duration(a)) if attr in ("horizon", "warmup") \
+                else (b, a)
             problems.append(Problem(
-                attr, f"{label} has a different {what} ({b}) than the base ({a}); paired "
-                "replications must cover the same window (override both with --horizon/--warmup)"
+                attr, f"{label} has a different {what} ({shown[0]}) than the base ({shown[1]}); "
+                "paired replications must cover the same window (override both with "
+                "--horizon/--warmup)"
             ))
     if problems:
         raise ScenarioError(problems, label)

@@ -40,7 +40,10 @@ def hire(raw: Mapping[str, Any], pool: str, count: int, date: dt.date | str | No
         raise _fail("--hire", f"hire at least one person, got {count}")
     if date is None:
         return f"+{count} {pool}", {f"pools.{pool}.headcount": int(spec["headcount"]) + count}
-    when = dt.date.fromisoformat(date) if isinstance(date, str) else date
+    try:
+        when = dt.date.fromisoformat(date) if isinstance(date, str) else date
+    except ValueError:
+        raise _fail("--hire", f"cannot read the date {date!r}; write YYYY-MM-DD") from None
     hire_entry: dict[str, Any] = {"date": when, "count": count}
     if ramp is not None:
         hire_entry["ramp"] = {"duration": ramp}
@@ -87,7 +90,15 @@ def payment_terms(raw: Mapping[str, Any], terms: str | int, segment: str | None 
     if "deals" not in raw:
         raise _fail("--terms", "the scenario has no [deals] table, so nothing is invoiced")
     if segment is None:
-        return f"terms {terms}", {"deals.contract.terms": terms}
+        changes: dict[str, Any] = {"deals.contract.terms": terms}
+        by_segment = raw["deals"].get("by_segment", {}) or {}
+        if any("terms" in entry for entry in by_segment.values()):
+            # "all deals" includes segments that set their own terms
+            changes["deals.by_segment"] = {
+                seg: ({**entry, "terms": terms} if "terms" in entry else entry)
+                for seg, entry in by_segment.items()
+            }
+        return f"terms {terms}", changes
     _table(raw, "segments", segment, "--terms")
     by_segment = dict(raw["deals"].get("by_segment", {}))
     by_segment[segment] = {**by_segment.get(segment, {}), "terms": terms}
@@ -100,7 +111,10 @@ def dunning(raw: Mapping[str, Any], reminders: list[str], factor: float | None =
     if "deals" not in raw:
         raise _fail("--dunning", "the scenario has no [deals] table, so nothing is invoiced")
     for r in reminders:
-        parse_duration(r, field="--dunning")
+        try:
+            parse_duration(r, field="--dunning")
+        except ValueError as err:
+            raise _fail("--dunning", str(err)) from None
     current = dict(raw.get("dunning") or {})
     current["reminders"] = list(reminders)
     if factor is not None:

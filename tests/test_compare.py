@@ -18,6 +18,7 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 from conftest import merge, write_toml
+from validation.stats import assert_consistent
 
 import revsim
 from revsim import interventions as iv
@@ -25,7 +26,6 @@ from revsim.analysis.compare import holm
 from revsim.cli import main
 from revsim.comparison import Comparison, check_comparable
 from revsim.errors import OverrideError, ScenarioError
-from validation.stats import assert_consistent
 
 TABLE_COLUMNS = ["variant", "metric", "scope", "name", "unit", "base_mean", "variant_mean",
                  "diff", "ci_low", "ci_high", "half_width", "n", "p_value", "p_adjusted",
@@ -187,6 +187,18 @@ def test_check_comparable_rejects_a_different_horizon(base: revsim.Scenario) -> 
     with pytest.raises(ScenarioError) as info:
         check_comparable(base.model, other.model, "other")
     assert {p.path for p in info.value.problems} == {"warmup", "start"}
+
+
+def test_overriding_the_window_makes_different_horizons_comparable(base: revsim.Scenario
+                                                                   ) -> None:
+    """The error above says to override both windows with --horizon/--warmup; doing so runs
+    base and variant on the same window, so the comparison must go ahead."""
+    longer = base.with_changes({"scenario.horizon": "10 w"})
+    cmp = base.compare(longer, replications=2, horizon="6 w", warmup="1 w", jobs=1,
+                       progress=False)
+    assert cmp.base.manifest["horizon_hours"] == 6 * 168
+    assert cmp.variants["variant 1"].manifest["horizon_hours"] == 6 * 168
+    assert (cmp.table["diff"][cmp.table.n > 1] == 0).all()  # the same scenario on that window
 
 
 def test_check_comparable_notes_what_differs_harmlessly(base: revsim.Scenario) -> None:
@@ -354,8 +366,8 @@ def test_payment_terms_for_one_segment_without_a_by_segment_table(base: revsim.S
     model = base.with_changes(changes).model
     seg = {name: i for i, name in enumerate(model.segments)}
     assert model.cash is not None
-    assert model.cash.contracts[seg["ent"]].terms == pytest.approx(15 * 24)
-    assert model.cash.contracts[seg["smb"]].terms == pytest.approx(30 * 24)
+    assert model.cash.contract(seg["ent"]).terms == pytest.approx(15 * 24)
+    assert model.cash.contract(seg["smb"]).terms == pytest.approx(30 * 24)  # the default
 
 
 def test_payment_terms_for_all_deals_reach_segments_with_their_own_terms() -> None:
@@ -526,6 +538,15 @@ def test_cli_compare_files_with_different_horizons(runner: CliRunner, shop_file:
     assert "horizon" in result.output
     assert "longer" in result.output
     assert "Compared with" not in result.output  # nothing was run
+
+
+def test_cli_compare_different_horizons_with_the_window_overridden(
+        runner: CliRunner, shop_file: Path, tmp_path: Path) -> None:
+    """The fix the error message suggests (--horizon and --warmup) works."""
+    other = write_toml(tmp_path / "longer.toml",
+                       merge(shop(), {"scenario": {"horizon": "10 w"}}))
+    result = runner.invoke(main, ["compare", str(shop_file), str(other), *FAST])
+    assert result.exit_code == 0, result.output
 
 
 def test_cli_compare_variant_file(runner: CliRunner, shop_file: Path, tmp_path: Path) -> None:

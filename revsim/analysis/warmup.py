@@ -33,7 +33,10 @@ def mser(y: np.ndarray, batch: int = BATCH) -> tuple[int, bool]:
     stat = sse / n**2
     half = k // 2
     d = int(np.argmin(stat[: half + 1]))
-    settled = bool(stat[: half + 1].min() <= stat[half + 1 :].min()) if half + 1 < k else True
+    # White's rule: a minimum at the end of the searched half means the series was still
+    # drifting there (for stationary data the statistic keeps falling, so do not compare with
+    # the second half)
+    settled = d < half
     return d * batch, settled
 
 

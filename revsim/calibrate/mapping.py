@@ -55,9 +55,9 @@ def is_canonical(label: str) -> bool:
 
 def canonical_mask(labels: pd.Series) -> pd.Series:
     """Vectorised ``is_canonical`` over a Series of strings (missing values are not canonical)."""
-    text = labels.astype("string")
-    stage = text.str.match(r"^stage:\S").fillna(False)
-    return (text.isin(CANONICAL_ACTIVITIES).fillna(False) | stage).astype(bool)
+    values = pd.Series(labels, dtype=object)
+    good = [u for u in pd.unique(values.dropna()) if isinstance(u, str) and is_canonical(u)]
+    return values.isin(good)
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,18 @@ def _model_for(path: list[str]) -> type[BaseModel] | None:
         model, rest = S.Meta, path[1:]
     elif head == "nurture":
         model, rest = S.NurtureSpec, path[1:]
+    elif head in ("deals", "payment", "billing", "dunning"):
+        from revsim.scenario import schema_money as M
+
+        top = {"deals": M.DealsSpec, "payment": M.PaymentSpec, "billing": M.BillingSpec,
+               "dunning": M.DunningSpec}[head]
+        rest = path[1:]
+        if rest[:1] == ["by_segment"]:
+            # by_segment.SEGMENT.FIELD: a user-named segment, then contract/payment fields
+            if len(rest) == 1:
+                return None
+            return M.ContractSpec if head == "deals" else M.PaymentSpec
+        model = top
     else:
         return None
     for part in rest:
@@ -106,6 +118,12 @@ def apply_overrides(raw: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[
                 model = _model_for(parts[:depth])
                 if isinstance(node, dict) and model is not None and part in model.model_fields:
                     node[part] = {}
+                    node = node[part]
+                    continue
+                segments = data.get("segments") or {}
+                if (isinstance(node, dict) and depth >= 2 and parts[depth - 1] == "by_segment"
+                        and part in segments):
+                    node[part] = {}  # a per-segment override table for a defined segment
                     node = node[part]
                     continue
                 problems.append(

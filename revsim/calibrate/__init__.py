@@ -1,0 +1,31 @@
+"""Calibration from data: read an event log (or a CRM/billing export) and fit the scenario to it.
+
+``read_event_log`` reads and validates the canonical event log ("revsim event log v1");
+``load_mapping`` reads a raw-label -> canonical-activity mapping; the adapters turn common raw
+exports (Salesforce OpportunityHistory, HubSpot deals, Stripe invoices, a generic AR export and the
+Maven CRM sales pipeline) into canonical event-log tables.
+"""
+
+from revsim.calibrate.adapters import (
+    generic_ar,
+    hubspot_deals,
+    maven_pipeline,
+    salesforce_opportunity_history,
+    stripe_invoices,
+)
+from revsim.calibrate.log import EventLog, LogError, read_event_log
+from revsim.calibrate.mapping import CANONICAL_ACTIVITIES, Mapping, load_mapping
+
+__all__ = [
+    "CANONICAL_ACTIVITIES",
+    "EventLog",
+    "LogError",
+    "Mapping",
+    "generic_ar",
+    "hubspot_deals",
+    "load_mapping",
+    "maven_pipeline",
+    "read_event_log",
+    "salesforce_opportunity_history",
+    "stripe_invoices",
+]
