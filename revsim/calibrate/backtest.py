@@ -9,7 +9,7 @@ would flag a perfect model. Both are reported.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import pandas as pd
@@ -71,7 +71,7 @@ def _cash_observed(log: EventLog, window_start: pd.Timestamp) -> dict[str, tuple
         out["dso"] = (ar / invoiced * days, "d")
     won = ev[ev["activity"] == "closed_won"].groupby("case_id")["timestamp"].first()
     first_paid = issued.dropna(subset=["paid"]).sort_values("t").groupby("parent")["paid"].first()
-    ttc = (first_paid - first_paid.index.map(won)).dropna()
+    ttc = (first_paid - won.reindex(first_paid.index).to_numpy()).dropna()
     ttc = ttc[first_paid.loc[ttc.index] >= window_start]
     if len(ttc):
         out["time_to_cash_median"] = (float(ttc.dt.total_seconds().median() / 86400), "d")
@@ -139,7 +139,7 @@ def format_backtest(table: pd.DataFrame) -> str:
 
     lines = ["Backtest: observed (log) vs simulated (mean [95% CI of the mean], 95% range of "
              "single replications)", ""]
-    for r in table.itertuples():
+    for r in cast(Any, table).itertuples():
         unit = str(r.unit)
         flag = "" if r.inside else "   <-- outside"
         lines.append(

@@ -335,13 +335,33 @@ def _cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: dict
     terms_days = ((issued["due"] - issued["issued"]).dt.total_seconds() / 86400).round()
     terms = int(terms_days.median()) if len(terms_days) else 30
     out: dict[str, Any] = {}
-    deals: dict[str, Any] = {"contract": {"type": "one_off", "billing": "upfront",
-                                          "terms": terms}}
+    parents = inv.groupby("case_id")["parent_id"].first()
+    issued["deal"] = parents.reindex(issued.index)
+    jmap = _journey_of_case(log)
+    issued["journey"] = issued["deal"].map(jmap).fillna(issued["deal"])
+    facts = j.journeys.set_index("journey")
+    live = log.events[log.events["activity"] == "go_live"].assign(
+        journey=lambda d: d["case_id"].map(jmap).fillna(d["case_id"])
+    ).groupby("journey")["timestamp"].first()
+    contract, evidence = _billing(issued, facts["won_time"], live, terms)
+    deals: dict[str, Any] = {"contract": contract}
     comments["deals.contract.terms"] = (f"median of {len(terms_days)} invoices' due - issue "
                                         f"dates (range {terms_days.min():.0f}-"
                                         f"{terms_days.max():.0f} d)")
-    comments["deals.contract.billing"] = ("assumed: one invoice per deal at signature; edit "
-                                          "for subscriptions or milestones")
+    comments["deals.contract.billing"] = evidence
+    if facts["segment"].notna().any():
+        by_segment = {}
+        issued["segment"] = issued["journey"].map(facts["segment"])
+        for seg, g in issued.groupby("segment"):
+            seg_contract, seg_evidence = _billing(g, facts["won_time"], live,
+                                                  int(((g["due"] - g["issued"]).dt.total_seconds()
+                                                       / 86400).round().median()))
+            diff = {k: v for k, v in seg_contract.items() if contract.get(k) != v}
+            if diff:
+                by_segment[_key(seg)] = diff
+                comments[f"deals.by_segment.{_key(seg)}"] = seg_evidence
+        if by_segment:
+            deals["by_segment"] = by_segment
     if "onboarding" in stage_keys.values():
         deals["onboarding"] = "onboarding"
     out["deals"] = deals
@@ -399,6 +419,45 @@ def _cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: dict
         payment["write_off_after"] = _hours_text(max(terms * 24 * 4, 180 * 24))
     out["payment"] = payment
     return out
+
+
+def _journey_of_case(log: EventLog) -> pd.Series:
+    """Map opportunity cases to their lead (the journey id used by build_journeys)."""
+    ev = log.events
+    leads = set(ev.loc[ev["object_type"] == "lead", "case_id"])
+    opp = ev[(ev["object_type"] == "opportunity") & ev["parent_id"].isin(leads)]
+    return opp.groupby("case_id")["parent_id"].first()
+
+
+_PERIODS = (("monthly", 30.4), ("quarterly", 91.3), ("annual", 365.25))
+
+
+def _billing(issued: pd.DataFrame, won: pd.Series, live: pd.Series, terms: int
+             ) -> tuple[dict[str, Any], str]:
+    """Contract and billing schedule that best explain when the invoices were issued."""
+    first = issued.sort_values("issued").groupby("journey")["issued"].first()
+    lag_won = (first - won.reindex(first.index).to_numpy()).dt.total_seconds() / 3600
+    lag_live = (first - live.reindex(first.index).to_numpy()).dt.total_seconds() / 3600
+    at_won = float((lag_won.abs() <= 1).mean()) if lag_won.notna().any() else 0.0
+    at_live = float((lag_live.abs() <= 1).mean()) if lag_live.notna().any() else 0.0
+    counts = issued.groupby("journey").size()
+    gaps = issued.sort_values("issued").groupby("journey")["issued"].diff().dropna()
+    gap_days = float(gaps.dt.total_seconds().median() / 86400) if len(gaps) else math.nan
+    contract: dict[str, Any] = {"terms": terms}
+    start = "go_live" if at_live > at_won else "signature"
+    where = f"{max(at_live, at_won):.0%} of first invoices issued at {start.replace('_', '-')}"
+    period = next((name for name, days in _PERIODS
+                   if not math.isnan(gap_days) and abs(gap_days - days) <= 0.15 * days), None)
+    if period is not None and counts.max() > 1:
+        contract.update(type="subscription", billing=f"{period}_advance", service_start=start,
+                        term="12 mo")
+        return contract, (f"{where}; invoices repeat every {gap_days:.0f} d (median gap of "
+                          f"{len(gaps)}): a subscription billed {period} in advance; term 12 "
+                          "months and renewals are assumptions (not visible in the log)")
+    billing = "on_go_live" if start == "go_live" else "upfront"
+    contract.update(type="one_off", billing=billing)
+    return contract, (f"{where}; {int((counts == 1).sum())} of {len(counts)} deals have one "
+                      f"invoice: one-off, billed {billing.replace('_', ' ')}")
 
 
 def _staffing(log: EventLog, j: Journeys, comments: dict[str, str], notes: list[str]) -> None:

@@ -348,14 +348,14 @@ def _blank_rows(frame: pd.DataFrame) -> pd.Series:
     return frame.isna().all(axis=1)
 
 
-def _text(values: pd.Series) -> pd.Series:
+def _text(values: pd.Series, *, lower: bool = False) -> pd.Series:
     """Stripped strings with missing and blank values as NaN (object dtype).
 
     Strips each distinct value once, so low-cardinality columns cost one factorize.
     """
     codes, uniques = pd.factorize(values.to_numpy(dtype=object), use_na_sentinel=True)
     clean = np.empty(len(uniques) + 1, dtype=object)
-    clean[:-1] = [str(u).strip() for u in uniques]
+    clean[:-1] = [str(u).strip().lower() if lower else str(u).strip() for u in uniques]
     clean[-1] = ""
     clean[clean == ""] = np.nan
     return pd.Series(clean[codes], index=values.index, dtype=object)
@@ -378,7 +378,7 @@ def _columns(frame: pd.DataFrame, rows: np.ndarray,
         canon = mapping.apply(raw)
         fix = f"add the label to [activities] in the mapping file{_in(mapping.source)}"
     else:
-        canon = raw.astype("string").where(canonical_mask(raw))
+        canon = raw.where(canonical_mask(raw))
         fix = ("use canonical activities (" + ", ".join(CANONICAL_ACTIVITIES) +
                ", stage:<name>) or pass a mapping file that maps these labels")
     unknown = (canon.isna() & raw.notna()).to_numpy()
@@ -420,7 +420,7 @@ def _columns(frame: pd.DataFrame, rows: np.ndarray,
             shown_naive[any_naive][:50]))
 
     if "object_type" in frame.columns:
-        given = _text(frame["object_type"]).str.lower()
+        given = _text(frame["object_type"], lower=True)
         bad = (given.notna() & ~given.isin(OBJECT_TYPES)).to_numpy()
         if bad.any():
             problems.append(row_problem("object_type", rows[bad], "unknown object_type",
@@ -435,7 +435,7 @@ def _columns(frame: pd.DataFrame, rows: np.ndarray,
 
     for col in ("parent_id", "account_id", "resource", "role", "currency"):
         out[col] = _text(frame[col]) if col in frame.columns else no_text
-    out["lifecycle"] = (_text(frame["lifecycle"]).str.lower().fillna("complete")
+    out["lifecycle"] = (_text(frame["lifecycle"], lower=True).fillna("complete")
                         if "lifecycle" in frame.columns else "complete")
     if "amount" in frame.columns:
         text = _text(frame["amount"])
@@ -520,7 +520,9 @@ def _consistency(events: pd.DataFrame, rows: np.ndarray) -> list[Problem]:
             f'row (e.g. case "{case[i]}" {activity[i]} at {iso(i)})', "delete the repeated rows"))
 
     if events["due_date"].notna().any():
-        due = events["due_date"]
+        # only the invoice's own issue date must not be after its due date: reminders and
+        # payments carry the due date too and naturally come after it
+        due = events["due_date"].where(events["activity"] == "invoice_issued")
         early = (due < events["timestamp"]).to_numpy()
         if early.any():
             i = int(np.argmax(early))

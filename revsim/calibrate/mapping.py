@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from revsim.errors import Problem, RevsimError
@@ -113,16 +114,23 @@ class Mapping:
         return cls(activities=activities, stages=stages, source=source)
 
     def apply(self, labels: pd.Series | Iterable[str]) -> pd.Series:
-        """Canonical activity for each label; labels neither mapped nor canonical become <NA>."""
-        text = pd.Series(labels, dtype="string").str.strip()
-        mapped = text.map(self.activities).astype("string")
-        return mapped.fillna(text.where(canonical_mask(text)))
+        """Canonical activity for each label; labels neither mapped nor canonical become NaN.
+
+        Each distinct label is looked up once, so a million rows cost one hash map.
+        """
+        values = labels if isinstance(labels, pd.Series) else pd.Series(list(labels), dtype=object)
+        table: dict[object, object] = {}
+        for raw in pd.unique(values.dropna()):
+            label = str(raw).strip()
+            target = self.activities.get(label, label if is_canonical(label) else None)
+            table[raw] = target if target is not None else np.nan
+        return values.map(table).astype(object)
 
     def unmapped(self, labels: pd.Series | Iterable[str]) -> list[str]:
         """Distinct labels that the mapping does not cover and that are not canonical."""
-        text = pd.Series(labels, dtype="string").str.strip()
-        missing = self.apply(text).isna() & text.notna()
-        return sorted(text[missing].unique().tolist())
+        values = labels if isinstance(labels, pd.Series) else pd.Series(list(labels), dtype=object)
+        missing = self.apply(values).isna() & values.notna()
+        return sorted({str(v).strip() for v in values[missing]})
 
 
 def load_mapping(path: str | Path) -> Mapping:
