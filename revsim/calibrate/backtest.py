@@ -71,7 +71,7 @@ def _cash_observed(log: EventLog, window_start: pd.Timestamp) -> dict[str, tuple
         out["dso"] = (ar / invoiced * days, "d")
     won = ev[ev["activity"] == "closed_won"].groupby("case_id")["timestamp"].first()
     first_paid = issued.dropna(subset=["paid"]).sort_values("t").groupby("parent")["paid"].first()
-    ttc = (first_paid - won.reindex(first_paid.index).to_numpy()).dropna()
+    ttc = (first_paid - won.reindex(first_paid.index)).dropna()
     ttc = ttc[first_paid.loc[ttc.index] >= window_start]
     if len(ttc):
         out["time_to_cash_median"] = (float(ttc.dt.total_seconds().median() / 86400), "d")

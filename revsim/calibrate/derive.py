@@ -149,7 +149,7 @@ def _segments(j: Journeys) -> tuple[dict[str, Any], dict[str, str]]:
         vals = g["amount"][g["amount"] > 0].to_numpy(float)
         if len(vals) < 2:
             vals = amounts.to_numpy(float)
-        key = _key(seg)
+        key = _key(str(seg))
         median, p90 = float(np.median(vals)), float(np.quantile(vals, 0.9))
         if p90 <= median * 1.0001:
             out[key] = {"value": round(median, 2)}
@@ -201,7 +201,7 @@ def _sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd
         other_entries = g["entry"].value_counts()
         if len(other_entries) > 1:
             comments[f"sources.{key}.to"] = (
-                "entry stages seen: " + ", ".join(f"{stage_keys[s]} {n}" for s, n in
+                "entry stages seen: " + ", ".join(f"{stage_keys[str(s)]} {n}" for s, n in
                                                   other_entries.items())
                 + "; the most common one is used")
         lo, hi = rate.ci
@@ -358,8 +358,8 @@ def _cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: dict
                                                        / 86400).round().median()))
             diff = {k: v for k, v in seg_contract.items() if contract.get(k) != v}
             if diff:
-                by_segment[_key(seg)] = diff
-                comments[f"deals.by_segment.{_key(seg)}"] = seg_evidence
+                by_segment[_key(str(seg))] = diff
+                comments[f"deals.by_segment.{_key(str(seg))}"] = seg_evidence
         if by_segment:
             deals["by_segment"] = by_segment
     if "onboarding" in stage_keys.values():
@@ -436,8 +436,8 @@ def _billing(issued: pd.DataFrame, won: pd.Series, live: pd.Series, terms: int
              ) -> tuple[dict[str, Any], str]:
     """Contract and billing schedule that best explain when the invoices were issued."""
     first = issued.sort_values("issued").groupby("journey")["issued"].first()
-    lag_won = (first - won.reindex(first.index).to_numpy()).dt.total_seconds() / 3600
-    lag_live = (first - live.reindex(first.index).to_numpy()).dt.total_seconds() / 3600
+    lag_won = (first - won.reindex(first.index)).dt.total_seconds() / 3600
+    lag_live = (first - live.reindex(first.index)).dt.total_seconds() / 3600
     at_won = float((lag_won.abs() <= 1).mean()) if lag_won.notna().any() else 0.0
     at_live = float((lag_live.abs() <= 1).mean()) if lag_live.notna().any() else 0.0
     counts = issued.groupby("journey").size()

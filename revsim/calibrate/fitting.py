@@ -1029,7 +1029,10 @@ def _spec(d: Distribution) -> dict[str, Any]:
         return _dur(hours, unit)
 
     if isinstance(d, Lognormal):
-        return {"dist": "lognormal", "median": dur(d.median), "p90": dur(float(d.ppf(0.9)))}
+        median, p90 = dur(d.median), dur(float(d.ppf(0.9)))
+        if float(p90.split()[0]) <= float(median.split()[0]):  # too narrow for 4 digits
+            return {"dist": "lognormal", "median": median, "sigma": _sig(d.sigma)}
+        return {"dist": "lognormal", "median": median, "p90": p90}
     if isinstance(d, Gamma):
         return {"dist": "gamma", "shape": _sig(d.shape), "scale": dur(d.scale)}
     if isinstance(d, Weibull):
