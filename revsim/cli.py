@@ -424,6 +424,130 @@ def backtest(scenario: str, log: str, log_format: str, mapping: str | None, as_o
         _echo_err(f"wrote {out}")
 
 
+def _sweep_file(path: str | None) -> dict[str, Any]:
+    """Read a sweep definition ([sweep] table) from TOML; {} without a file."""
+    if path is None:
+        return {}
+    from revsim.scenario.load import read_toml
+
+    data = read_toml(path)
+    body = data.get("sweep")
+    if not isinstance(body, dict):
+        raise ScenarioError([Problem("sweep", "a sweep file needs a [sweep] table")], path)
+    known = {"design", "points", "replications", "seed", "horizon", "warmup", "params",
+             "variants"}
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise ScenarioError([Problem(f"sweep.{k}", f"unknown field; valid: {', '.join(sorted(known))}")
+                             for k in unknown], path)
+    return body
+
+
+def _param_specs(file_params: dict[str, Any], flags: tuple[str, ...]) -> list[str]:
+    specs = []
+    for path, value in file_params.items():
+        if isinstance(value, list):
+            specs.append(f"{path}=" + ",".join(json.dumps(v) if isinstance(v, str) else str(v)
+                                               for v in value))
+        else:
+            specs.append(f"{path}={value}")
+    return specs + list(flags)
+
+
+sweep_options = [
+    click.option("--param", "params", multiple=True, metavar="PATH=LOW:HIGH[:STEP]|A,B,C",
+                 help="A swept parameter (repeatable), e.g. pools.sdr.headcount=2:8."),
+    click.option("--design", type=click.Choice(["grid", "lhs", "variants"]), default=None,
+                 help="Full grid (default), Latin hypercube, or the file's named variants."),
+    click.option("--points", type=click.IntRange(min=1), default=None,
+                 help="Points of a Latin hypercube."),
+    click.option("--scheduler", metavar="tcp://HOST:PORT",
+                 help="Run on an existing Dask cluster (needs revsim[dask])."),
+    click.option("--dask-local", type=click.IntRange(min=1), metavar="N",
+                 help="Start a local Dask cluster of N worker processes."),
+    click.option("-o", "--out", required=True, type=click.Path(file_okay=False),
+                 help="The sweep's folder (results, manifest, finished tasks)."),
+    click.option("--resume", is_flag=True, help="Run only the tasks that are not finished."),
+    click.option("--csv", is_flag=True, help="Also write the tables as CSV."),
+]
+
+
+def _apply(options: list[Any]) -> Any:
+    def decorate(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return decorate
+
+
+def _run_sweep_cli(base: str, sweep_file: str | None, params: tuple[str, ...],
+                   design: str | None, points: int | None, replications: int | None,
+                   seed: int | None, horizon: str | None, warmup: str | None, jobs: int,
+                   scheduler: str | None, dask_local: int | None, out: str, resume: bool,
+                   progress: bool | None) -> Any:
+    from revsim.api import _hours
+    from revsim.sweep import run_sweep
+
+    spec = _sweep_file(sweep_file)
+    sc = _load(base)
+    _warn(sc)
+    return run_sweep(
+        sc, out, params=_param_specs(spec.get("params", {}), params),
+        design=design or spec.get("design", "grid"), points=points or spec.get("points", 10),
+        named=spec.get("variants", []),
+        replications=replications or spec.get("replications", 10),
+        seed=seed if seed is not None else spec.get("seed", 1),
+        horizon=_hours(horizon or spec.get("horizon"), "horizon"),
+        warmup=_hours(warmup or spec.get("warmup"), "warmup"),
+        jobs=jobs if jobs > 0 else None, scheduler=scheduler, dask_local=dask_local,
+        resume=resume, progress=progress,
+    )
+
+
+def _report_sweep(result: Any, csv: bool) -> None:
+    written = result.write(csv=csv)
+    points = len(result.spec.points)
+    _echo_err(f"sweep: {points} points x {result.spec.replications} replications; ran "
+              f"{result.ran} tasks, {result.skipped} already done, {len(result.failed)} failed "
+              f"({result.wall_time_s:.1f} s); wrote {len(written)} tables to {result.folder}")
+    for f in result.failed:
+        _echo_err(f"failed: point {f['point']} replication {f['replication']}: {f['error']}")
+
+
+@main.command()
+@click.argument("base", type=click.Path(dir_okay=False))
+@click.argument("sweep_file", required=False, type=click.Path(dir_okay=False))
+@_apply(sweep_options)
+@click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
+              help="Replications per point (default 10, or the sweep file's).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed (default 1).")
+@horizon_opt
+@warmup_opt
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Local worker processes (0 = one per CPU, 1 = serial).")
+@plots_opt
+@progress_opt
+@handles_errors
+def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: str | None,
+          points: int | None, scheduler: str | None, dask_local: int | None, out: str,
+          resume: bool, csv: bool, replications: int | None, seed: int | None,
+          horizon: str | None, warmup: str | None, jobs: int, plots: str | None,
+          progress: bool | None) -> None:
+    """Run BASE at every point of a design (flags or SWEEP_FILE) with common random numbers.
+
+    Results are identical whatever the executor; finished tasks are kept, so an interrupted
+    sweep continues with --resume.
+    """
+    result = _run_sweep_cli(base, sweep_file, params, design, points, replications, seed,
+                            horizon, warmup, jobs, scheduler, dask_local, out, resume, progress)
+    _report_sweep(result, csv)
+    if plots:
+        from revsim.sweep.plots import write_sweep_plots
+
+        paths = write_sweep_plots(result, plots)
+        _echo_err(f"wrote {len(paths)} plot files to {plots}")
+
+
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @set_opt

@@ -223,9 +223,7 @@ def bimodal(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Like the Maven CRM won cycles: a fast group around 6 d and a slow one around 85 d."""
     rng = np.random.default_rng(seed)
     fast = rng.random(n) < 0.35
-    x = np.where(
-        fast, rng.lognormal(math.log(6 * 24), 0.7, n), rng.lognormal(math.log(85 * 24), 0.25, n)
-    )
+    x = np.where(fast, rng.lognormal(math.log(6 * 24), 0.7, n), rng.lognormal(math.log(85 * 24), 0.25, n))
     c = rng.exponential(400 * 24, n)
     return np.minimum(x, c), x <= c
 
@@ -243,7 +241,10 @@ def test_bimodal_durations_fall_back_to_a_mixture() -> None:
     assert mix.aic < best.aic
     n = len(t)
     assert abs(mix.weights[0] - 0.35) < Z * math.sqrt(0.35 * 0.65 / n)
-    for med, true_med, sigma, w in ((mix.medians[0], 6 * 24, 0.7, 0.35), (mix.medians[1], 85 * 24, 0.25, 0.65)):
+    for med, true_med, sigma, w in (
+        (mix.medians[0], 6 * 24, 0.7, 0.35),
+        (mix.medians[1], 85 * 24, 0.25, 0.65),
+    ):
         assert abs(math.log(med / true_med)) < Z * sigma / math.sqrt(w * n * 0.9)
     assert isinstance(fit.dist, Mixture)
     assert fit.spec["dist"] == "mixture" and len(fit.spec["components"]) == 2

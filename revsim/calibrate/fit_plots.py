@@ -102,9 +102,9 @@ def plot_survival(fit: DurationFit, ax: Axes | None = None) -> Axes:
 plot_fit = plot_survival
 
 
-def _km_positions(t: npt.NDArray[np.float64], obs: npt.NDArray[np.bool_]) -> tuple[
-    npt.NDArray[np.float64], npt.NDArray[np.float64]
-]:
+def _km_positions(
+    t: npt.NDArray[np.float64], obs: npt.NDArray[np.bool_]
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Distinct completed durations and their Kaplan-Meier plotting positions (mid-jump)."""
     u, inv = np.unique(t, return_inverse=True)
     d = np.bincount(inv, weights=obs.astype(float), minlength=len(u))

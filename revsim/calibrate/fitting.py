@@ -101,6 +101,7 @@ _MIX_MIN_SIGMA = 0.02
 _MIX_MAX_SIGMA = 20.0
 _MIX_MAX_LOGIT = 9.0
 _MIX_SUBSAMPLE = 20_000
+_MAX_LOG_SHAPE = math.log(1e6)  # |log shape| beyond this: a degenerate fit (no spread)
 _BAD = 1e10  # objective value for parameters where the likelihood is not finite
 
 ZeroHandling = Literal["none", "shifted", "point mass"]
@@ -329,16 +330,18 @@ def fit_duration(
 
     cadj = _CensoringAdjustment(ft, fobs)
     fits: dict[str, FamilyFit] = {}
-    if n_unc >= MIN_FIT_N:
+    unc_values = np.unique(ft[fobs])
+    can_fit = n_unc >= MIN_FIT_N and len(unc_values) >= 2
+    if can_fit:
         scale = float(np.median(ft))
         for fam in fams:
             fits[fam] = _fit_family(fam, ft, fobs, scale, cadj, n_total=len(ft))
     else:
-        fits = {fam: _failed_family(fam, "too few completed durations") for fam in fams}
+        fits = {fam: _failed_family(fam, "too few distinct completed durations") for fam in fams}
 
     ranked = sorted((f for f in fits.values() if f.converged), key=lambda f: (f.aic, fams.index(f.family)))
     failed = [f.family for f in fits.values() if not f.converged]
-    if failed and n_unc >= MIN_FIT_N:
+    if failed and can_fit:
         notes.append(f"{_join_words(failed)} did not converge and {_is_are(failed)} not ranked")
     best = ranked[0] if ranked else None
     table = _table(fits, ranked, n, n_cens)
@@ -356,11 +359,13 @@ def fit_duration(
         why = (
             f"only {_count(n_unc, 'completed duration')}, too few to fit a distribution"
             if n_unc < MIN_FIT_N
+            else f"all completed durations are equal ({_fmt_h(float(unc_values[0]))})"
+            if not can_fit
             else "no family could be fitted"
             if best is None
             else f"no single family fits (best: {best.family}, KS {best.ks_stat:.2f}, {_fmt_p(best.ks_p)})"
         )
-        if n_unc >= MIN_FIT_N:
+        if can_fit:
             mixture = _fit_mixture(ft, fobs, cadj)
         mix_ok = mixture is not None and mixture.converged and (mixture.ks_p >= KS_ALPHA or n_unc < MIN_KS_N)
         if mixture is not None and mix_ok:
@@ -386,7 +391,7 @@ def fit_duration(
             text = (
                 f"{why}{mix_text}; the completed durations (n={len(unc)}) are resampled instead (empirical)"
             )
-            grid = _grid_hint(ft[fobs])
+            grid = _grid_hint(ft[fobs]) if can_fit else ""
             if grid:
                 text += f"; {grid}"
             if n_cens:
@@ -620,8 +625,8 @@ def _fit_family(
     else:
         free = np.array([*fitted[:-2], fitted[-1]])  # shapes..., scale (loc is 0)
         z_hat = np.log(free) if (free > 0).all() else np.full(len(free), math.nan)
-    if not np.isfinite(z_hat).all():
-        return _failed_family(family, f"parameters out of range: {fitted.tolist()}")
+    if not np.isfinite(z_hat).all() or (np.abs(z_hat[: len(z_hat) - 1]) > _MAX_LOG_SHAPE).any():
+        return _failed_family(family, f"degenerate fit: parameters {fitted.tolist()}")
 
     def nll(z: FloatArray) -> float:
         with np.errstate(all="ignore"):
@@ -1089,8 +1094,6 @@ _GRIDS = (("whole days", 24.0), ("whole hours", 1.0), ("whole minutes", 1 / 60))
 def _grid_hint(x: FloatArray) -> str:
     """A hint when completed durations are rounded to a coarse grid (many ties)."""
     distinct = len(np.unique(x))
-    if distinct == 1 and len(x) > 1:
-        return f"all completed durations are equal ({_fmt_h(float(x[0]))})"
     if len(x) < MIN_KS_N or distinct > len(x) / 5:
         return ""
     for label, size in _GRIDS:

@@ -1,0 +1,144 @@
+"""Running a sweep end to end and reading its results."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from revsim.progress import progress_bar
+from revsim.sweep.design import Param, Point, grid, latin_hypercube, parse_param, variants
+from revsim.sweep.executors import sweep_executor
+from revsim.sweep.runner import SweepSpec, SweepStore, check_points, execute, tables
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from revsim.api import Scenario
+
+
+@dataclass
+class SweepResult:
+    """A finished (or partly failed) sweep.
+
+    ``results``: tidy, one row per point x replication x KPI (point, label, one column per
+    swept parameter, replication, metric, scope, name, unit, value, staff_cost).
+    ``summary``: one row per point x KPI with mean, ci_low, ci_high, half_width and n.
+    ``failed``: the tasks that raised, with their error; the rest of the sweep completed.
+    """
+
+    spec: SweepSpec
+    folder: Path
+    results: pd.DataFrame
+    summary: pd.DataFrame
+    params: list[str]
+    failed: list[dict[str, Any]] = field(default_factory=list)
+    ran: int = 0
+    skipped: int = 0
+    wall_time_s: float = 0.0
+
+    def kpi(self, metric: str, scope: str = "total", name: str = "") -> pd.DataFrame:
+        """The summary rows of one KPI, one per point."""
+        s = self.summary
+        return s[(s.metric == metric) & (s.scope == scope) & (s.name == name)].reset_index(
+            drop=True)
+
+    def write(self, csv: bool = False) -> list[Path]:
+        """results.parquet and summary.parquet (and .csv with ``csv``) in the sweep folder."""
+        from revsim.results import _atomic
+
+        written = []
+        for name, frame in (("results", self.results), ("summary", self.summary)):
+            target = self.folder / f"{name}.parquet"
+            with _atomic(target) as tmp:
+                frame.to_parquet(tmp, engine="pyarrow", index=False)
+            written.append(target)
+            if csv:
+                target = self.folder / f"{name}.csv"
+                with _atomic(target) as tmp:
+                    frame.to_csv(tmp, index=False, float_format="%.10g")
+                written.append(target)
+        return written
+
+    def plot_param(self, metric: str, param: str | None = None, *, scope: str = "total",
+                   name: str = "", ax: Axes | None = None) -> Axes:
+        """A KPI against one swept parameter, with its 95% CI band."""
+        from revsim.sweep.plots import plot_param
+
+        return plot_param(self.summary, metric, param or self.params[0], scope=scope, name=name,
+                          ax=ax)
+
+    def plot_heatmap(self, metric: str, x: str | None = None, y: str | None = None, *,
+                     scope: str = "total", name: str = "", ax: Axes | None = None) -> Axes:
+        """A KPI over two swept parameters."""
+        from revsim.sweep.plots import plot_heatmap
+
+        x = x or self.params[0]
+        y = y or self.params[1]
+        return plot_heatmap(self.summary, metric, x, y, scope=scope, name=name, ax=ax)
+
+    def plot_pareto(self, objective: str = "cash_collected", *, scope: str | None = None,
+                    cost: str = "staff_cost", ax: Axes | None = None) -> Axes:
+        """Points by staff cost and objective, the Pareto front highlighted."""
+        from revsim.sweep.plots import plot_pareto
+
+        if scope is None:
+            scope = "cash" if (self.summary.metric == objective).any() and \
+                (self.summary[self.summary.metric == objective].scope == "cash").any() \
+                else "total"
+        return plot_pareto(self.summary, objective, scope=scope, cost=cost, ax=ax)
+
+
+def build_points(design: str, params: Sequence[str | Param] = (), *, points: int = 10,
+                 seed: int = 1, named: Sequence[Mapping[str, Any]] = ()) -> list[Point]:
+    """The points of a ``grid``, ``lhs`` or ``variants`` design."""
+    parsed = [p if isinstance(p, Param) else parse_param(p) for p in params]
+    if design == "grid":
+        return grid(parsed)
+    if design == "lhs":
+        return latin_hypercube(parsed, points, seed)
+    if design == "variants":
+        return variants(named)
+    from revsim.errors import Problem
+    from revsim.sweep.runner import SweepError
+
+    raise SweepError([Problem("--design", f"unknown design {design!r}; use grid, lhs or "
+                              "variants")])
+
+
+def run_sweep(scenario: Scenario, out: str | Path, *, params: Sequence[str | Param] = (),
+              design: str = "grid", points: int = 10, named: Sequence[Mapping[str, Any]] = (),
+              replications: int = 10, seed: int = 1, horizon: float | None = None,
+              warmup: float | None = None, jobs: int | None = None,
+              scheduler: str | None = None, dask_local: int | None = None,
+              resume: bool = False, progress: bool | None = None) -> SweepResult:
+    """Run a sweep of ``scenario`` into the folder ``out`` (see :class:`SweepResult`).
+
+    Replication r of every point uses the same random streams (common random numbers). Each
+    finished (point, replication) is saved at once; ``resume=True`` runs only what is missing.
+    """
+    from revsim.errors import Problem
+    from revsim.sweep.runner import SweepError
+
+    chosen = build_points(design, params, points=points, seed=seed, named=named)
+    if not chosen:
+        raise SweepError([Problem("--param", "the design has no points")])
+    if replications < 1:
+        raise SweepError([Problem("--replications", "must be at least 1")])
+    staff_cost = check_points(scenario.raw, chosen)
+    spec = SweepSpec(dict(scenario.raw), chosen, replications, seed, horizon, warmup, design)
+    store = SweepStore(out)
+    started = time.perf_counter()
+    total = len(chosen) * replications
+    with progress_bar(total, "tasks", progress) as bar, \
+            sweep_executor(jobs, scheduler, dask_local) as executor:
+        run = execute(spec, store, executor, resume=resume, on_done=bar.update)
+    results, summary = tables(spec, store, staff_cost)
+    swept = sorted({k for p in chosen for k in p.changes})
+    result = SweepResult(spec, Path(out), results, summary, swept, store.failures(), run.ran,
+                         run.skipped, round(time.perf_counter() - started, 3))
+    return result
