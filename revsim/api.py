@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import platform
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from revsim.units import format_duration, parse_duration
 if TYPE_CHECKING:
     from revsim.bottlenecks import BottleneckReport
     from revsim.comparison import Comparison
+    from revsim.sweep import SweepResult
 
 DEFAULT_SEED = 1
 
@@ -178,6 +179,30 @@ class Scenario:
 
         return build_report(self, replications=replications, seed=seed, horizon=horizon,
                             warmup=warmup, jobs=jobs, progress=progress, marginal=marginal)
+
+
+    def sweep(self, out: str | Path, params: Sequence[str] = (), *, design: str = "grid",
+              points: int = 10, variants: Sequence[Mapping[str, Any]] = (),
+              replications: int = 10, seed: int = DEFAULT_SEED,
+              horizon: str | float | None = None, warmup: str | float | None = None,
+              jobs: int | None = None, scheduler: str | None = None,
+              dask_local: int | None = None, resume: bool = False,
+              progress: bool | None = None) -> SweepResult:
+        """Run this scenario at every point of a design, into the folder ``out``.
+
+        ``params`` like ``"pools.sdr.headcount=2:8"`` or ``"pools.ae.headcount=4,6,8"``;
+        ``design`` is "grid", "lhs" (``points`` Latin-hypercube points) or "variants"
+        (``variants``: ``[{"name": ..., "set": {path: value}}]``). Every point uses the same
+        replication seeds; finished tasks are saved, ``resume=True`` runs only the rest.
+        ``scheduler`` (a Dask address) or ``dask_local`` (workers) run it on Dask.
+        """
+        from revsim.sweep import run_sweep
+
+        return run_sweep(self, out, params=params, design=design, points=points,
+                         named=variants, replications=replications, seed=seed,
+                         horizon=_hours(horizon, "horizon"), warmup=_hours(warmup, "warmup"),
+                         jobs=jobs, scheduler=scheduler, dask_local=dask_local, resume=resume,
+                         progress=progress)
 
 
 def _describe_changes(changes: Mapping[str, Any]) -> str:
