@@ -236,7 +236,8 @@ def tables(spec: SweepSpec, store: SweepStore, staff_cost: dict[str, float]
             lambda pid, path=path: _cell(values[pid].get(path))))
     results["staff_cost"] = results["point"].map(staff_cost)
     frames = []
-    for pid, g in results.groupby("point", sort=False):
+    for key, g in results.groupby("point", sort=False):
+        pid = str(key)
         s = summarise(g[["replication", *ROW_COLUMNS]])
         s.insert(0, "point", pid)
         s.insert(1, "label", labels[pid])
