@@ -590,5 +590,61 @@ def schema(output: str | None) -> None:
         click.echo(text)
 
 
+@main.command()
+@click.argument("base", type=click.Path(dir_okay=False))
+@click.argument("sweep_file", required=False, type=click.Path(dir_okay=False))
+@click.option("--objective", required=True, metavar="METRIC",
+              help="KPI to optimise, e.g. cash_collected (SCOPE:NAME:METRIC for a stage or "
+              "pool KPI, e.g. pool:sdr:utilisation).")
+@click.option("--scope", metavar="SCOPE", help="The objective's scope (total, cash, ...) "
+              "when its name is ambiguous.")
+@click.option("--budget", metavar="EXPR",
+              help="Constraint, e.g. \"staff_cost <= 2.4M\" (per year) or \"dso <= 45 d\" "
+              "(a KPI is held to its mean).")
+@click.option("--minimize", is_flag=True, help="Lower is better (e.g. cycle_time_median).")
+@click.option("--confidence", type=click.FloatRange(0.5, 1, max_open=True), default=0.95,
+              show_default=True, help="Confidence of the comparisons with the best point.")
+@_apply(sweep_options)
+@click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
+              help="Replications per point (default 10, or the sweep file's).")
+@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed (default 1).")
+@horizon_opt
+@warmup_opt
+@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Local worker processes (0 = one per CPU, 1 = serial).")
+@plots_opt
+@progress_opt
+@handles_errors
+def optimize(base: str, sweep_file: str | None, objective: str, scope: str | None,
+             budget: str | None, minimize: bool, confidence: float, params: tuple[str, ...],
+             design: str | None, points: int | None, scheduler: str | None,
+             dask_local: int | None, out: str, resume: bool, csv: bool,
+             replications: int | None, seed: int | None, horizon: str | None,
+             warmup: str | None, jobs: int, plots: str | None, progress: bool | None) -> None:
+    """Run (or resume) a sweep of BASE into -o and pick its best point under --budget.
+
+    The best point is compared with every other feasible one by paired differences over
+    replications (common random numbers, Bonferroni); points it cannot be told apart from are
+    listed. Finished tasks in -o are reused (--resume is implied), so asking again with another
+    objective or budget costs nothing.
+    """
+    from revsim.sweep.optimize import check_metric_name, parse_budget
+    from revsim.sweep.optimize import optimize as select
+
+    check_metric_name(objective)  # before running anything
+    parsed = parse_budget(budget) if budget else None
+    result = _run_sweep_cli(base, sweep_file, params, design, points, replications, seed,
+                            horizon, warmup, jobs, scheduler, dask_local, out, True, progress)
+    _report_sweep(result, csv)
+    selection = select(result, objective, scope=scope, budget=parsed, minimize=minimize,
+                       confidence=confidence)
+    click.echo(selection.format())
+    if plots:
+        from revsim.sweep.plots import write_sweep_plots
+
+        paths = write_sweep_plots(result, plots)
+        _echo_err(f"wrote {len(paths)} plot files to {plots}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

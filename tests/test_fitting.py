@@ -7,6 +7,7 @@ binomial standard errors for shares, and 4 SE bands (two-sided p ~ 6e-5 per chec
 
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from collections.abc import Callable
@@ -49,6 +50,7 @@ TRUE: dict[str, tuple[dict[str, float], Sampler]] = {
 CENSORED_SHARE = 0.3
 
 
+@functools.cache
 def censoring_mean(family: str) -> float:
     """Mean of an independent exponential censoring time giving a 30% censored share."""
     x = TRUE[family][1](np.random.default_rng(12345), 200_000)
@@ -253,8 +255,7 @@ def test_bimodal_durations_fall_back_to_a_mixture() -> None:
 
 
 def test_unfittable_durations_fall_back_to_empirical() -> None:
-    rng = np.random.default_rng(4)
-    x = np.concatenate([rng.lognormal(m, 0.1, 1000) for m in (0.0, 3.5, 7.0)])  # three modes
+    x = three_modes(np.random.default_rng(4), 1000)
     fit = fit_duration(x)
     assert fit.fallback == "empirical"
     assert "no single family fits" in fit.note and "does not either" in fit.note
@@ -267,14 +268,41 @@ def test_unfittable_durations_fall_back_to_empirical() -> None:
     assert_same_mean(spec_mean(fit), fit.dist.mean, rel=1e-3)
 
 
-def test_empirical_fallback_with_censoring_says_it_is_biased() -> None:
+def three_modes(rng: np.random.Generator, n_each: int) -> np.ndarray:
+    return np.concatenate([rng.lognormal(m, 0.1, n_each) for m in (0.0, 3.5, 7.0)])
+
+
+def test_empirical_fallback_with_censoring_follows_kaplan_meier() -> None:
+    """Resampling only the completed durations would under-represent long ones; the
+    fallback resamples the Kaplan-Meier estimate instead."""
     rng = np.random.default_rng(8)
-    x = np.concatenate([rng.lognormal(m, 0.1, 400) for m in (0.0, 3.5, 7.0)])
+    x = three_modes(rng, 400)
     c = rng.exponential(3000, len(x))
-    fit = fit_duration(np.minimum(x, c), x <= c)
+    t, obs = np.minimum(x, c), x <= c
+    fit = fit_duration(t, obs)
     assert fit.fallback == "empirical"
-    assert "still open" in fit.note and "understated" in fit.note
-    assert len(fit.spec["values"]) == min(int((x <= c).sum()), 1000)
+    assert "Kaplan-Meier" in fit.note and "still-open" in fit.note
+    assert len(fit.spec["values"]) == 1000
+    slow_true = 1 / 3  # share of the slow mode (around e^7 h)
+    se = math.sqrt(slow_true * (1 - slow_true) / obs.sum())
+    slow_fitted = float(fit.dist.sf(300.0))
+    slow_completed = float(np.mean(t[obs] > 300))
+    assert abs(slow_fitted - slow_true) < Z * se
+    assert slow_completed < slow_true - Z * se  # what ignoring censoring would give
+    assert_same_mean(spec_mean(fit), fit.dist.mean, rel=1e-3)
+
+
+def test_empirical_fallback_takes_the_tail_beyond_the_data_from_the_fit() -> None:
+    rng = np.random.default_rng(8)
+    x = three_modes(rng, 400)
+    c = rng.uniform(0, 500, len(x))  # the slow mode is never seen to complete
+    t, obs = np.minimum(x, c), x <= c
+    fit = fit_duration(t, obs)
+    assert fit.fallback == "empirical" and "the tail follows" in fit.note
+    longest = t[obs].max()
+    s_last = float(fit.km["survival"].iloc[-1])
+    beyond = np.mean(np.asarray(fit.spec["values"]) > longest)
+    assert beyond == pytest.approx(s_last, abs=2e-3)
 
 
 def test_identical_and_too_few_durations() -> None:
@@ -443,6 +471,23 @@ def test_fit_rate_flags_negative_binomial_counts() -> None:
     poisson_width = fit_rate(np.full(200, counts.mean()).round(), 168.0).ci
     assert rate.ci[1] - rate.ci[0] > poisson_width[1] - poisson_width[0]
     assert rate.ci[0] < 5.0 / 168 < rate.ci[1]
+
+
+def test_fit_rate_with_a_partial_last_period() -> None:
+    """A log that ends mid-week: the last period is shorter and must count as such."""
+    rng = np.random.default_rng(1)
+    lengths = np.array([168.0] * 8 + [12.0])
+    counts = rng.poisson(800 / 168 * lengths)
+    rate = fit_rate(counts, lengths)
+    assert rate.rate_per_hour == pytest.approx(counts.sum() / lengths.sum())
+    assert rate.exposure_hours == pytest.approx(lengths.sum())
+    assert rate.overdispersion_p > 0.001
+    assert rate.ci[0] < 800 / 168 < rate.ci[1]
+    # Treating the short week as a full one is both biased and flagged as overdispersed.
+    wrong = fit_rate(counts, 168.0)
+    assert wrong.overdispersion_p < 0.001 and wrong.rate_per_hour < rate.ci[0]
+    with pytest.raises(ValueError, match="one per period"):
+        fit_rate(counts, [168.0, 168.0])
 
 
 def test_fit_rate_bad_input() -> None:

@@ -219,8 +219,9 @@ class RateFit:
 
     ``ci`` is the exact (Garwood) Poisson interval, widened by the dispersion index
     (quasi-Poisson) when the counts are overdispersed (``overdispersion_p`` < 0.01).
-    ``dispersion_index`` is the sample variance over the mean (1 for Poisson);
-    ``overdispersion_p`` the upper-tail p-value of sum((x - mean)^2) / mean ~ chi2(n - 1).
+    ``dispersion_index`` is the Pearson statistic over n - 1 (with equal periods, the sample
+    variance over the mean; about 1 for Poisson); ``overdispersion_p`` its upper-tail p-value
+    (chi2(n - 1)). ``period_hours`` is the mean period length, ``exposure_hours`` their sum.
     """
 
     rate_per_hour: float
@@ -230,6 +231,7 @@ class RateFit:
     n_periods: int
     total: int
     period_hours: float
+    exposure_hours: float
     note: str = ""
 
 
@@ -348,6 +350,7 @@ def fit_duration(
 
     fallback: Fallback | None = None
     mixture: MixtureFit | None = None
+    values: FloatArray | None = None
     chosen: Distribution | None = best.dist if best is not None else None
     if best is not None and len(ranked) > 1 and ranked[1].aic - best.aic < 2:
         notes.append(f"{ranked[1].family} fits almost as well (AIC {ranked[1].aic - best.aic:.1f} higher)")
@@ -387,24 +390,47 @@ def fit_duration(
                 if mixture is not None and mixture.converged
                 else ""
             )
-            unc = t[obs]
-            text = (
-                f"{why}{mix_text}; the completed durations (n={len(unc)}) are resampled instead (empirical)"
-            )
+            tail: Distribution | None = None
+            tail_name = ""
+            if mixture is not None and mixture.converged:
+                tail, tail_name = mixture.dist, "two-lognormal mixture"
+            elif best is not None:
+                tail, tail_name = best.dist, best.family
+            km_values = _km_values(t, obs, tail) if n_cens else None
+            if km_values is not None:
+                values, t_last, s_last = km_values
+                text = (
+                    f"{why}{mix_text}; durations are resampled from the Kaplan-Meier estimate "
+                    f"instead (empirical), which accounts for the {n_cens} still-open "
+                    f"({n_cens / n:.0%})"
+                )
+                if s_last > 1e-12:
+                    text += (
+                        f"; beyond the longest completed duration ({_fmt_h(t_last)}), where "
+                        f"{s_last:.0%} are still open, the tail follows the {tail_name} fit"
+                    )
+            else:
+                unc = t[obs]
+                values = _reduce_values(unc)
+                text = (
+                    f"{why}{mix_text}; the completed durations (n={len(unc)}) are resampled "
+                    "instead (empirical)"
+                )
+                if n_cens:
+                    text += (
+                        f"; {n_cens / n:.0%} of durations are still open (censored) and left "
+                        "out, so long durations are understated (Kaplan-Meier median "
+                        f"{_fmt_h(km_median)} vs {_fmt_h(float(np.median(unc)))} "
+                        "for the completed ones)"
+                    )
             grid = _grid_hint(ft[fobs]) if can_fit else ""
             if grid:
                 text += f"; {grid}"
-            if n_cens:
-                text += (
-                    f"; {n_cens / n:.0%} of durations are still open (censored) and left out, "
-                    "so long durations are understated (Kaplan-Meier median "
-                    f"{_fmt_h(km_median)} vs {_fmt_h(float(np.median(unc)))} "
-                    "for the completed ones)"
-                )
             notes.insert(0, text)
 
     if fallback == "empirical" or chosen is None:
-        values = _reduce_values(t[obs])
+        if values is None:
+            values = _reduce_values(t[obs])
         dist: Distribution = Empirical(values)
         spec: dict[str, Any] = {
             "dist": "empirical",
@@ -453,28 +479,36 @@ def fit_proportion(successes: int, trials: int, confidence: float = 0.95) -> tup
     return k / n, float(ci.low), float(ci.high)
 
 
-def fit_rate(counts_per_period: npt.ArrayLike, period_hours: float, confidence: float = 0.95) -> RateFit:
+def fit_rate(
+    counts_per_period: npt.ArrayLike, period_hours: float | npt.ArrayLike, confidence: float = 0.95
+) -> RateFit:
     """Arrival rate (per hour) from event counts in consecutive periods of ``period_hours``.
 
-    Tests the counts for overdispersion against Poisson with the dispersion test
-    sum((x - mean)^2) / mean ~ chi2(n - 1) (upper tail). See ``RateFit`` for the interval.
+    ``period_hours`` is one length for all periods, or one per period (e.g. a shorter last
+    week when the log ends mid-week). Overdispersion is tested against Poisson with the
+    dispersion test sum((x - e)^2 / e) ~ chi2(n - 1), e = rate x period length (upper tail;
+    with equal periods this is sum((x - mean)^2) / mean). See ``RateFit`` for the interval.
     """
     x = np.asarray(counts_per_period, dtype=float).ravel()
     if len(x) == 0:
         raise ValueError("counts_per_period must not be empty")
     if not np.isfinite(x).all() or (x < 0).any() or (x != np.round(x)).any():
         raise ValueError("counts_per_period must be non-negative whole numbers")
-    if not (math.isfinite(period_hours) and period_hours > 0):
-        raise ValueError(f"period_hours must be > 0, got {period_hours}")
+    given = np.asarray(period_hours, dtype=float)
+    if given.ndim > 1 or given.size not in (1, len(x)):
+        raise ValueError("period_hours must be one number or one per period")
+    lengths = np.broadcast_to(given.ravel() if given.ndim else given, x.shape).astype(float)
+    if not (np.isfinite(lengths).all() and (lengths > 0).all()):
+        raise ValueError(f"period_hours must be > 0, got {given.tolist()!r}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
     n = len(x)
     total = int(x.sum())
-    exposure = n * period_hours
-    mean = total / n
+    exposure = float(lengths.sum())
     alpha = 1 - confidence
-    if n >= 2 and mean > 0:
-        statistic = float(((x - mean) ** 2).sum() / mean)
+    if n >= 2 and total > 0:
+        expected = total * lengths / exposure
+        statistic = float(((x - expected) ** 2 / expected).sum())
         dispersion = statistic / (n - 1)
         p_over = float(stats.chi2.sf(statistic, n - 1))
     else:
@@ -497,7 +531,8 @@ def fit_rate(counts_per_period: npt.ArrayLike, period_hours: float, confidence: 
         overdispersion_p=p_over,
         n_periods=n,
         total=total,
-        period_hours=float(period_hours),
+        period_hours=exposure / n,
+        exposure_hours=exposure,
         note=note,
     )
 
@@ -1069,6 +1104,40 @@ def _dur(hours: float, unit: tuple[str, float]) -> str:
 
 def _sig(x: float, digits: int = 4) -> float:
     return float(f"{float(x):.{digits}g}")
+
+
+def _km_values(
+    t: FloatArray, obs: BoolArray, tail: Distribution | None
+) -> tuple[FloatArray, float, float] | None:
+    """Equal-weight values representing the Kaplan-Meier estimate: its quantiles at
+    (i + 0.5) / m, and beyond the longest completed duration (where KM stops) the quantiles of
+    ``tail`` conditional on exceeding it. Returns (values, longest completed duration, KM
+    survival there), or None when KM stops short and there is no tail model."""
+    u, inv = np.unique(t, return_inverse=True)
+    d = np.bincount(inv, weights=obs.astype(float), minlength=len(u))
+    counts = np.bincount(inv, minlength=len(u))
+    at_risk = len(t) - np.concatenate(([0], np.cumsum(counts)[:-1]))
+    surv = np.cumprod(1 - d / at_risk)
+    ev = d > 0
+    times, cdf = u[ev], 1 - surv[ev]
+    t_last, f_last = float(times[-1]), float(cdf[-1])
+    s_last = max(1 - f_last, 0.0)
+    if s_last > 1e-12 and tail is None:
+        return None
+    m = min(EMPIRICAL_MAX_VALUES, len(t))
+    p = (np.arange(m) + 0.5) / m
+    body = p <= f_last
+    out = np.empty(m)
+    idx = np.searchsorted(cdf, p[body] - 1e-12, side="left")
+    out[body] = times[np.minimum(idx, len(times) - 1)]
+    if (~body).any():
+        assert tail is not None
+        f_m = float(tail.cdf(t_last))
+        q = f_m + (p[~body] - f_last) / s_last * (1 - f_m)
+        with np.errstate(all="ignore"):
+            x = np.asarray(tail.ppf(np.clip(q, 0.0, 1 - 1e-12)), dtype=float)
+        out[~body] = np.where(np.isfinite(x), np.maximum(x, t_last), t_last)
+    return np.sort(out), t_last, s_last
 
 
 def _reduce_values(x: FloatArray) -> FloatArray:

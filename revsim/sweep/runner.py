@@ -89,7 +89,13 @@ class SweepStore:
         """Prepare the folder; return the (point, replication) tasks already done."""
         manifest_path = self.folder / "manifest.json"
         if manifest_path.exists():
-            old = json.loads(manifest_path.read_text())
+            try:
+                old = json.loads(manifest_path.read_text())
+            except (ValueError, OSError):
+                old = None
+            if not isinstance(old, dict) or "spec_hash" not in old:
+                raise SweepError([Problem("", f"{manifest_path} is not a revsim sweep manifest; "
+                                          "choose another folder")], str(self.folder))
             problems = []
             if old.get("spec_hash") != spec.hash():
                 problems.append(Problem("", f"{self.folder} holds a different sweep (spec "
@@ -238,7 +244,9 @@ def tables(spec: SweepSpec, store: SweepStore, staff_cost: dict[str, float]
     frames = []
     for key, g in results.groupby("point", sort=False):
         pid = str(key)
-        s = summarise(g[["replication", *ROW_COLUMNS]])
+        s = summarise(g[["replication", *ROW_COLUMNS]],
+                      currency_units=frozenset([str(spec.base.get("scenario", {})
+                                                    .get("currency", "USD"))]))
         s.insert(0, "point", pid)
         s.insert(1, "label", labels[pid])
         for i, path in enumerate(params):

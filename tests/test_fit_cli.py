@@ -1,0 +1,219 @@
+"""``revsim fit`` and ``revsim backtest`` on the command line (click's CliRunner).
+
+A Maven sample export is fitted into an annotated scenario plus a report folder, and
+backtested; broken inputs end with exit code 2, the file name and the rows on stderr, and no
+traceback.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import revsim
+from revsim.cli import main
+
+DATA = Path(__file__).parent / "data"
+SAMPLE = DATA / "maven_pipeline_sample.csv"
+BROKEN = sorted(DATA.glob("broken_*.csv"))
+
+
+@pytest.fixture(scope="module")
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture(scope="module")
+def fitted_files(runner: CliRunner, tmp_path_factory: pytest.TempPathFactory
+                 ) -> tuple[Path, Path, object]:
+    out = tmp_path_factory.mktemp("fit_cli")
+    toml, report = out / "maven.toml", out / "report"
+    result = runner.invoke(main, ["fit", str(SAMPLE), "--format", "maven", "-o", str(toml),
+                                  "--report", str(report)])
+    return toml, report, result
+
+
+def assert_clean_failure(result, code: int = 2) -> None:
+    assert result.exit_code == code, (result.exit_code, result.output)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# -- fit ---------------------------------------------------------------------------------------
+
+def test_fit_exits_0_and_reports_on_stderr(fitted_files) -> None:
+    toml, _, result = fitted_files
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""  # everything is a message, nothing is data
+    assert "290 cases" in result.stderr  # 300 rows minus 10 Prospecting deals
+    assert "10 maven: Prospecting deal without dates" in result.stderr
+    assert f"wrote the fitted scenario to {toml}" in result.stderr
+
+
+def test_fit_writes_a_scenario_that_loads(fitted_files) -> None:
+    toml, _, _ = fitted_files
+    sc = revsim.load(toml)
+    assert [s.name for s in sc.model.stages] == ["engaging"]
+    assert set(sc.raw["stages"]["engaging"]["routes"]) == {"won", "lost"}
+
+
+def _unannotated_numbers(text: str) -> list[str]:
+    """Assignments outside [scenario] whose value holds a number but have no comment block
+    directly above them containing ``n=``."""
+    missing = []
+    lines = text.splitlines()
+    section = ""
+    for i, line in enumerate(lines):
+        header = re.match(r"^\[(.+)\]\s*$", line)
+        if header:
+            section = header.group(1)
+            continue
+        assignment = re.match(r"^([A-Za-z0-9_\"-]+)\s*=\s*(.+)$", line)
+        if not assignment or section == "scenario" or not re.search(r"\d", assignment.group(2)):
+            continue
+        block = []
+        j = i - 1
+        while j >= 0 and lines[j].startswith("#"):
+            block.append(lines[j])
+            j -= 1
+        if not re.search(r"\bn=\d", " ".join(block)):
+            missing.append(f"[{section}] {line[:80]}")
+    return missing
+
+
+def test_every_fitted_number_has_an_n_comment_above_it(fitted_files) -> None:
+    toml, _, _ = fitted_files
+    text = toml.read_text(encoding="utf-8")
+    for key in ("rate", "delay", "routes", "value"):  # the headline fitted numbers
+        assert re.search(rf"^# .*n=\d+.*\n(# .*\n)*{key} = ", text, re.M), key
+    missing = _unannotated_numbers(text)
+    assert not missing, "fitted numbers without a `# n=` comment directly above:\n" + \
+        "\n".join(missing)
+
+
+def test_fit_report_folder(fitted_files) -> None:
+    toml, report, _ = fitted_files
+    files = {p.name for p in report.iterdir()}
+    assert {"fit_table.csv", "transitions.csv", "arrivals.csv", "summary.md"} <= files
+    pngs = sorted(report.glob("fit_*.png"))
+    assert len(pngs) == 1 and pngs[0].name == "fit_stages_engaging_delay.png"
+    assert pngs[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and pngs[0].stat().st_size > 10_000
+    fit_table = pd.read_csv(report / "fit_table.csv")
+    assert set(fit_table["family"]) == {"lognormal", "gamma", "weibull", "exponential",
+                                        "loglogistic"}
+    assert (fit_table["fitted"] == "stages.engaging.delay").all()
+    assert fit_table["chosen"].sum() == 1
+    transitions = pd.read_csv(report / "transitions.csv").set_index("to")
+    raw = pd.read_csv(SAMPLE, dtype=str)["deal_stage"].value_counts()
+    assert int(transitions.loc["won", "count"]) == int(raw["Won"])
+    assert int(transitions.loc["lost", "count"]) == int(raw["Lost"])
+    assert (transitions["ci_low"] <= transitions["p"]).all()
+    assert (transitions["p"] <= transitions["ci_high"]).all()
+    arrivals = pd.read_csv(report / "arrivals.csv")
+    assert list(arrivals["source"]) == ["leads"] and int(arrivals["n"].iloc[0]) == 290
+    summary = (report / "summary.md").read_text(encoding="utf-8")
+    assert summary.startswith("# Calibration summary")
+    assert "stages.engaging.delay" in summary and "right-censored" in summary
+
+
+# -- backtest ----------------------------------------------------------------------------------
+
+def test_backtest_prints_the_table(runner: CliRunner, fitted_files, tmp_path: Path) -> None:
+    toml, _, _ = fitted_files
+    csv = tmp_path / "backtest.csv"
+    result = runner.invoke(main, ["backtest", str(toml), str(SAMPLE), "--format", "maven",
+                                  "-n", "5", "--seed", "3", "-o", str(csv)])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("Backtest: observed (log) vs simulated")
+    for kpi in ("win_rate", "cycle_time_median", "cycle_time_p90", "conversion:engaging"):
+        assert re.search(rf"^\s+{re.escape(kpi)}\s+observed .* simulated .* range \[.*\] n=5",
+                         out, re.M), kpi
+    assert re.search(r"^\d+ of \d+ KPIs outside the range\.$", out, re.M)
+    table = pd.read_csv(csv)
+    assert {"kpi", "observed", "sim_mean", "pi_low", "pi_high", "inside"} <= set(table.columns)
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.name)
+def test_broken_logs_exit_2_with_file_and_rows(runner: CliRunner, path: Path,
+                                               tmp_path: Path) -> None:
+    out = tmp_path / "never.toml"
+    result = runner.invoke(main, ["fit", str(path), "-o", str(out)])
+    assert_clean_failure(result)
+    assert not out.exists()
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert errors, result.stderr
+    assert all(line.startswith(f"error: {path}: ") for line in errors), errors
+    n_rows = len(path.read_text(encoding="utf-8").splitlines())
+    if path.name == "broken_missing_columns.csv":
+        # a header problem: no data row to point at, so it names the columns instead
+        assert "missing required columns case_id, activity, timestamp" in result.stderr
+        assert "columns found: id, event, time" in result.stderr
+        return
+    cited = [int(r) for m in re.finditer(r"\brows? ([\d, ]+)", result.stderr)
+             for r in re.findall(r"\d+", m.group(1))]
+    assert cited, result.stderr
+    assert all(2 <= r <= n_rows for r in cited), (cited, n_rows)
+
+
+def test_broken_everything_reports_every_problem_at_once(runner: CliRunner,
+                                                         tmp_path: Path) -> None:
+    result = runner.invoke(main, ["fit", str(DATA / "broken_everything.csv"),
+                                  "-o", str(tmp_path / "x.toml")])
+    assert_clean_failure(result)
+    for text in ("row 10: blank case_id", 'row 11: not a canonical activity: "Demo Call"',
+                 "row 7: unparseable time", 'row 16: unknown object_type "opp"',
+                 'row 15: amount is not a number "12,000"', "row 4: event earlier",
+                 "row 9: duplicate event", "row 12: due date before", "row 13: case ends before",
+                 "row 6: case reaches a terminal"):
+        assert text in result.stderr, text
+
+
+def test_broken_timestamps_cut_the_row_list(runner: CliRunner, tmp_path: Path) -> None:
+    path = DATA / "broken_timestamps.csv"
+    frame = pd.read_csv(path, dtype=str)
+    bad = [i + 2 for i, t in enumerate(frame["timestamp"]) if not t.startswith("20")]
+    result = runner.invoke(main, ["fit", str(path), "-o", str(tmp_path / "x.toml")])
+    assert_clean_failure(result)
+    shown = ", ".join(map(str, bad[:5]))
+    assert f"rows {shown} (+{len(bad) - 5} more): unparseable time" in result.stderr
+
+
+def test_unknown_format_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["fit", str(SAMPLE), "--format", "excel",
+                                  "-o", str(tmp_path / "x.toml")], prog_name="revsim")
+    assert_clean_failure(result)
+    assert "Usage: revsim fit" in result.stderr
+    assert "Invalid value for '--format'" in result.stderr and "maven" in result.stderr
+
+
+def test_missing_log_file(runner: CliRunner, tmp_path: Path) -> None:
+    missing = tmp_path / "nope.csv"
+    result = runner.invoke(main, ["fit", str(missing), "-o", str(tmp_path / "x.toml")])
+    assert_clean_failure(result)
+    assert f"error: {missing}: file not found" in result.stderr
+
+
+def test_backtest_with_missing_files(runner: CliRunner, fitted_files, tmp_path: Path) -> None:
+    toml, _, _ = fitted_files
+    missing = tmp_path / "nope.csv"
+    result = runner.invoke(main, ["backtest", str(toml), str(missing), "--format", "maven"])
+    assert_clean_failure(result)
+    assert str(missing) in result.stderr
+    result = runner.invoke(main, ["backtest", str(tmp_path / "nope.toml"), str(SAMPLE),
+                                  "--format", "maven"])
+    assert_clean_failure(result)
+    assert "nope.toml" in result.stderr
+
+
+def test_unparseable_as_of(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(main, ["fit", str(SAMPLE), "--format", "maven", "--as-of", "soon",
+                                  "-o", str(tmp_path / "x.toml")])
+    assert_clean_failure(result)
+    assert 'unparseable time "soon"' in result.stderr
