@@ -1,10 +1,11 @@
 """Calibration benchmark: ``revsim fit`` on a canonical event log of about 1,000,000 events.
 
-The log is synthesised with numpy (vectorised journeys: about 10 s per million events, most
-of it writing the CSV; simulating a high-volume scenario with ``records=True`` and exporting it
-with ``RunResult.event_log()`` takes about 3x as long, ~33 s per million events): a year of leads from two sources and two segments, lead stages ``mql`` -> ``sql``
-(disqualified on the way), an opportunity (``opportunity_created`` with ``parent_id`` = the lead)
-through ``stage:demo`` and ``stage:proposal`` (with a loop back to demo) to ``closed_won`` /
+The log is synthesised with numpy (vectorised journeys: about 10 s per million events, most of
+it writing the CSV; simulating a high-volume scenario with ``records=True`` and exporting it with
+``RunResult.event_log()`` takes about 3x as long, ~33 s per million events). It holds a year of
+leads from two sources and two segments: lead stages ``mql`` -> ``sql`` (disqualified on the
+way), an opportunity (``opportunity_created`` with ``parent_id`` = the lead) through
+``stage:demo`` and ``stage:proposal`` (with a loop back to demo) to ``closed_won`` /
 ``closed_lost``, and for won deals an invoice (``invoice_issued`` with a due date, then
 ``invoice_paid`` on time or late, ``invoice_written_off``, or still open). Stage durations are
 lognormal, gamma, Weibull and exponential; events after the as-of time (the end of the year) are

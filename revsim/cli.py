@@ -646,5 +646,25 @@ def optimize(base: str, sweep_file: str | None, objective: str, scope: str | Non
         _echo_err(f"wrote {len(paths)} plot files to {plots}")
 
 
+@main.command()
+@click.argument("results_dir", type=click.Path())
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the report here (default: RESULTS_DIR/report.html).")
+@handles_errors
+def report(results_dir: str, output: str | None) -> None:
+    """Write a self-contained HTML report (KPIs, plots, how to reproduce) of RESULTS_DIR.
+
+    RESULTS_DIR is a folder written by `revsim run -o`, optionally with the files of
+    `revsim bottlenecks -o` and `revsim compare -o` beside them, or by `revsim sweep -o`.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")  # files only: never open a window
+    from revsim.report import write_report
+
+    path = write_report(results_dir, output)
+    _echo_err(f"wrote the report to {path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -178,7 +178,10 @@ def _sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd
         weeks = ((created - start).dt.total_seconds() // (HOURS_PER_WEEK * 3600)).astype(int)
         n_weeks = max(int(math.ceil(period_h / HOURS_PER_WEEK)), 1)
         counts = np.bincount(weeks.clip(0, n_weeks - 1), minlength=n_weeks)
-        rate = fit_rate(counts, HOURS_PER_WEEK)
+        # the last week is usually partial: give each period its own length (exposure)
+        lengths = np.full(n_weeks, HOURS_PER_WEEK)
+        lengths[-1] = period_h - HOURS_PER_WEEK * (n_weeks - 1)
+        rate = fit_rate(counts, lengths)
         per_week = rate.rate_per_hour * HOURS_PER_WEEK
         entry = g["entry"].mode().iloc[0]
         spec: dict[str, Any] = {"rate": f"{per_week:.6g}/w", "to": stage_keys[entry]}
@@ -186,10 +189,15 @@ def _sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd
             prof = _profile(created, kind)
             if prof is not None:
                 spec[f"{kind}_profile"] = prof
+                comments[f"sources.{key}.{kind}_profile"] = (
+                    f"n={len(created)} arrivals by {kind} (relative weights, mean 1)")
         if period_h >= 330 * 24:
             prof = _profile(created, "month")
             if prof is not None:
                 spec["month_profile"] = prof
+                comments[f"sources.{key}.month_profile"] = (
+                    f"n={len(created)} arrivals by month, per day of the month covered "
+                    "(relative weights, mean 1)")
         if with_segments:
             seg = g["segment"].fillna("all") if g["segment"].notna().any() else \
                 pd.Series("all", index=g.index)
@@ -198,6 +206,7 @@ def _sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd
             total = sum(spec["segments"].values())
             biggest = max(spec["segments"], key=spec["segments"].get)
             spec["segments"][biggest] = round(spec["segments"][biggest] + 1 - total, 6)
+            comments[f"sources.{key}.segments"] = f"n={len(g)} journeys by segment"
         other_entries = g["entry"].value_counts()
         if len(other_entries) > 1:
             comments[f"sources.{key}.to"] = (
@@ -401,7 +410,7 @@ def _cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: dict
                             (as_of - not_on["due"]).dt.total_seconds()) / 3600
         use = (paid_late | open_).to_numpy()
         if int(paid_late.sum()) >= MIN_FIT:
-            fit = fit_duration(np.maximum(lateness[use], 1e-6), paid_late.to_numpy()[use],
+            fit = fit_duration(np.maximum(lateness[use], 0.0), paid_late.to_numpy()[use],
                                name="lateness")
             fits["payment.lateness"] = fit
             payment["lateness"] = fit.spec

@@ -270,9 +270,14 @@ def fit_duration(
     - Fallback: when no family converges, or the best one's KS p-value is below 0.01 with at
       least 50 uncensored durations, a two-component lognormal mixture is fitted by censored
       maximum likelihood (5 parameters, L-BFGS-B with an analytic gradient, several 2-means
-      starts on the log durations); it is used if its KS p-value is at least 0.01, else the
-      empirical distribution of the uncensored durations (which, with censoring, understates
-      long durations; the note says so).
+      starts on the log durations); it is used if its KS p-value is at least 0.01, else an
+      empirical distribution (at most 1000 equally likely values). Without censoring it holds
+      the durations (means of equal-count groups when there are more than 1000). With
+      censoring, resampling only the completed durations would understate long ones, so the
+      values are quantiles of the Kaplan-Meier estimate; where KM stops (beyond the longest
+      completed duration, if cases are still open there) the tail follows the mixture (or the
+      best family) conditional on exceeding that duration. Only if there is no model for that
+      tail are the completed durations used, and the note says they are biased short.
     - Zeros: negative or non-finite durations raise ValueError. Censored zeros carry no
       information and are dropped. If at most 1% of durations are exactly zero they are
       replaced by half the smallest positive duration; otherwise they are kept as a point mass

@@ -21,6 +21,7 @@ import struct
 import tomllib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -164,7 +165,7 @@ def read_results(folder: str | Path) -> ResultsFolder:
             result.comparison_base = _read_table(path / "kpis_base.csv", KPI_COLUMNS,
                                                  text={"metric", "scope", "name", "unit"})
     result.files = sorted(p.name for p in path.iterdir() if p.is_file()
-                          and not p.name.startswith("."))
+                          and not p.name.startswith(".") and p.suffix != ".html")
     return result
 
 
@@ -229,7 +230,7 @@ def _read_sweep(path: Path, manifest: dict[str, Any]) -> ResultsFolder:
     summary["name"] = summary["name"].fillna("").astype(str)
     result.sweep_summary = summary
     result.files = sorted(p.name for p in path.iterdir() if p.is_file()
-                          and not p.name.startswith("."))
+                          and not p.name.startswith(".") and p.suffix != ".html")
     return result
 
 
@@ -1212,19 +1213,59 @@ class _Report:
 
     def _sweep_plot(self, summary: pd.DataFrame, main: tuple[str, str], params: list[str],
                     cur: str) -> str:
+        """The main KPI against the swept parameters (revsim.sweep.plots.plot_param), or by
+        point for named variants; plus staff cost against it when the cost varies."""
         scope, metric = main
         sel = summary[(summary["scope"] == scope) & (summary["metric"] == metric)
                       & (summary["name"] == "")]
         best = sel.sort_values("mean", ascending=False).iloc[0]
         worst = sel.sort_values("mean").iloc[0]
         unit = str(sel["unit"].iloc[0])
-        alt = (f"Chart of {_label(metric)} at each point of the sweep with 95% confidence "
-               f"intervals, against {', '.join(params) or 'the points'}; highest at "
-               f"{best['label']} ({format_value(_num(best['mean']), unit, cur)}), lowest at "
-               f"{worst['label']} ({format_value(_num(worst['mean']), unit, cur)}).")
-        return self.plots.make("sweep", lambda: plot_sweep(sel, metric, params, cur), alt,
-                               f"The main KPI, {_label(metric)}, across the sweep; whiskers or "
-                               "bands: 95% CI over replications.")
+        extremes = (f"highest at {best['label']} "
+                    f"({format_value(_num(best['mean']), unit, cur)}), lowest at "
+                    f"{worst['label']} ({format_value(_num(worst['mean']), unit, cur)})")
+        x_param = _x_param(sel, params) if self.m.get("design") != "variants" else None
+        draw: Callable[[], Axes]
+        if x_param is not None:
+            from revsim.sweep.plots import plot_param
+
+            others = [p for p in params if p != x_param]
+            alt = (f"Line chart of {_label(metric)} against {x_param}"
+                   + (f", one line per value of {', '.join(others)}" if others else "")
+                   + f", with 95% confidence bands; {extremes}.")
+            draw = partial(plot_param, summary, metric, x_param, scope=scope)
+        else:
+            alt = (f"Dot chart of {_label(metric)} at each point of the sweep with 95% "
+                   f"confidence intervals, best first; {extremes}.")
+            draw = partial(plot_sweep_points, sel, metric, cur)
+        out = [self.plots.make("sweep", draw, alt,
+                               f"The main KPI, {_label(metric)}, across the sweep; bands or "
+                               "whiskers: 95% CI over replications.")]
+        if "staff_cost" in sel.columns and sel["staff_cost"].nunique() > 1:
+            from revsim.sweep.plots import plot_pareto
+
+            cheapest = sel.sort_values("staff_cost").iloc[0]
+            alt = (f"Scatter chart of staff cost per year against {_label(metric)} for every "
+                   f"point, the Pareto front highlighted; cheapest point {cheapest['label']} "
+                   f"({format_value(_num(cheapest['staff_cost']), cur, cur)} a year); "
+                   f"{extremes}.")
+            out.append(f'<h3 id="sweep-cost">Staff cost against {_e(_label(metric))}</h3>')
+            out.append(self.plots.make(
+                "cost", partial(plot_pareto, summary, metric, scope=scope), alt,
+                "Points on the front are the cheapest way to reach their result; a point "
+                "right of the front costs more for no more."))
+        return "\n".join(out)
+
+
+def _x_param(rows: pd.DataFrame, params: Sequence[str]) -> str | None:
+    """The parameter for the x axis: the numeric one with the most levels, else the first."""
+    if not params:
+        return None
+    numeric = [p for p in params
+               if pd.to_numeric(rows[p], errors="coerce").notna().all()
+               and not pd.api.types.is_bool_dtype(rows[p])]
+    pool = numeric or list(params)
+    return max(pool, key=lambda p: rows[p].nunique())
 
 
 def _short_path(path: str) -> str:
@@ -1280,62 +1321,19 @@ def plot_bottleneck_weeks(timeline: pd.DataFrame, ax: Axes | None = None) -> Axe
     return ax
 
 
-def plot_sweep(rows: pd.DataFrame, metric: str, params: Sequence[str], currency: str = "USD",
-               ax: Axes | None = None) -> Axes:
-    """One KPI across the points of a sweep: against the parameter (one numeric parameter, or
-    two with one line per level of the second), else one row per point sorted by the KPI."""
-    from revsim.plotting._common import (
-        CI_STYLE,
-        finish,
-        kpi_label,
-        legend_below,
-        new_axes,
-        unit_axis,
-        whiskers,
-    )
+def plot_sweep_points(rows: pd.DataFrame, metric: str, currency: str = "USD",
+                      ax: Axes | None = None) -> Axes:
+    """One KPI at each point of a sweep (one row per point, best first) with CI whiskers."""
+    from revsim.plotting._common import CI_STYLE, finish, kpi_label, new_axes, unit_axis, whiskers
 
     unit = str(rows["unit"].iloc[0])
     mean = rows["mean"].to_numpy(float)
-    low = rows["ci_low"].to_numpy(float) if "ci_low" in rows else mean
-    high = rows["ci_high"].to_numpy(float) if "ci_high" in rows else mean
-    scale, fmt, unit_text = unit_axis(unit, np.concatenate([mean, low, high]), currency)
-    numeric = [p for p in params if pd.api.types.is_numeric_dtype(rows[p])
-               and not pd.api.types.is_bool_dtype(rows[p])]
-    label = kpi_label(metric)
-    # x: the numeric parameter with the most levels; a second parameter gives one line per level
-    ranked = sorted(numeric, key=lambda p: -rows[p].nunique())
-    lines = len(params) == 2 and len(numeric) == 2 and rows[ranked[1]].nunique() <= 6
-    if len(params) == 1 and numeric or lines:
-        x_param = ranked[0]
-        other = ranked[1] if lines else None
-        if ax is None:
-            ax = new_axes((8.5, 4.4))
-        groups = [(None, rows)] if other is None else list(rows.groupby(other, sort=True))
-        for level, g in groups:
-            g = g.sort_values(x_param)
-            gm = g["mean"].to_numpy(float)
-            err = whiskers(gm, g["ci_low"].to_numpy(float), g["ci_high"].to_numpy(float))
-            x = g[x_param].to_numpy(float)
-            name = label if level is None else f"{_short_path(str(other))} = {_param_cell(level)}"
-            ax.errorbar(x, gm / scale, yerr=err / scale, fmt="-o", markersize=5, capsize=3,
-                        linewidth=1.6, label=name)
-        ax.yaxis.set_major_formatter(fmt)
-        if all(float(v).is_integer() for v in rows[x_param]):
-            from matplotlib.ticker import MaxNLocator
-
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_xlabel(_short_path(x_param))
-        ax.set_ylabel(f"{label} ({unit_text})")
-        if len(groups) > 1:
-            legend_below(ax, ncols=min(len(groups), 4))
-        finish(ax, f"{label[:1].upper()}{label[1:]} across the sweep",
-               "mean per point; whiskers: 95% CI")
-        ax.grid(alpha=0.3)
-        return ax
     order = np.argsort(-mean, kind="stable")[:MAX_SWEEP_PLOT_POINTS]
     part = rows.iloc[order]
     pm = part["mean"].to_numpy(float)
-    err = whiskers(pm, part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float))
+    low, high = part["ci_low"].to_numpy(float), part["ci_high"].to_numpy(float)
+    scale, fmt, unit_text = unit_axis(unit, np.concatenate([pm, low, high]), currency)
+    err = whiskers(pm, low, high)
     if ax is None:
         ax = new_axes((9, 1.8 + 0.32 * len(part)))
     y = np.arange(len(part), dtype=float)
@@ -1344,11 +1342,13 @@ def plot_sweep(rows: pd.DataFrame, metric: str, params: Sequence[str], currency:
     ax.tick_params(axis="y", length=0)
     ax.errorbar(pm / scale, y, xerr=err / scale, **{**CI_STYLE, "fmt": "o", "color": "#3b6fb6"})
     ax.xaxis.set_major_formatter(fmt)
+    label = kpi_label(metric)
     ax.set_xlabel(f"{label} ({unit_text})")
     ax.set_ylabel("point")
     shown = "" if len(rows) <= MAX_SWEEP_PLOT_POINTS else \
         f"; the best {MAX_SWEEP_PLOT_POINTS} of {len(rows)} points"
-    finish(ax, f"{label[:1].upper()}{label[1:]} by sweep point", f"mean per point, best first; whiskers: 95% CI{shown}")
+    finish(ax, f"{label.capitalize()} by sweep point",
+           f"mean per point, best first; whiskers: 95% CI{shown}")
     ax.grid(axis="x", alpha=0.3)
     return ax
 
@@ -1372,5 +1372,5 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     return _atomic_text(text, target)
 
 
-__all__ = ["Figure", "ReportError", "ResultsFolder", "plot_bottleneck_weeks", "plot_sweep",
+__all__ = ["Figure", "ReportError", "ResultsFolder", "plot_bottleneck_weeks", "plot_sweep_points",
            "read_results", "render_html", "write_report"]
