@@ -11,7 +11,6 @@ Needs nbformat, nbclient and ipykernel (the ``[dev]`` extra).
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
@@ -35,7 +36,7 @@ from revsim.report import ReportError, read_results, render_html, write_report
 from revsim.table import _LABELS, format_value
 
 SEED, REPS, HORIZON, WARMUP = 7, 3, "12 w", "2 w"
-RUN_KW = dict(replications=REPS, seed=SEED, horizon=HORIZON, warmup=WARMUP, jobs=1,
+RUN_KW: dict[str, Any] = dict(replications=REPS, seed=SEED, horizon=HORIZON, warmup=WARMUP, jobs=1,
               progress=False)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
@@ -495,14 +496,15 @@ def test_cli_writes_the_report(full_dir: Path, tmp_path: Path) -> None:
     assert [p.name for p in out.parent.iterdir()] == ["report.html"]  # no temporary file left
 
 
-def test_cli_default_output_and_api(run_dir: Path, tmp_path: Path) -> None:
-    folder = tmp_path / "copy"
+def test_cli_default_output_and_api(run_dir: Path, plain_html: str, tmp_path: Path) -> None:
+    """Without -o the report goes into the folder; the same inputs give the same bytes."""
+    folder = tmp_path / run_dir.name
     shutil.copytree(run_dir, folder)
     result = CliRunner().invoke(main, ["report", str(folder)])
     assert result.exit_code == 0, result.output
-    assert (folder / "report.html").is_file()
-    assert write_report(folder, tmp_path / "api.html") == tmp_path / "api.html"
-    assert (tmp_path / "api.html").read_bytes() == (folder / "report.html").read_bytes()
+    assert (folder / "report.html").read_text(encoding="utf-8") == plain_html
+    with pytest.raises(ReportError, match="missing kpis.csv"):
+        write_report(tmp_path, tmp_path / "x.html")
 
 
 def test_reproduce_command_reproduces_the_run(tmp_path: Path,
@@ -524,3 +526,27 @@ def test_reproduce_command_reproduces_the_run(tmp_path: Path,
     assert second.exit_code == 0, second.output
     assert Path("again/kpis.csv").read_bytes() == Path("original/kpis.csv").read_bytes()
     assert Path("again/series.csv").read_bytes() == Path("original/series.csv").read_bytes()
+
+
+def test_run_without_cash_or_scenario_file(tmp_path: Path) -> None:
+    """A run made from Python (no file, no scenario.toml) of a model without cash or extras."""
+    from conftest import scenario_dict
+
+    sc = revsim.Scenario(scenario_dict({"sources": {"web": {"rate": "60/w"}}, "stages": {
+        "work": {"work": {"dist": "exponential", "mean": "1 h"},
+                 "routes": {"won": 0.3, "lost": 0.7}}}}))
+    sc.run(replications=2, seed=1, horizon="4 w").to_dir(tmp_path / "run")
+    html = render_html(tmp_path / "run")
+    tree = parse(html)
+    assert tree.errors == []
+    titles = section_titles(tree.root)
+    for title in ("At a glance", "Reproduce", "Key performance indicators", "Funnel"):
+        assert title in titles
+    for absent in ("Cash", "Scenario file", "Bottlenecks"):
+        assert absent not in titles
+    command = tree.root.find("pre", id="reproduce-command").clean_text()
+    assert shlex.split(command) == ["revsim", "run", "SCENARIO.toml", "-n", "2", "--seed", "1",
+                                    "--horizon", "4 w", "--warmup", "0 h", "-o", "run"]
+    assert sc.hash in tree.root.find("section", id="reproduce").clean_text()
+    for img in tree.root.find_all("img"):
+        check_png(base64.b64decode(img.attrs["src"].split(",", 1)[1]))

@@ -123,7 +123,8 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
     if segments:
         raw["segments"] = segments
         comments.update(seg_comments)
-    raw["sources"], src_table = _sources(j, stage_keys, period_h, start, comments, bool(segments))
+    raw["sources"], src_table = _sources(j, stage_keys, period_h, start, comments,
+                                         bool(segments), notes)
     raw["stages"], transitions = _stages(j, stage_keys, comments, fits, notes)
     nurture = _nurture(j, stage_keys, comments, fits)
     if nurture:
@@ -162,7 +163,7 @@ def _segments(j: Journeys) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def _sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd.Timestamp,
-             comments: dict[str, str], with_segments: bool
+             comments: dict[str, str], with_segments: bool, notes: list[str]
              ) -> tuple[dict[str, Any], pd.DataFrame]:
     first = j.visits.sort_values("entered").groupby("journey", sort=False).first()
     jj = j.journeys.set_index("journey")
@@ -185,7 +186,11 @@ def _sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd
         per_week = rate.rate_per_hour * HOURS_PER_WEEK
         entry = g["entry"].mode().iloc[0]
         spec: dict[str, Any] = {"rate": f"{per_week:.6g}/w", "to": stage_keys[entry]}
-        for kind in ("hour", "weekday"):
+        date_only = bool((created.dt.hour == 0).all() and (created.dt.minute == 0).all())
+        if date_only:
+            notes.append(f"source {key}: the log has dates without times, so no hour-of-day "
+                         "profile is fitted (arrivals spread over the whole day)")
+        for kind in (("weekday",) if date_only else ("hour", "weekday")):
             prof = _profile(created, kind)
             if prof is not None:
                 spec[f"{kind}_profile"] = prof

@@ -98,7 +98,7 @@ def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
 def _journey_attributes(ev: pd.DataFrame) -> pd.DataFrame:
     """Creation time, source, segment and amount of each journey (first known values)."""
     grp = ev.groupby("journey", sort=False)
-    out = pd.DataFrame({"journey": list(grp.groups)})
+    out = pd.DataFrame({"journey": grp.size().index})
     created = grp["timestamp"].min()
     out["created"] = out["journey"].map(created)
     for col in ("source", "segment"):

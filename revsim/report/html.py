@@ -53,7 +53,7 @@ SWEEP_COLUMNS = (("total", "won"), ("total", "bookings"), ("cash", "cash_collect
                  ("total", "cycle_time_median"))
 MAX_QUEUE_PLOTS = 2
 # Short column heads of the marginal-value table.
-MARGINAL_HEADS = {"won": "deals won", "bookings": "bookings", "cash_collected": "cash collected",
+MARGINAL_HEADS = {"won": "deals won", "bookings": "bookings", "cash_collected": "cash",
                   "cycle_time_mean": "cycle time, mean",
                   "time_to_first_touch_mean": "first touch, mean"}
 MAX_SWEEP_PLOT_POINTS = 40
@@ -281,6 +281,8 @@ def _label(metric: str) -> str:
 
 def _duration_arg(hours: float) -> str:
     """Hours as a duration the CLI reads back exactly: "40 w", "3 d", "36 h", "90 min"."""
+    if hours == 0:
+        return "0 h"
     for unit, size in (("w", 168.0), ("d", 24.0), ("h", 1.0), ("min", 1 / 60)):
         count = hours / size
         if abs(count - round(count)) < 1e-9:
@@ -313,41 +315,36 @@ class Figure:
 
 
 def _render(draw: Callable[[], Axes], alt: str, caption: str = "") -> Figure:
-    """Draw a plot on a new figure, save it as PNG in memory, close it."""
+    """Draw a plot on a new figure, rasterise it with Agg at DPI, close it; the PNG has a
+    256-colour palette (charts have few colours; a third of the size of full colour)."""
     import matplotlib.pyplot as plt
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as MplFigure
+    from PIL import Image
 
     before = set(plt.get_fignums())
     try:
         ax = draw()
-        fig = ax.get_figure()
-        assert fig is not None
-        buf = io.BytesIO()
-        fig.savefig(buf, format="png", dpi=DPI, metadata={"Software": None},
-                    facecolor="white")
+        fig = ax.figure
+        assert isinstance(fig, MplFigure)  # the plot functions draw on new figures
+        fig.set_dpi(DPI)
+        fig.set_facecolor("white")
+        canvas = FigureCanvasAgg(fig)  # whatever the pyplot backend is
+        canvas.draw()
+        rgba = canvas.buffer_rgba()
+        image = Image.frombuffer("RGBA", (rgba.shape[1], rgba.shape[0]), rgba, "raw", "RGBA",
+                                 0, 1)
+        palette = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT,
+                                                dither=Image.Dither.NONE)
     finally:
         for num in set(plt.get_fignums()) - before:
             plt.close(num)
-    png = _compact(buf.getvalue())
+    out = io.BytesIO()
+    palette.save(out, format="PNG", compress_level=9)
+    png = out.getvalue()
     width, height = struct.unpack(">II", png[16:24])  # the IHDR chunk
     scale = 96 / DPI
     return Figure(png, alt, caption, round(width * scale), round(height * scale))
-
-
-def _compact(png: bytes) -> bytes:
-    """The PNG with a 256-colour palette (about a third of the size; charts have few
-    colours), or unchanged if Pillow cannot do it."""
-    try:
-        from PIL import Image
-
-        with Image.open(io.BytesIO(png)) as image:
-            palette = image.convert("RGB").quantize(
-                colors=256, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        out = io.BytesIO()
-        palette.save(out, format="PNG", optimize=True)
-    except Exception:  # Pillow is a matplotlib dependency, but a report must not fail on it
-        return png
-    small = out.getvalue()
-    return small if len(small) < len(png) else png
 
 
 class _Plots:
@@ -632,6 +629,10 @@ class _Report:
                  f"<code>{_e(file)}</code> is as it was given). The same seed gives identical "
                  "results whatever <code>--jobs</code> is; horizon and warm-up are given "
                  "explicitly so later edits of the file's defaults do not change the window."]
+        if not m.get("scenario_file"):
+            notes.append("The run was made from Python, not from a file, so the manifest names "
+                         "no scenario file: save the scenario as <code>SCENARIO.toml</code> "
+                         f"(its hash must be <code>{_e(m.get('scenario_hash', '?'))}</code>).")
         if self.f.scenario_text is not None:
             notes.append("The folder holds the scenario as it was run (<code>scenario.toml"
                          "</code>, reproduced in full at the end of this report); running that "
@@ -824,7 +825,7 @@ class _Report:
             alt = (f"Line chart of the queue at {stage} over time (leads waiting for staff), "
                    f"mean over replications: average {mean:,.1f}, peak {peak:,.0f}.")
             figures.append(self.plots.make(
-                f"queue {stage}", lambda stage=stage: plotting.plot_queue(series, stage), alt))
+                f"queue {stage}", partial(plotting.plot_queue, series, stage), alt))
         intro = (f"<p>The {len(top)} longest queue{'s' if len(top) != 1 else ''}, over the whole "
                  "run including the warm-up (shaded band: confidence interval across "
                  "replications). A queue that keeps rising is a sign of a bottleneck.</p>")
@@ -924,7 +925,9 @@ class _Report:
                                    "Whiskers: 95% CI of the paired difference; grey bars are "
                                    "not significant. Right: return on the head's cost and "
                                    "payback, where the pool has a cost per head."))
-        metrics = list(dict.fromkeys(marginal["metric"]))
+        present = list(dict.fromkeys(marginal["metric"]))
+        metrics = [m for m in MARGINAL_HEADS if m in present] + [
+            m for m in present if m not in MARGINAL_HEADS]
         rows = []
         for pool, g in marginal.groupby("pool", sort=False):
             by_metric = {str(r["metric"]): r for _, r in g.iterrows()}
@@ -935,10 +938,11 @@ class _Report:
                     cells.append('<td class="num"></td>')
                     continue
                 unit = str(r["unit"])
-                text = (f"{_signed(_num(r['diff']), unit, cur)} "
-                        f"±{format_value(_num(r['half_width']), unit, cur)}")
+                diff = _signed(_num(r["diff"]), unit, cur)
+                half = format_value(_num(r["half_width"]), unit, cur)
                 cls = "num sig" if r["significant"] else "num ns"
-                cells.append(f'<td class="{cls}">{_e(text)}</td>')
+                cells.append(f'<td class="{cls}">{_e(diff)}<br>'
+                             f'<span class="hw">±{_e(half)}</span></td>')
             first = g.iloc[0]
             roi, payback = _num(first.get("roi")), _num(first.get("payback_months"))
             cells.append(f'<td class="num">{f"{roi:+.0%}" if math.isfinite(roi) else "-"}</td>')

@@ -69,6 +69,7 @@ tr.group th { background: #e8eef7; font-weight: 600; padding-top: .45rem; }
 tbody tr:nth-child(even) { background: #fafbfc; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.ns { color: #8a919c; }
+td .hw { font-size: .8rem; color: var(--muted); font-weight: 400; }
 td.sig { font-weight: 600; }
 .flag { color: var(--bad); font-weight: 600; }
 .yes { color: var(--good); font-weight: 600; }
