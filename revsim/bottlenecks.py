@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,9 @@ class BottleneckReport:
             _atomic_csv(self.timeline, out / "bottleneck_timeline.csv"),
             _atomic_csv(self.marginal, out / "marginal_values.csv"),
             _atomic_text(self.format() + "\n", out / "bottlenecks.txt"),
+            _atomic_text(json.dumps({**self.base.manifest, "sentence": self.sentence},
+                                    indent=2, default=str) + "\n",
+                         out / "bottlenecks_manifest.json"),
         ]
 
 

@@ -175,6 +175,7 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
         text = Path(scenario).read_text(encoding="utf-8") if not overrides else None
         if overrides:
             text = _as_toml_comment(sc.raw, overrides)
+            result.manifest["overrides"] = list(overrides)
         written = result.to_dir(out, visits=records, scenario_text=text)
         _echo_err(f"wrote {len(written)} files to {out}")
     if plots:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,8 +150,14 @@ class Comparison:
 
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
+        from revsim.results import _atomic_text
+
         written = [_atomic_csv(self.table, out / "comparison.csv"),
-                   _atomic_csv(self.base.kpis, out / "kpis_base.csv")]
+                   _atomic_csv(self.base.kpis, out / "kpis_base.csv"),
+                   _atomic_text(json.dumps({**self.base.manifest,
+                                            "variants": list(self.variants), "notes": self.notes},
+                                           indent=2, default=str) + "\n",
+                                out / "comparison_manifest.json")]
         for i, (name, result) in enumerate(self.variants.items(), start=1):
             frame = result.kpis.assign(variant=name)
             written.append(_atomic_csv(frame, out / f"kpis_variant{i}.csv"))

@@ -68,7 +68,7 @@ class Browser:
 
         self.log_path = profile / "chromium.log"
         self._log = self.log_path.open("wb")
-        args = [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu",
+        args = [chromium_binary(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                 "--remote-debugging-pipe", f"--user-data-dir={profile}", "--no-first-run",
                 "--no-default-browser-check", "--disable-background-networking",
                 "--disable-component-update", "--disable-sync", "--disable-extensions",

@@ -53,7 +53,7 @@ SWEEP_COLUMNS = (("total", "won"), ("total", "bookings"), ("cash", "cash_collect
                  ("total", "cycle_time_median"))
 MAX_QUEUE_PLOTS = 2
 # Short column heads of the marginal-value table.
-MARGINAL_HEADS = {"won": "deals won", "bookings": "bookings", "cash_collected": "cash",
+MARGINAL_HEADS = {"won": "deals won", "bookings": "bookings", "cash_collected": "cash collected",
                   "cycle_time_mean": "cycle time, mean",
                   "time_to_first_touch_mean": "first touch, mean"}
 MAX_SWEEP_PLOT_POINTS = 40

@@ -161,7 +161,7 @@ def plot_param(summary: pd.DataFrame, metric: str, param: str, *, scope: str | N
             if np.isfinite(lo).any():
                 ax.fill_between(x, lo / scale, hi / scale, color=colour, alpha=0.15,
                                 linewidth=0)
-        note = "line: mean per replication; " + BAND_NOTE
+        note = "line: mean over replications at each point; " + BAND_NOTE
         if len(groups) > 1:
             ax.legend(title=", ".join(map(param_label, others)), fontsize=8.5,
                       title_fontsize=8.5, frameon=False)

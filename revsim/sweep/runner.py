@@ -117,8 +117,12 @@ class SweepStore:
             raise SweepError([Problem("", f"{self.folder} is not empty and is not a sweep "
                                       "folder; choose another folder")], str(self.folder))
         self.parts.mkdir(parents=True, exist_ok=True)
+        from revsim.scenario.load import scenario_hash
+
+        meta = spec.base.get("scenario", {}) if isinstance(spec.base, dict) else {}
         manifest = {
             "spec_hash": spec.hash(), "revsim_version": __version__, "seed": spec.seed,
+            "base_scenario_name": meta.get("name"), "base_scenario_hash": scenario_hash(spec.base),
             "replications": spec.replications, "design": spec.design,
             "horizon_hours": spec.horizon, "warmup_hours": spec.warmup,
             "points": [{"id": p.id, "label": p.label, "changes": p.changes}
