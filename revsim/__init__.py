@@ -7,16 +7,26 @@
 
 __version__ = "0.1.0"
 
+from typing import Any  # noqa: E402
+
 from revsim.api import Scenario, load, loads  # noqa: E402
 from revsim.errors import OverrideError, Problem, RevsimError, ScenarioError  # noqa: E402
 from revsim.results import RunResult  # noqa: E402
 
 
-def fit(log, **kwargs):  # type: ignore[no-untyped-def]
-    """Fit a scenario to an event log; see :func:`revsim.calibrate.api.fit`."""
+def fit(log: Any, *, mapping: Any = None, as_of: Any = None, format: str = "canonical",
+        name: str | None = None) -> Any:
+    """Fit a scenario to an event log (a path, a DataFrame or an EventLog).
+
+    ``format`` picks an adapter for a raw export (canonical, salesforce, hubspot, stripe, ar,
+    maven); ``mapping`` maps raw activity labels to canonical ones; ``as_of`` is the extract
+    time at which open cases are right-censored. Returns a FittedScenario (see
+    :func:`revsim.calibrate.api.fit`).
+    """
     from revsim.calibrate.api import fit as _fit
 
-    return _fit(log, **kwargs)
+    return _fit(log, mapping=mapping, as_of=as_of, format=format, name=name)
+
 
 __all__ = [
     "OverrideError",
