@@ -473,6 +473,20 @@ sweep_options = [
 ]
 
 
+sweep_run_options = [
+    click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
+                 help="Replications per point (default 10, or the sweep file's)."),
+    click.option("--seed", type=click.IntRange(min=0), default=None,
+                 help="Root seed (default 1)."),
+    horizon_opt,
+    warmup_opt,
+    click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+                 help="Local worker processes (0 = one per CPU, 1 = serial)."),
+    plots_opt,
+    progress_opt,
+]
+
+
 def _apply(options: list[Any]) -> Any:
     def decorate(func: Any) -> Any:
         for option in reversed(options):
@@ -519,15 +533,7 @@ def _report_sweep(result: Any, csv: bool) -> None:
 @click.argument("base", type=click.Path(dir_okay=False))
 @click.argument("sweep_file", required=False, type=click.Path(dir_okay=False))
 @_apply(sweep_options)
-@click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
-              help="Replications per point (default 10, or the sweep file's).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed (default 1).")
-@horizon_opt
-@warmup_opt
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Local worker processes (0 = one per CPU, 1 = serial).")
-@plots_opt
-@progress_opt
+@_apply(sweep_run_options)
 @handles_errors
 def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: str | None,
           points: int | None, scheduler: str | None, dask_local: int | None, out: str,
@@ -606,15 +612,7 @@ def schema(output: str | None) -> None:
 @click.option("--confidence", type=click.FloatRange(0.5, 1, max_open=True), default=0.95,
               show_default=True, help="Confidence of the comparisons with the best point.")
 @_apply(sweep_options)
-@click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
-              help="Replications per point (default 10, or the sweep file's).")
-@click.option("--seed", type=click.IntRange(min=0), default=None, help="Root seed (default 1).")
-@horizon_opt
-@warmup_opt
-@click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Local worker processes (0 = one per CPU, 1 = serial).")
-@plots_opt
-@progress_opt
+@_apply(sweep_run_options)
 @handles_errors
 def optimize(base: str, sweep_file: str | None, objective: str, scope: str | None,
              budget: str | None, minimize: bool, confidence: float, params: tuple[str, ...],

@@ -23,8 +23,9 @@ class RevsimError(Exception):
     """Base class of every error revsim raises on purpose (bad input, not bugs)."""
 
 
-class ScenarioError(RevsimError, ValueError):
-    """A scenario failed validation; ``problems`` lists all of them, not just the first."""
+class ProblemsError(RevsimError):
+    """An input failed checks; ``problems`` lists all of them, not just the first, and
+    ``source`` names the file (or option) they are in."""
 
     def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:
         self.problems = list(problems)
@@ -32,8 +33,12 @@ class ScenarioError(RevsimError, ValueError):
         super().__init__("\n".join(p.render(source) for p in self.problems))
 
     def lines(self) -> list[str]:
-        """One line per problem, each naming the file and the field."""
+        """One line per problem, each naming the file and the field (or rows)."""
         return [p.render(self.source) for p in self.problems]
+
+
+class ScenarioError(ProblemsError, ValueError):
+    """A scenario failed validation."""
 
 
 class OverrideError(ScenarioError):

@@ -11,7 +11,7 @@ from revsim.calibrate import adapters
 from revsim.calibrate.derive import FittedScenario, fit_log
 from revsim.calibrate.log import EventLog, read_event_log
 from revsim.calibrate.mapping import load_mapping
-from revsim.errors import Problem, RevsimError
+from revsim.errors import Problem, ProblemsError
 
 FORMATS = {
     "canonical": None,
@@ -23,15 +23,8 @@ FORMATS = {
 }
 
 
-class FitInputError(RevsimError):
+class FitInputError(ProblemsError):
     """Bad arguments to fit/backtest (unknown format, unreadable mapping)."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(p.render() for p in problems))
-
-    def lines(self) -> list[str]:
-        return [p.render() for p in self.problems]
 
 
 def read_log(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any = None,

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from revsim.calibrate.mapping import CANONICAL_ACTIVITIES, STAGE_PREFIX, Mapping, canonical_mask, load_mapping
-from revsim.errors import Problem, RevsimError
+from revsim.errors import Problem, ProblemsError
 
 REQUIRED = ("case_id", "activity", "timestamp")
 OPTIONAL = ("object_type", "parent_id", "account_id", "resource", "role", "lifecycle", "amount",
@@ -58,17 +58,9 @@ SHOW_VALUES = 3
 ISO_HINT = "write ISO 8601 such as 2017-03-01T09:30:00+00:00 (a date alone means midnight)"
 
 
-class LogError(RevsimError, ValueError):
-    """An event log (or a raw export) failed validation; ``problems`` lists all of them."""
-
-    def __init__(self, problems: Iterable[Problem], source: str | None = None) -> None:
-        self.problems = list(problems)
-        self.source = source
-        super().__init__("\n".join(p.render(source) for p in self.problems))
-
-    def lines(self) -> list[str]:
-        """One line per problem, each naming the file, the column, the rows and the fix."""
-        return [p.render(self.source) for p in self.problems]
+class LogError(ProblemsError, ValueError):
+    """An event log (or a raw export) failed validation: each problem names the file, the
+    column, the rows and the fix."""
 
 
 def rows_text(rows: Sequence[int] | np.ndarray) -> str:

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from revsim import __version__
-from revsim.errors import Problem, RevsimError
+from revsim.errors import Problem, ProblemsError
 from revsim.report.template import page
 from revsim.table import _HIDE_IF_ZERO, _POOL_COLUMNS, _STAGE_COLUMNS, format_value
 
@@ -60,16 +60,8 @@ MAX_SWEEP_PLOT_POINTS = 40
 DPI = 144  # PNG resolution; shown at 96 CSS px per inch, so sharp on high-density screens
 
 
-class ReportError(RevsimError):
+class ReportError(ProblemsError):
     """The folder cannot be reported on (not a results folder, or an unreadable file)."""
-
-    def __init__(self, problems: Iterable[Problem], source: str) -> None:
-        self.problems = list(problems)
-        self.source = source
-        super().__init__("\n".join(p.render(source) for p in self.problems))
-
-    def lines(self) -> list[str]:
-        return [p.render(self.source) for p in self.problems]
 
 
 # -- reading a results folder -------------------------------------------------------------------

@@ -24,22 +24,17 @@ import pandas as pd
 
 from revsim import __version__
 from revsim.analysis.ci import summarise
-from revsim.errors import Problem, RevsimError, ScenarioError
+from revsim.errors import Problem, ProblemsError, ScenarioError
 from revsim.sweep.design import Point
 
 ROW_COLUMNS = ["metric", "scope", "name", "unit", "value"]
 
 
-class SweepError(RevsimError):
+class SweepError(ProblemsError):
     """A sweep cannot start or resume (a different sweep in the folder, a bad point)."""
 
     def __init__(self, problems: list[Problem], source: str = "sweep") -> None:
-        self.problems = problems
-        self.source = source
-        super().__init__("\n".join(p.render(source) for p in problems))
-
-    def lines(self) -> list[str]:
-        return [p.render(self.source) for p in self.problems]
+        super().__init__(problems, source)
 
 
 @dataclass
