@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--param", action="append", default=None,
                    help="swept parameter(s) (default pools.ae.headcount=9:12)")
     p.add_argument("-n", "--replications", type=int, default=5, help="per point (default 5)")
-    p.add_argument("--horizon", default="84 w", help="per replication (default 84 w: ~1 s)")
+    p.add_argument("--horizon", default="120 w", help="per replication (default 120 w: ~1 s)")
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--only", default=",".join(CONFIGS), help=f"subset of {','.join(CONFIGS)}")
     p.add_argument("--quick", action="store_true",

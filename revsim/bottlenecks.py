@@ -84,8 +84,17 @@ class BottleneckReport:
                     parts.append(f"{r.metric} {_signed(r.diff, unit, cur)} "
                                  f"±{format_value(r.half_width, unit, cur)}{star}")
                 roi = g["roi"].iloc[0]
-                extra = (f"; ROI {roi:+.0%}, payback {g['payback_months'].iloc[0]:.1f} months"
-                         if not math.isnan(roi) else "")
+                booked = g[g.metric == "bookings"]
+                significant = bool(len(booked) and booked["significant"].iloc[0])
+                payback = g["payback_months"].iloc[0]
+                if math.isnan(roi):
+                    extra = ""
+                elif not significant:
+                    extra = "; ROI not shown: the bookings gain is not significant"
+                else:
+                    extra = f"; ROI {roi:+.0%} on bookings" + (
+                        f", payback {payback:.1f} months" if not math.isnan(payback)
+                        else ", no payback")
                 lines.append(f"  +1 {pool}: " + "; ".join(parts) + extra)
         lines += ["", self.sentence]
         return "\n".join(lines)

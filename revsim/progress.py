@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from tqdm.auto import tqdm
+from tqdm import tqdm  # the plain bar: it is off when output is not a terminal anyway
 
 
 @contextmanager

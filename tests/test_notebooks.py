@@ -2,8 +2,9 @@
 
 Every notebook is executed top to bottom in a fresh Jupyter kernel running *this* interpreter
 (a kernelspec written to a temporary folder, so no `ipykernel install` step is needed), with the
-working directory set to notebooks/, ``REVSIM_FAST=1`` (few replications, short horizons) and
-``MPLBACKEND=Agg`` (no display). A cell that raises fails the test.
+working directory set to notebooks/, ``REVSIM_FAST=1`` (few replications, short horizons),
+``MPLBACKEND=Agg`` (no display) and ``TMPDIR`` in pytest's temporary folder. A cell that raises
+fails the test.
 
 Needs nbformat, nbclient and ipykernel (the ``[dev]`` extra).
 """
@@ -62,13 +63,14 @@ def test_notebook_is_stored_without_outputs(path: Path) -> None:
 def kernel_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A kernelspec for this interpreter, in a temporary folder (nothing installed)."""
     folder = tmp_path_factory.mktemp("kernels")
+    scratch = tmp_path_factory.mktemp("notebook-tmp")  # the notebooks' temporary files land here
     spec = folder / KERNEL_NAME
     spec.mkdir()
     (spec / "kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "revsim tests (this interpreter)",
         "language": "python",
-        "env": {"REVSIM_FAST": "1", "MPLBACKEND": "Agg"},
+        "env": {"REVSIM_FAST": "1", "MPLBACKEND": "Agg", "TMPDIR": str(scratch)},
     }), encoding="utf-8")
     return folder
 

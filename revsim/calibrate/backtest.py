@@ -98,9 +98,18 @@ def simulated_values(result: Any, stages: list[str]) -> dict[str, np.ndarray]:
     return vals
 
 
-def backtest(scenario: Scenario, log: EventLog, *, replications: int = 20, seed: int = 1,
-             jobs: int | None = 1, progress: bool | None = None) -> pd.DataFrame:
-    """Simulate over the log's period and compare each KPI with the log (tidy table)."""
+def backtest(scenario: Scenario, log: EventLog | str | Any, *, replications: int = 20,
+             seed: int = 1, jobs: int | None = 1, progress: bool | None = None,
+             format: str = "canonical", mapping: Any = None, as_of: Any = None
+             ) -> pd.DataFrame:
+    """Simulate over the log's period and compare each KPI with the log (tidy table).
+
+    ``log`` is an EventLog, or a path/DataFrame read with ``format``/``mapping``/``as_of``.
+    """
+    if not isinstance(log, EventLog):
+        from revsim.calibrate.api import read_log
+
+        log = read_log(log, mapping=mapping, as_of=as_of, format=format)
     start = pd.Timestamp(scenario.model.start, tz="UTC")
     horizon_h = (log.as_of - start).total_seconds() / 3600
     if horizon_h <= 0:

@@ -1146,12 +1146,13 @@ def _km_values(
 
 
 def _reduce_values(x: FloatArray) -> FloatArray:
-    """At most EMPIRICAL_MAX_VALUES values: the means of equal-count groups of the sorted data
-    (keeps the mean exactly when the groups are equal, and the shape closely)."""
+    """At most EMPIRICAL_MAX_VALUES values: equally spaced quantiles of the data (each stands
+    for the same share of it, so resampling them keeps the distribution unbiased)."""
     s = np.sort(np.asarray(x, dtype=float))
-    if len(s) <= EMPIRICAL_MAX_VALUES:
+    k = EMPIRICAL_MAX_VALUES
+    if len(s) <= k:
         return s
-    return np.array([g.mean() for g in np.array_split(s, EMPIRICAL_MAX_VALUES)])
+    return np.quantile(s, (np.arange(k) + 0.5) / k)
 
 
 def _infinite_mean(d: Distribution) -> bool:

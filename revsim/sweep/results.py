@@ -81,6 +81,14 @@ class SweepResult:
         y = y or self.params[1]
         return plot_heatmap(self.summary, metric, x, y, scope=scope, name=name, ax=ax)
 
+    def optimize(self, objective: str, *, scope: str | None = None, budget: str | None = None,
+                 minimize: bool = False, confidence: float = 0.95) -> Any:
+        """The best point under a budget, with how sure that is (see revsim.sweep.optimize)."""
+        from revsim.sweep.optimize import optimize
+
+        return optimize(self, objective, scope=scope, budget=budget, minimize=minimize,
+                        confidence=confidence)
+
     def plot_pareto(self, objective: str = "cash_collected", *, scope: str | None = None,
                     cost: str = "staff_cost", ax: Axes | None = None) -> Axes:
         """Points by staff cost and objective, the Pareto front highlighted."""
