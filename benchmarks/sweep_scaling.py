@@ -142,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="smoke test: 2 points x 2 replications, 30 w horizon, 1 repeat")
     p.add_argument("--quiet-wait", type=float, default=0.0, metavar="S",
                    help="before each run, wait up to S seconds for the machine to be idle")
+    p.add_argument("--max-other-load", type=float, default=None, metavar="CORES",
+                   help="redo a run (up to 3 tries) if other processes used more than CORES "
+                        "cores on average while it ran (Linux; for shared machines)")
     p.add_argument("--json", metavar="FILE", help="write every run and the summary to FILE")
     args = p.parse_args(argv)
     args.param = args.param or ["pools.ae.headcount=9:12"]
@@ -155,24 +158,33 @@ def main(argv: list[str] | None = None) -> int:
 
     runs: dict[str, list[dict]] = {name: [] for name in names}
     errors: dict[str, str] = {}
+    rejected: dict[str, list[dict]] = {}
     with tempfile.TemporaryDirectory(prefix="sweep_scaling_") as tmp:
         for rep in range(args.repeats):
             shift = rep % len(names)
             for name in names[shift:] + names[:shift]:
                 if name in errors:
                     continue
-                wait_until_quiet(args.quiet_wait)
-                print(f"[{rep + 1}/{args.repeats}] {name} ...", end=" ", file=sys.stderr,
-                      flush=True)
-                try:
-                    out = run_child(name, args, Path(tmp), rep)
-                except RuntimeError as exc:
-                    errors[name] = str(exc)
-                    print(f"failed: {exc}", file=sys.stderr)
-                    continue
-                runs[name].append(out)
-                print(f"{out['wall_s']:.2f} s (other load {out.get('foreign_cores', 0):.2f} "
-                      "cores)", file=sys.stderr)
+                for attempt in range(3 if args.max_other_load is not None else 1):
+                    wait_until_quiet(args.quiet_wait)
+                    print(f"[{rep + 1}/{args.repeats}] {name} ...", end=" ", file=sys.stderr,
+                          flush=True)
+                    try:
+                        out = run_child(name, args, Path(tmp), rep * 10 + attempt)
+                    except RuntimeError as exc:
+                        errors[name] = str(exc)
+                        print(f"failed: {exc}", file=sys.stderr)
+                        break
+                    noisy = args.max_other_load is not None and \
+                        out.get("foreign_cores", 0.0) > args.max_other_load
+                    print(f"{out['wall_s']:.2f} s (other load {out.get('foreign_cores', 0):.2f} "
+                          f"cores){' - noisy, redone' if noisy and attempt < 2 else ''}",
+                          file=sys.stderr)
+                    if noisy and attempt < 2:
+                        rejected.setdefault(name, []).append(out)
+                        continue
+                    runs[name].append(out)
+                    break
 
     summary = {}
     for name, rs in runs.items():
@@ -184,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
                          "failed": sum(r["failed"] for r in rs),
                          "foreign_cores": statistics.median(r.get("foreign_cores", 0.0)
                                                             for r in rs)}
-    digests = {r["sha256"] for rs in runs.values() for r in rs}
+    digests = {r["sha256"] for rs in [*runs.values(), *rejected.values()] for r in rs}
     tasks = next(iter(summary.values()))["tasks"] if summary else 0
 
     print(f"\nsweep of {SCENARIO.name}: {' '.join(args.param)}, {args.replications} "
@@ -232,7 +244,8 @@ def main(argv: list[str] | None = None) -> int:
                           "seed": args.seed, "repeats": args.repeats,
                           "python": platform.python_version(), "platform": platform.platform(),
                           "cpus": os.cpu_count()},
-               "runs": runs, "summary": summary, "ratios": ratios, "errors": errors,
+               "runs": runs, "rejected_noisy_runs": rejected, "summary": summary,
+               "ratios": ratios, "errors": errors,
                "identical_results": identical}
         Path(args.json).write_text(json.dumps(raw, indent=2) + "\n")
     return 0 if summary and identical else 1

@@ -264,7 +264,10 @@ def test_unfittable_durations_fall_back_to_empirical() -> None:
     assert isinstance(fit.dist, Empirical)
     assert fit.spec["dist"] == "empirical" and fit.spec["unit"] == "h"
     assert len(fit.spec["values"]) == 1000
-    assert fit.dist.mean == pytest.approx(x.mean(), rel=1e-9)  # equal-count groups keep it
+    # 1000 equally spaced quantiles of the data: each stands for the same share, so the mean is
+    # kept up to the quantile grid's resolution (well under the data's own standard error)
+    se = x.std(ddof=1) / math.sqrt(len(x))
+    assert abs(fit.dist.mean - x.mean()) < 0.1 * se
     assert_same_mean(spec_mean(fit), fit.dist.mean, rel=1e-3)
 
 

@@ -3,6 +3,7 @@ or a Dask cluster (optional extra: ``pip install revsim[dask]``)."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Executor
 from contextlib import contextmanager
@@ -22,6 +23,31 @@ def _distributed() -> Any:
     return distributed
 
 
+def _connect(distributed: Any, address: str, timeout: float) -> Any:
+    """A Client for ``address``, or TimeoutError after ``timeout`` (+ a grace period).
+
+    Client's own timeout covers the TCP connection but not the handshake: a port that accepts
+    connections and never answers (a wrong service) would hang forever, so the wait is bounded
+    here, in a daemon thread.
+    """
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = distributed.Client(address, timeout=timeout)
+        except BaseException as err:  # noqa: BLE001 - handed back to the caller
+            box["error"] = err
+
+    thread = threading.Thread(target=connect, name="revsim-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout + 5.0)
+    if thread.is_alive():
+        raise TimeoutError(f"no Dask handshake from {address} after {timeout + 5.0:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["client"]
+
+
 @contextmanager
 def sweep_executor(jobs: int | None = None, scheduler: str | None = None,
                    dask_local: int | None = None, timeout: float = 10.0) -> Iterator[Executor]:
@@ -36,7 +62,7 @@ def sweep_executor(jobs: int | None = None, scheduler: str | None = None,
         cluster = None
         try:
             if scheduler is not None:
-                client = distributed.Client(scheduler, timeout=timeout)
+                client = _connect(distributed, scheduler, timeout)
             else:
                 cluster = distributed.LocalCluster(
                     n_workers=dask_local, threads_per_worker=1, processes=True,
@@ -46,7 +72,7 @@ def sweep_executor(jobs: int | None = None, scheduler: str | None = None,
         except (OSError, TimeoutError) as err:
             where = scheduler or "a local cluster"
             raise SweepError([Problem("--scheduler", f"cannot reach the Dask scheduler at "
-                                      f"{where} within {timeout:g} s ({err}); check the "
+                                      f"{where} within {timeout + 5:g} s ({err}); check the "
                                       "address and that the scheduler is running")]) from None
         try:
             yield client.get_executor()
