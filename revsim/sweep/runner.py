@@ -129,6 +129,10 @@ class SweepStore:
         return self._done()
 
     def _done(self) -> set[tuple[str, int]]:
+        # a killed run can leave a temporary file behind (never a half-written result)
+        if self.parts.exists():
+            for stale in self.parts.glob("*/.*.part"):
+                stale.unlink(missing_ok=True)
         done = set()
         if self.parts.exists():
             for f in self.parts.glob("*/*.json"):
@@ -196,24 +200,24 @@ class SweepRun:
 
 
 def execute(spec: SweepSpec, store: SweepStore, executor: Executor, *, resume: bool = False,
-            on_done: Callable[[int], None] | None = None) -> SweepRun:
-    """Run every task not yet done; persist each as soon as it finishes."""
+            on_done: Callable[[int], None] | None = None, in_flight: int = 64) -> SweepRun:
+    """Run every task not yet done; persist each as soon as it finishes.
+
+    Tasks are submitted a window at a time (at most ``in_flight`` pending), so finished ones
+    are saved while the rest run whatever the executor - including the serial one, which runs
+    a task at submission.
+    """
     done = store.open(spec, resume)
     tasks = [(p, r) for p in spec.points for r in range(spec.replications)
              if (p.id, r) not in done]
     if on_done is not None and done:
         on_done(len(done))
     futures: dict[Future[Any], tuple[Point, int]] = {}
-    for p, r in tasks:
-        fut = executor.submit(run_task, spec.base, p.changes, spec.seed, r, spec.horizon,
-                              spec.warmup)
-        futures[fut] = (p, r)
-    pending = set(futures)
-    failed = []
-    while pending:
-        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+    failed: list[dict[str, Any]] = []
+
+    def harvest(finished: set[Future[Any]]) -> None:
         for fut in finished:
-            p, r = futures[fut]
+            p, r = futures.pop(fut)
             error = fut.exception()
             if error is None:
                 store.save(p.id, r, fut.result())
@@ -224,6 +228,18 @@ def execute(spec: SweepSpec, store: SweepStore, executor: Executor, *, resume: b
                                "error": text})
             if on_done is not None:
                 on_done(1)
+
+    for p, r in tasks:
+        fut = executor.submit(run_task, spec.base, p.changes, spec.seed, r, spec.horizon,
+                              spec.warmup)
+        futures[fut] = (p, r)
+        harvest({f for f in futures if f.done()})
+        if len(futures) >= in_flight:
+            finished, _ = wait(set(futures), return_when=FIRST_COMPLETED)
+            harvest(finished)
+    while futures:
+        finished, _ = wait(set(futures), return_when=FIRST_COMPLETED)
+        harvest(finished)
     return SweepRun(len(tasks), len(done), failed)
 
 
