@@ -183,6 +183,16 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
         _echo_err(f"wrote {len(paths)} plot files to {plots}")
 
 
+def _write_outputs(result: Any, out: str | None, plots: str | None) -> None:
+    """Write a result's files (``to_dir``) and plots (``write_plots``) when asked."""
+    if out:
+        written = result.to_dir(out)
+        _echo_err(f"wrote {len(written)} files to {out}")
+    if plots:
+        paths = result.write_plots(plots)
+        _echo_err(f"wrote {len(paths)} plot files to {plots}")
+
+
 def _report_method(manifest: dict[str, Any]) -> None:
     if "warmup_auto" in manifest:
         _echo_err(manifest["warmup_auto"])
@@ -306,12 +316,7 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
     comparison = sc.compare(*variants, replications=replications, seed=seed, horizon=horizon,
                             warmup=warmup, jobs=jobs if jobs > 0 else None, progress=progress)
     click.echo(comparison.format())
-    if out:
-        written = comparison.to_dir(out)
-        _echo_err(f"wrote {len(written)} files to {out}")
-    if plots:
-        paths = comparison.write_plots(plots)
-        _echo_err(f"wrote {len(paths)} plot files to {plots}")
+    _write_outputs(comparison, out, plots)
 
 
 @main.command()
@@ -338,12 +343,7 @@ def bottlenecks(scenario: str, replications: int, seed: int, horizon: str | None
                             warmup=warmup, jobs=jobs if jobs > 0 else None,
                             progress=progress, marginal=marginal)
     click.echo(report.format())
-    if out:
-        written = report.to_dir(out)
-        _echo_err(f"wrote {len(written)} files to {out}")
-    if plots:
-        paths = report.write_plots(plots)
-        _echo_err(f"wrote {len(paths)} plot files to {plots}")
+    _write_outputs(report, out, plots)
 
 
 def _as_toml_comment(raw: dict[str, Any], overrides: tuple[str, ...]) -> str:
