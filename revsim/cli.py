@@ -23,6 +23,7 @@ from revsim.units import UnitError
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_INPUT = 2
+EXIT_TASKS_FAILED = 1  # a sweep finished, but some tasks raised (reported; --resume retries)
 EXIT_INTERRUPTED = 130
 
 
@@ -553,6 +554,8 @@ def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: st
 
         paths = write_sweep_plots(result, plots)
         _echo_err(f"wrote {len(paths)} plot files to {plots}")
+    if result.failed:
+        sys.exit(EXIT_TASKS_FAILED)  # the rest is saved; --resume reruns only the failures
 
 
 @main.command()
@@ -643,6 +646,8 @@ def optimize(base: str, sweep_file: str | None, objective: str, scope: str | Non
 
         paths = write_sweep_plots(result, plots)
         _echo_err(f"wrote {len(paths)} plot files to {plots}")
+    if result.failed:
+        sys.exit(EXIT_TASKS_FAILED)
 
 
 @main.command()
