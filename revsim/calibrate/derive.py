@@ -101,18 +101,27 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
             ) -> FittedScenario:
     """Fit a scenario to ``log``; open cases are right-censored at the log's as-of time."""
     j = build_journeys(log.events, log.as_of)
+    # Warm-up: the simulation starts empty, so it must run at least as long as a typical
+    # journey takes (p99 of the completed ones) before its statistics match the log's.
+    cycle_h = ((j.journeys["outcome_time"] - j.journeys["created"]).dt.total_seconds()
+               / 3600).dropna()
+    typical_h = float(cycle_h.quantile(0.99)) if len(cycle_h) else 0.0
     comments: dict[str, str] = {}
     notes: list[str] = []
     fits: dict[str, DurationFit] = {}
     start = log.start.floor("D")
     period_h = (log.as_of - start).total_seconds() / 3600.0
+    comments["scenario.warmup"] = (
+        f"the longer of {warmup_share:.0%} of the period and the p99 of completed journeys "
+        f"({_hours_text(typical_h)}), at most half the period: the simulation starts empty")
     raw: dict[str, Any] = {
         "scenario": {
             "name": name or f"Fitted from {log.source}",
             "description": f"Calibrated by revsim fit from {log.source} (as of {log.as_of}).",
             "start": start.date(),
             "horizon": _hours_text(period_h),
-            "warmup": _hours_text(period_h * warmup_share),
+            "warmup": _hours_text(min(max(period_h * warmup_share, typical_h),
+                                      period_h / 2)),
         }
     }
     if j.visits.empty:
@@ -264,6 +273,9 @@ def _stages(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
             comments[f"stages.{key}.delay"] = (f"only {len(done)} completed visits: a fixed "
                                                "median, not a fitted distribution")
             notes.append(f"stage {key}: too few completed visits to fit a duration")
+        by_route = _durations_by_outcome(done, stage_keys, key, comments, fits)
+        if by_route:
+            spec["delay_by_route"] = by_route
         counts = done["exit"].map(lambda e: _target(e, stage_keys)).value_counts()
         if counts.empty:
             spec["routes"] = {"lost": 1.0}
@@ -286,6 +298,47 @@ def _stages(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
         out[key] = spec
     table = pd.DataFrame(rows, columns=["stage", "to", "count", "n", "p", "ci_low", "ci_high"])
     return out, table
+
+
+MIN_BY_OUTCOME = 30  # completed visits per outcome before it gets its own duration
+
+
+def _durations_by_outcome(done: pd.DataFrame, stage_keys: dict[str, str], key: str,
+                          comments: dict[str, str], fits: dict[str, DurationFit]
+                          ) -> dict[str, Any]:
+    """Outcome-specific durations when outcomes are competing with clearly different timing.
+
+    Won and lost deals leave a stage at different speeds; one pooled duration with an
+    independent route would mix them. When at least two outcomes have MIN_BY_OUTCOME completed
+    visits and a two-sample KS test separates their durations (p < 0.01), each such outcome
+    gets its own fitted distribution (of its completed visits: the route is drawn first in the
+    simulation, so these are durations given the outcome).
+    """
+    from scipy.stats import ks_2samp
+
+    groups = {_target(str(e), stage_keys): g["hours"].to_numpy(float)
+              for e, g in done.groupby("exit") if len(g) >= MIN_BY_OUTCOME}
+    if len(groups) < 2:
+        return {}
+    names = sorted(groups, key=lambda t: -len(groups[t]))
+    distinct = any(ks_2samp(groups[a], groups[b]).pvalue < 0.01
+                   for i, a in enumerate(names) for b in names[i + 1:])
+    if not distinct:
+        return {}
+    out: dict[str, Any] = {}
+    for target in names:
+        values = groups[target]
+        fit = fit_duration(np.maximum(values, 0.0), np.ones(len(values), bool),
+                           name=f"{key}->{target}")
+        path = f"stages.{key}.delay_by_route.{target}"
+        fits[path] = fit
+        out[target] = fit.spec
+        comments[f"stages.{key}.delay_by_route"] = (
+            "outcomes leave at different speeds (two-sample KS p < 0.01), so each common "
+            "outcome has its own duration, fitted to its completed visits: "
+            + "; ".join(f"{t}: n={len(groups[t])}, median "
+                        f"{_hours_text(float(np.median(groups[t])))}" for t in names))
+    return out
 
 
 def _activity_for(stage: str) -> str:

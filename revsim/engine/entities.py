@@ -27,6 +27,7 @@ class Wake(Event):
     invoice: Any
     j: int
     term_start: float
+    target: int | None = None  # a route already drawn (outcome-specific delays)
 
     def __init__(self, env: Environment, callback: Callable[[Any], None]) -> None:
         self.env = env

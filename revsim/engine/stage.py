@@ -51,6 +51,11 @@ class StageRT:
             streams.draws(f"{prefix}.work", model.work, model.work_scale) if model.work else None
         )
         self.delay = streams.draws(f"{prefix}.delay", model.delay) if model.delay else None
+        # outcome-specific delays: the route is drawn first, then that route's own delay
+        self.route_delays = {
+            target: streams.draws(f"{prefix}.delay.{sim.model.target_name(target)}", dist)
+            for target, dist in model.delay_by_route.items()
+        }
         self.patience = (
             streams.draws(f"{prefix}.patience", model.patience) if model.patience else None
         )
@@ -157,7 +162,7 @@ class StageRT:
             ev = Wake(self.env, self._finish)
             ev.lead = lead
             ev.server = None
-            self.schedule(ev, NORMAL, self.delay())  # type: ignore[misc]
+            self.schedule(ev, NORMAL, self._delay_for(lead, ev))
             return
         if self.patience is not None:
             lead.patience = self.patience()
@@ -223,15 +228,26 @@ class StageRT:
         ev2 = Wake(self.env, self._finish)
         ev2.lead = lead
         ev2.server = None
-        self.schedule(ev2, NORMAL, self.delay())  # type: ignore[misc]
+        self.schedule(ev2, NORMAL, self._delay_for(lead, ev2))
+
+    def _delay_for(self, lead: Lead, ev: Wake) -> float:
+        """The unstaffed delay; with outcome-specific delays the route is drawn now."""
+        if self.route_delays:
+            target = self.route(lead)
+            ev.target = target
+            draw = self.route_delays.get(target, self.delay)
+            return draw()  # type: ignore[misc]
+        return self.delay()  # type: ignore[misc]
 
     def _finish(self, ev: Wake) -> None:
         lead: Lead = ev.lead
         server: Server | None = ev.server
         now = self.env.now
-        target = self.single_target
-        if target is None or lead.cold:
-            target = self.route(lead)
+        target = ev.target  # drawn already when delays depend on the route
+        if target is None:
+            target = self.single_target
+            if target is None or lead.cold:
+                target = self.route(lead)
         if self.may_block and target >= 0:
             dest = self.stages[target]
             if dest.blocks and not dest.has_room():

@@ -407,7 +407,7 @@ class _Compiler:
             else:
                 if spec.work is not None:
                     self.fail(f"{path}.work", "staff time needs a pool; add pool = \"...\" or use delay")
-                if spec.delay is None:
+                if spec.delay is None and not spec.delay_by_route:
                     self.fail(path, "give pool + work (staffed) or delay (unstaffed), or both")
             if spec.discipline == "priority" and spec.priority is None:
                 self.fail(f"{path}.priority", "required when discipline = \"priority\" (value or score)")
@@ -429,6 +429,22 @@ class _Compiler:
             if spec.decay_outcome not in targets:
                 self.fail(f"{path}.decay_outcome",
                           f"unknown target; {suggest(spec.decay_outcome, list(targets))}")
+            by_route: dict[int, Distribution] = {}
+            route_names = set(spec.routes) | {t for r in spec.routes_by_segment.values()
+                                              for t in r}
+            for target, dspec in spec.delay_by_route.items():
+                if target not in route_names:
+                    self.fail(f"{path}.delay_by_route.{target}",
+                              f"not a route of this stage; {suggest(target, sorted(route_names))}")
+                    continue
+                d = self.dist(dspec, "duration", f"{path}.delay_by_route.{target}")
+                if d is not None and target in targets:
+                    by_route[targets[target]] = d
+            if spec.delay_by_route and spec.delay is None and \
+                    not route_names <= set(spec.delay_by_route):
+                missing = sorted(route_names - set(spec.delay_by_route))
+                self.fail(f"{path}.delay", "needed for the routes without their own delay: "
+                          + ", ".join(missing))
             if routes is None:
                 continue
             out.append(
@@ -450,6 +466,7 @@ class _Compiler:
                     routes=routes,
                     routes_by_segment=by_segment,
                     work_scale=spec.work_scale,
+                    delay_by_route=by_route,
                 )
             )
         return out

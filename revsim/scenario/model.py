@@ -116,6 +116,7 @@ class StageModel:
     routes: Routing
     routes_by_segment: dict[int, Routing]
     work_scale: float = 1.0
+    delay_by_route: dict[int, Distribution] = field(default_factory=dict)
 
     @property
     def staffed(self) -> bool:

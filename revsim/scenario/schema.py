@@ -134,6 +134,11 @@ class StageSpec(Section):
     pool: str | None = Field(None, description="Staff pool that works the stage.")
     work: DistSpec | None = Field(None, description="Staff time per item (a duration).")
     delay: DistSpec | None = Field(None, description="Unstaffed delay after the work.")
+    delay_by_route: dict[str, DistSpec] = Field(
+        default_factory=dict,
+        description="Outcome-specific delays: the route is drawn first, then its own delay "
+        "(e.g. won deals close slower than lost ones); other routes use `delay`.",
+    )
     work_scale: float = Field(
         1.0, gt=0, description="Multiplies the staff time (e.g. 0.7 after automating 30%)."
     )
