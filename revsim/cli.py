@@ -86,6 +86,18 @@ progress_opt = click.option("--progress/--no-progress", default=None,
                             help="Progress bar (default: only on a terminal).")
 
 
+replication_options = [replications_opt, seed_opt, horizon_opt, warmup_opt, jobs_opt]
+"""The options of every command that runs replications (run, compare, bottlenecks)."""
+
+
+def _apply(options: list[Any]) -> Any:
+    def decorate(func: Any) -> Any:
+        for option in reversed(options):
+            func = option(func)
+        return func
+    return decorate
+
+
 def _parse_overrides(items: tuple[str, ...]) -> dict[str, Any]:
     from revsim.scenario.load import parse_value
 
@@ -128,11 +140,7 @@ plots_opt = click.option("--plots", "plots", type=click.Path(file_okay=False),
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@replications_opt
-@seed_opt
-@horizon_opt
-@warmup_opt
-@jobs_opt
+@_apply(replication_options)
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Write result files here.")
 @click.option("--records/--no-records", default=False,
               help="Keep per-visit records (written to visits.csv with --out).")
@@ -287,11 +295,7 @@ def _variants(sc: Any, files: tuple[str, ...], overrides: tuple[str, ...],
               help="Variant: reminders at these times past due, e.g. \"1 d,7 d,14 d\".")
 @click.option("--conversion", multiple=True, metavar="STAGE.TARGET=+X%",
               help="Variant: raise a route's probability (+10% relative or +5pp absolute).")
-@replications_opt
-@seed_opt
-@horizon_opt
-@warmup_opt
-@jobs_opt
+@_apply(replication_options)
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Write result files here.")
 @plots_opt
 @progress_opt
@@ -322,11 +326,7 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
-@replications_opt
-@seed_opt
-@horizon_opt
-@warmup_opt
-@jobs_opt
+@_apply(replication_options)
 @click.option("--marginal/--no-marginal", default=True, show_default=True,
               help="Rerun with +1 head in each pool to value extra capacity.")
 @click.option("-o", "--out", type=click.Path(file_okay=False), help="Write result files here.")
@@ -486,14 +486,6 @@ sweep_run_options = [
     plots_opt,
     progress_opt,
 ]
-
-
-def _apply(options: list[Any]) -> Any:
-    def decorate(func: Any) -> Any:
-        for option in reversed(options):
-            func = option(func)
-        return func
-    return decorate
 
 
 def _run_sweep_cli(base: str, sweep_file: str | None, params: tuple[str, ...],

@@ -30,6 +30,40 @@ QUIET_RATE = "0.0001/y"
 """A Poisson rate so small that no random arrival happens in a few weeks: deterministic tests
 feed leads only through bursts, at exact instants."""
 
+def sweep_scenario(name: str, *, horizon: str = "3 w", rate: str = "60/w",
+                   headcount: int = 2) -> str:
+    """TOML of the two-pool funnel the sweep tests vary (SDRs qualify, AEs demo; both pools
+    have a cost per head, so staff cost differs between points)."""
+    return f"""\
+[scenario]
+name = "{name}"
+start = 2027-01-04
+horizon = "{horizon}"
+
+[sources.web]
+rate = "{rate}"
+to = "qualify"
+
+[pools.sdr]
+headcount = {headcount}
+cost_per_head = "90k"
+
+[pools.ae]
+headcount = {headcount}
+cost_per_head = "150k"
+
+[stages.qualify]
+pool = "sdr"
+work = {{ dist = "exponential", mean = "1 h" }}
+routes = {{ demo = 0.5, lost = 0.5 }}
+
+[stages.demo]
+pool = "ae"
+work = {{ dist = "exponential", mean = "2 h" }}
+routes = {{ won = 0.6, lost = 0.4 }}
+"""
+
+
 DELETE = object()
 """Use as a value in ``merge``/``scenario_dict`` changes to remove a key."""
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import sweep_scenario
 
 import revsim
 from revsim.cli import main
@@ -26,34 +27,7 @@ from revsim.sweep import (
 from revsim.sweep import runner as sweep_runner
 from revsim.sweep.design import grid_levels
 
-SCENARIO = """\
-[scenario]
-name = "sweep test"
-start = 2027-01-04
-horizon = "3 w"
-
-[sources.web]
-rate = "60/w"
-to = "qualify"
-
-[pools.sdr]
-headcount = 2
-cost_per_head = "90k"
-
-[pools.ae]
-headcount = 2
-cost_per_head = "150k"
-
-[stages.qualify]
-pool = "sdr"
-work = { dist = "exponential", mean = "1 h" }
-routes = { demo = 0.5, lost = 0.5 }
-
-[stages.demo]
-pool = "ae"
-work = { dist = "exponential", mean = "2 h" }
-routes = { won = 0.6, lost = 0.4 }
-"""
+SCENARIO = sweep_scenario("sweep test")
 
 KEY = ["point", "replication", "metric", "scope", "name"]
 SUMMARY_STATS = ["mean", "ci_low", "ci_high", "half_width", "n"]

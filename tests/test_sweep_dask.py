@@ -12,43 +12,16 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import distributed  # noqa: E402 - a dev dependency; never skip the Dask path
 import pytest
 from click.testing import CliRunner
+from conftest import sweep_scenario
 
 import revsim
 from revsim.cli import main
 from revsim.sweep import SweepError, run_sweep
 
-distributed = pytest.importorskip("distributed")
-
-SCENARIO = """\
-[scenario]
-name = "sweep dask test"
-start = 2027-01-04
-horizon = "3 w"
-
-[sources.web]
-rate = "60/w"
-to = "qualify"
-
-[pools.sdr]
-headcount = 2
-cost_per_head = "90k"
-
-[pools.ae]
-headcount = 2
-cost_per_head = "150k"
-
-[stages.qualify]
-pool = "sdr"
-work = { dist = "exponential", mean = "1 h" }
-routes = { demo = 0.5, lost = 0.5 }
-
-[stages.demo]
-pool = "ae"
-work = { dist = "exponential", mean = "2 h" }
-routes = { won = 0.6, lost = 0.4 }
-"""
+SCENARIO = sweep_scenario("sweep dask test")
 
 PARAMS = ["pools.sdr.headcount=1:2", "pools.ae.headcount=2,3"]
 SWEEP = dict(params=PARAMS, replications=3, seed=4, progress=False)

@@ -15,40 +15,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import sweep_scenario
 
 import revsim
 from revsim.cli import main
 from revsim.sweep import run_sweep
 
 # ~0.25 s per task on one core: 3 points x 8 replications take several seconds serially.
-SCENARIO = """\
-[scenario]
-name = "sweep resume test"
-start = 2027-01-04
-horizon = "52 w"
-
-[sources.web]
-rate = "400/w"
-to = "qualify"
-
-[pools.sdr]
-headcount = 12
-cost_per_head = "90k"
-
-[pools.ae]
-headcount = 12
-cost_per_head = "150k"
-
-[stages.qualify]
-pool = "sdr"
-work = { dist = "exponential", mean = "1 h" }
-routes = { demo = 0.5, lost = 0.5 }
-
-[stages.demo]
-pool = "ae"
-work = { dist = "exponential", mean = "2 h" }
-routes = { won = 0.6, lost = 0.4 }
-"""
+SCENARIO = sweep_scenario("sweep resume test", horizon="52 w", rate="400/w",
+                          headcount=12)
 
 PARAM = "pools.sdr.headcount=10:12"
 REPS = 8

@@ -119,14 +119,6 @@ class Level:
         self.t0 = 0.0
         self.n0 = 0
 
-    def up(self, now: float) -> None:
-        self.n += 1
-        self.sum_in += now
-
-    def down(self, now: float) -> None:
-        self.n -= 1
-        self.sum_out += now
-
     def reset(self, now: float) -> None:
         self.sum_in = 0.0
         self.sum_out = 0.0
