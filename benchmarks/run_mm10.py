@@ -1,10 +1,13 @@
-"""M/M/10 benchmark harness: idiomatic SimPy vs Ciw vs revsim.
+"""M/M/10 benchmark harness: idiomatic SimPy vs Ciw vs revsim (plus hand-optimised SimPy).
 
 Every run happens in a fresh interpreter. The child times only the model run (interpreter start-up
 and module imports excluded) and reports its own peak RSS. Implementations are interleaved
 round-robin so machine noise hits them all alike; the summary uses medians.
 
     python benchmarks/run_mm10.py [--repeats 5] [--quick] [--only simpy,ciw] [--json out.json]
+
+``simpy_fast`` is a special-purpose script, not a baseline for the targets: it shows how close
+revsim comes to the floor of SimPy's event loop for this workload.
 """
 
 import argparse
@@ -17,7 +20,12 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 REPO_DIR = BENCH_DIR.parent
-IMPLEMENTATIONS = {"simpy": "mm10_simpy", "ciw": "mm10_ciw", "revsim": "mm10_revsim"}
+IMPLEMENTATIONS = {
+    "simpy": "mm10_simpy",
+    "ciw": "mm10_ciw",
+    "revsim": "mm10_revsim",
+    "simpy_fast": "mm10_simpy_fast",
+}
 ARRIVAL_RATE, SERVICE_RATE, SERVERS = 9.0, 1.0, 10
 
 CHILD = """
@@ -126,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ratios = {}
     if "revsim" in summary:
-        for name in ("simpy", "ciw"):
+        for name in ("simpy", "ciw", "simpy_fast"):
             if name in summary:
                 ratios[f"{name}/revsim"] = summary[name]["median_s"] / summary["revsim"]["median_s"]
     if ratios:

@@ -25,24 +25,14 @@ class Environment(simpy.Environment):
         #: push (time, priority, id, event) entries directly instead of calling schedule().
         self.heap = self._queue
         self.next_eid = self._next_eid
-        #: End of the current ``run`` (inf outside one).
+        #: End of the current ``run`` (inf outside one). A source may move ``_now`` forward
+        #: itself to handle a run of pre-computed arrivals back to back, but only to a time
+        #: before every pending event and before ``until`` (see ``SourceRT._arrive``).
         self.until = float("inf")
 
     def wake(self, event: Event, delay: float) -> None:
         """Schedule ``event`` (already triggered) ``delay`` hours from now, normal priority."""
         heappush(self._queue, (self._now + delay, NORMAL, self._next_eid(), event))
-
-    def advance(self, t: float) -> float:
-        """Move the clock to ``t`` without an event, when no pending event comes before ``t``.
-
-        Used to handle a run of pre-computed arrivals back to back; it refuses to skip over a
-        scheduled event or to go past the end of the current ``run``.
-        """
-        queue = self._queue
-        if t < self._now or (queue and queue[0][0] <= t) or t >= self.until:
-            raise RuntimeError(f"cannot advance the clock to {t}: an event is due first")
-        self._now = t
-        return t
 
     def run(self, until: Any = None) -> Any:
         if until is None or isinstance(until, Event):

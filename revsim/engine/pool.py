@@ -74,6 +74,15 @@ class PoolRT:
             self._at(at, self._depart, n)
         if not self.always:
             self._schedule_opening(0.0)
+        #: Nothing to adjust when work starts or ends: open around the clock, a fixed team at
+        #: full productivity, no saturation log (stages then skip those checks).
+        self.plain = (
+            self.always
+            and self.active_log is None
+            and all(h.ramp is None for h in model.hires)
+            and not model.departures
+            and not model.attrition
+        )
 
     # -- clocks and accounting ----------------------------------------------------------------
     def clock(self, now: float) -> float:
@@ -183,17 +192,20 @@ class PoolRT:
     def release(self, server: Server, now: float) -> None:
         """A server finished an item: leave, take the next waiting item, or become free."""
         self.busy -= 1
-        self.busy_out += now if self.always else self.calendar.cumulative(now)
         server.busy = False
-        if self.active_log is not None:
-            self.check_saturation(now)
-        if server.leaving:
-            self.track_capacity(now)
-            server.active = False
-            self.active -= 1
+        if self.plain:
+            self.busy_out += now
+        else:
+            self.busy_out += self.clock(now)
             if self.active_log is not None:
                 self.check_saturation(now)
-            return
+            if server.leaving:
+                self.track_capacity(now)
+                server.active = False
+                self.active -= 1
+                if self.active_log is not None:
+                    self.check_saturation(now)
+                return
         queue = self.queue
         if queue and (self.always or self.calendar.is_open(now)):
             if self.heap:

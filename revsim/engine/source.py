@@ -78,6 +78,7 @@ class SourceRT:
         self.new_id = sim.new_id
         self.key_base = streams.key(f"{prefix}.leads") & ((1 << 62) - 1)
         self.lead_records = sim.lead_records
+        self.system = sim.system
         self.schedule = self.env.schedule
         self.heap = self.env.heap
         self.next_eid = self.env.next_eid
@@ -92,20 +93,23 @@ class SourceRT:
         heap = self.heap
         times = self.times
         n_times = len(times)
+        until = env.until
+        new_lead = self._new_lead
         i = self.next_i
-        now = env.now
+        now = env._now
         while True:
-            self._new_lead(now)
+            new_lead(now)
             i += 1
             if i >= n_times:
                 self.next_i = i
                 return
             nxt = times[i]
             # Fuse arrivals: when the next arrival comes strictly before every pending event,
-            # nothing can happen in between, so it is handled now instead of via the event queue.
-            if (heap and heap[0][0] <= nxt) or nxt >= env.until:
+            # nothing can happen in between, so it is handled now instead of via the event queue
+            # (the clock moves without an event; times are sorted, so it never goes back).
+            if (heap and heap[0][0] <= nxt) or nxt >= until:
                 break
-            now = env.advance(nxt)
+            env._now = now = nxt
         self.next_i = i
         timer = self.timer
         timer.callbacks = self._callbacks  # one reusable timer: one arrival pending at a time
@@ -133,7 +137,7 @@ class SourceRT:
         self.leads_in += 1
         if self.lead_records is not None:
             self.lead_records.add(lead.id, self.index, segment, lead.value, lead.score, now)
-        system = self.sim.system
+        system = self.system
         system.n += 1
         system.sum_in += now
         self.enter(lead, now)

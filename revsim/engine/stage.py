@@ -85,6 +85,10 @@ class StageRT:
         self.waits = ValueSink(keep)
         self.times = ValueSink(keep)
         self.first_touch_add = sim.first_touch.add
+        # bound once: reset and fold empty the same buffers
+        self.waits_add = self.waits.add
+        self.times_add = self.times.add
+        self.plain_start = not self.decay
         self.records = sim.records
         self.n_targets = OUTCOME_SLOTS + len(sim.model.stages)
         self.reset_counts()
@@ -170,7 +174,10 @@ class StageRT:
         if pool.free and (pool.always or pool.calendar.is_open(now)):
             self.start(lead, pool.free.pop() if not pool.ramping else pool.take_free(now), now)
             return
-        pool.enqueue(lead, self)
+        if pool.heap:
+            pool.enqueue(lead, self)
+        else:
+            pool.queue.append((lead, lead.token, self))  # PoolRT.enqueue, FIFO mode, inlined
         queue = self.queue
         queue.n += 1
         queue.sum_in += now
@@ -192,34 +199,39 @@ class StageRT:
 
     def start(self, lead: Lead, server: Server, now: float) -> None:
         wait = now - lead.t_arrive
-        self.waits.add(wait)  # its count is the number of starts; its zeros, the non-waits
+        self.waits_add(wait)  # its count is the number of starts; its zeros, the non-waits
         if lead.first_touch < 0.0:
             lead.first_touch = now
             self.first_touch_add(now - lead.ready)
-        if self.decay:
-            lead.cold = wait > lead.patience
         work = self.work()  # type: ignore[misc]
-        if server.ramp is not None:
-            work /= server.productivity(now)
+        pool: PoolRT = self.pool  # type: ignore[assignment]
+        if self.plain_start and pool.plain:
+            pool.busy += 1
+            pool.busy_in += now
+            end = now + work
+        else:
+            if self.decay:
+                lead.cold = wait > lead.patience
+            if server.ramp is not None:
+                work /= server.productivity(now)
+            pool.busy += 1
+            if pool.active_log is not None:
+                pool.check_saturation(now)
+            if pool.always:
+                pool.busy_in += now
+                end = now + work
+            else:
+                calendar = pool.calendar
+                pool.busy_in += calendar.cumulative(now)
+                end = calendar.add_working_time(now, work)
         self.work_sum += work
-        pool = self.pool
-        pool.busy += 1  # type: ignore[union-attr]
         server.busy = True
-        if pool.active_log is not None:  # type: ignore[union-attr]
-            pool.check_saturation(now)  # type: ignore[union-attr]
         lead.t_start = now
         lead.worker = server.id
         timer = server.timer
         timer.callbacks = self._done_callbacks
         timer.lead = lead
-        if pool.always:  # type: ignore[union-attr]
-            pool.busy_in += now  # type: ignore[union-attr]
-            heappush(self.heap, (now + work, NORMAL, self.next_eid(), timer))
-        else:
-            calendar = pool.calendar  # type: ignore[union-attr]
-            pool.busy_in += calendar.cumulative(now)  # type: ignore[union-attr]
-            end = calendar.add_working_time(now, work)
-            heappush(self.heap, (end, NORMAL, self.next_eid(), timer))
+        heappush(self.heap, (end, NORMAL, self.next_eid(), timer))
 
     def _work_done_then_delay(self, ev: Wake) -> None:
         """Staffed work is over: free the server, then the unstaffed delay runs."""
@@ -242,7 +254,7 @@ class StageRT:
     def _finish(self, ev: Wake) -> None:
         lead: Lead = ev.lead
         server: Server | None = ev.server
-        now = self.env.now
+        now = self.env._now
         target = ev.target  # drawn already when delays depend on the route
         if target is None:
             target = self.single_target
@@ -278,7 +290,7 @@ class StageRT:
         """The lead leaves this stage towards ``target`` (a stage index or an outcome)."""
         if target == NURTURE and self.sim.nurture_exhausted(lead):
             target = DISQUALIFIED  # recycled often enough: recorded as what happens to it
-        self.times.add(now - lead.t_arrive)  # its count is the number of departures
+        self.times_add(now - lead.t_arrive)  # its count is the number of departures
         slot = target + OUTCOME_SLOTS
         self.outcomes[slot] += 1
         self.outcome_value[slot] += lead.value
