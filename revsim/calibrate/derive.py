@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from revsim.calibrate.competing import CompetingOutcomes, competing_outcomes
 from revsim.calibrate.fitting import DurationFit, fit_duration, fit_proportion, fit_rate
 from revsim.calibrate.journeys import Journeys, build_journeys
 from revsim.calibrate.log import EventLog
@@ -273,46 +274,56 @@ def _stages(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
             comments[f"stages.{key}.delay"] = (f"only {len(done)} completed visits: a fixed "
                                                "median, not a fitted distribution")
             notes.append(f"stage {key}: too few completed visits to fit a duration")
-        by_route = _durations_by_outcome(done, stage_keys, key, comments, fits)
-        if by_route:
-            spec["delay_by_route"] = by_route
-        counts = done["exit"].map(lambda e: _target(e, stage_keys)).value_counts()
-        if counts.empty:
+        if done.empty:
             spec["routes"] = {"lost": 1.0}
             comments[f"stages.{key}.routes"] = "no visit has left this stage yet: assumed lost"
             notes.append(f"stage {key}: every visit is still open; its routes are a placeholder")
-        else:
-            n = int(counts.sum())
-            probs = {t: c / n for t, c in counts.items()}
-            rounded = {t: round(p, 6) for t, p in probs.items()}
-            biggest = max(rounded, key=rounded.get)  # type: ignore[arg-type]
-            rounded[biggest] = round(rounded[biggest] + 1 - sum(rounded.values()), 6)
-            spec["routes"] = rounded
-            parts = []
-            for t, c in counts.items():
-                p, lo, hi = fit_proportion(int(c), n)
-                parts.append(f"{t} {p:.1%} [{lo:.1%}, {hi:.1%}]")
-                rows.append((key, t, int(c), n, p, lo, hi))
-            comments[f"stages.{key}.routes"] = (f"n={n} exits ({len(g) - len(done)} still "
-                                                "open); 95% Wilson CIs: " + ", ".join(parts))
+            out[key] = spec
+            continue
+        targets = g["exit"].map(lambda e: _target(str(e), stage_keys) if pd.notna(e) else "")
+        co = competing_outcomes(g["hours"].to_numpy(float), targets.to_numpy(),
+                                g["censored"].to_numpy())
+        by_route = _durations_by_outcome(done, co, stage_keys, key, comments, fits)
+        if by_route:
+            spec["delay_by_route"] = by_route
+        probs = dict(zip(co.outcomes, co.shares.tolist(), strict=True))
+        rounded = {t: round(p, 6) for t, p in probs.items()}
+        biggest = max(rounded, key=rounded.get)  # type: ignore[arg-type]
+        rounded[biggest] = round(rounded[biggest] + 1 - sum(rounded.values()), 6)
+        spec["routes"] = rounded
+        n = int(co.completed.sum())
+        parts = []
+        for i, t in enumerate(co.outcomes):
+            p, lo, hi = float(co.shares[i]), float(co.ci_low[i]), float(co.ci_high[i])
+            parts.append(f"{t} {p:.1%} [{lo:.1%}, {hi:.1%}]")
+            rows.append((key, t, int(co.completed[i]), n, p, lo, hi, float(co.se[i])))
+        open_note = ""
+        if co.unresolved > 0.01:
+            open_note = (f"; {co.unresolved:.0%} of visits would still be open after the "
+                         "longest completed one: assumed to end like the others")
+        comments[f"stages.{key}.routes"] = (
+            f"n={n} exits ({len(g) - len(done)} still open, counted while observed: "
+            f"Aalen-Johansen){open_note}; 95% bootstrap CIs: " + ", ".join(parts))
         out[key] = spec
-    table = pd.DataFrame(rows, columns=["stage", "to", "count", "n", "p", "ci_low", "ci_high"])
+    table = pd.DataFrame(rows, columns=["stage", "to", "count", "n", "p", "ci_low", "ci_high",
+                                        "se"])
     return out, table
 
 
 MIN_BY_OUTCOME = 30  # completed visits per outcome before it gets its own duration
 
 
-def _durations_by_outcome(done: pd.DataFrame, stage_keys: dict[str, str], key: str,
-                          comments: dict[str, str], fits: dict[str, DurationFit]
+def _durations_by_outcome(done: pd.DataFrame, co: CompetingOutcomes, stage_keys: dict[str, str],
+                          key: str, comments: dict[str, str], fits: dict[str, DurationFit]
                           ) -> dict[str, Any]:
     """Outcome-specific durations when outcomes are competing with clearly different timing.
 
     Won and lost deals leave a stage at different speeds; one pooled duration with an
     independent route would mix them. When at least two outcomes have MIN_BY_OUTCOME completed
     visits and a two-sample KS test separates their durations (p < 0.01), each such outcome
-    gets its own fitted distribution (of its completed visits: the route is drawn first in the
-    simulation, so these are durations given the outcome).
+    gets its own fitted distribution: the duration given the outcome (the route is drawn first
+    in the simulation). It is fitted to the Aalen-Johansen conditional distribution, not to the
+    completed visits alone, which would miss the slow ones still open at as-of.
     """
     from scipy.stats import ks_2samp
 
@@ -326,18 +337,19 @@ def _durations_by_outcome(done: pd.DataFrame, stage_keys: dict[str, str], key: s
     if not distinct:
         return {}
     out: dict[str, Any] = {}
+    medians = {}
     for target in names:
-        values = groups[target]
-        fit = fit_duration(np.maximum(values, 0.0), np.ones(len(values), bool),
-                           name=f"{key}->{target}")
+        values = np.maximum(co.conditional_quantiles(target, len(groups[target])), 0.0)
+        medians[target] = float(np.median(values))
+        fit = fit_duration(values, np.ones(len(values), bool), name=f"{key}->{target}")
         path = f"stages.{key}.delay_by_route.{target}"
         fits[path] = fit
         out[target] = fit.spec
-        comments[f"stages.{key}.delay_by_route"] = (
-            "outcomes leave at different speeds (two-sample KS p < 0.01), so each common "
-            "outcome has its own duration, fitted to its completed visits: "
-            + "; ".join(f"{t}: n={len(groups[t])}, median "
-                        f"{_hours_text(float(np.median(groups[t])))}" for t in names))
+    comments[f"stages.{key}.delay_by_route"] = (
+        "outcomes leave at different speeds (two-sample KS p < 0.01), so each common outcome "
+        "has its own duration, fitted to its censoring-corrected distribution "
+        "(Aalen-Johansen): " + "; ".join(f"{t}: n={len(groups[t])} completed, median "
+                                          f"{_hours_text(medians[t])}" for t in names))
     return out
 
 
@@ -441,18 +453,28 @@ def _cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: dict
         return out
     p_on, lo_on, hi_on = fit_proportion(int(on_time.sum()), n_due)
     not_on = due_passed[~on_time]
+    # Overdue invoices end paid late or written off (competing outcomes, timed from the due
+    # date); those still open at as-of count for as long as they were observed.
+    paid_late = not_on["paid"].notna()
+    written_off = not_on["written_off"].notna() & ~paid_late
+    ended = not_on["paid"].where(paid_late, not_on["written_off"])
+    overdue_h = ((ended.fillna(as_of) - not_on["due"]).dt.total_seconds() / 3600).clip(lower=0.0)
+    fate = np.where(paid_late, "late", np.where(written_off, "never", ""))
+    overdue = (competing_outcomes(overdue_h.to_numpy(float), fate, (fate == "").astype(bool))
+               if (fate != "").any() else None)
     never_share = 0.0
-    if len(not_on):
-        decided = not_on[not_on["paid"].notna() | not_on["written_off"].notna()]
-        never_share = float(decided["written_off"].notna().mean()) if len(decided) else 0.0
+    if overdue is not None and "never" in overdue.outcomes:
+        never_share = float(overdue.shares[overdue.outcomes.index("never")])
     late_share = (1 - p_on) * (1 - never_share)
     never = (1 - p_on) * never_share
     payment: dict[str, Any] = {"on_time": round(p_on, 6), "late": round(late_share, 6),
                                "never": round(1 - round(p_on, 6) - round(late_share, 6), 6)}
     comments["payment.on_time"] = (f"{int(on_time.sum())} of {n_due} invoices due by as-of "
                                    f"were paid by the due date; 95% CI [{lo_on:.1%}, {hi_on:.1%}]")
-    comments["payment.never"] = (f"share written off among overdue invoices whose fate is known "
-                                 f"({never_share:.1%}); open overdue invoices are not counted")
+    comments["payment.never"] = (
+        f"share written off among {len(not_on)} overdue invoices ({never_share:.1%}; "
+        f"{int(paid_late.sum())} paid late, {int(written_off.sum())} written off, "
+        f"{int((fate == '').sum())} still open and counted while observed: Aalen-Johansen)")
     paid_on = due_passed[on_time]
     if len(paid_on) >= MIN_FIT:
         delay_h = (paid_on["paid"] - paid_on["issued"]).dt.total_seconds().to_numpy() / 3600
@@ -462,18 +484,15 @@ def _cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: dict
         payment["on_time_delay"] = fit.spec
         comments["payment.on_time_delay"] = _fit_comment(fit)
     if late_share > 0 and len(not_on):
-        open_ = not_on["paid"].isna() & not_on["written_off"].isna()
-        paid_late = not_on["paid"].notna()
-        lateness = np.where(paid_late, (not_on["paid"] - not_on["due"]).dt.total_seconds(),
-                            (as_of - not_on["due"]).dt.total_seconds()) / 3600
-        use = (paid_late | open_).to_numpy()
-        if int(paid_late.sum()) >= MIN_FIT:
-            fit = fit_duration(np.maximum(lateness[use], 0.0), paid_late.to_numpy()[use],
-                               name="lateness")
+        n_late = int(paid_late.sum())
+        if overdue is not None and n_late >= MIN_FIT:
+            # lateness given that the invoice is paid late (the model draws the fate first)
+            values = overdue.conditional_quantiles("late", n_late)
+            fit = fit_duration(np.maximum(values, 0.0), np.ones(n_late, bool), name="lateness")
             fits["payment.lateness"] = fit
             payment["lateness"] = fit.spec
             comments["payment.lateness"] = _fit_comment(fit) + \
-                " (open overdue invoices censored at as-of)"
+                " (of the censoring-corrected distribution: open overdue invoices count)"
         else:
             payment["lateness"] = "30 d"
             comments["payment.lateness"] = "too few late payments to fit: placeholder 30 d"
