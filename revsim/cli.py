@@ -1,13 +1,16 @@
 """The ``revsim`` command: a thin click layer over the Python API.
 
 Bad input (a scenario, a flag, a path) ends with one line per problem on stderr and exit code 2,
-never a traceback; an interrupted run exits 130 and leaves no half-written file.
+never a traceback; an interrupted run exits 130 and leaves no half-written file; results that
+cannot be written after all (a full disk) exit 1 with a clean message.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
@@ -24,6 +27,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_INPUT = 2
 EXIT_TASKS_FAILED = 1  # a sweep finished, but some tasks raised (reported; --resume retries)
+EXIT_WRITE_FAILED = 1  # the work was done but its results could not be written
 EXIT_INTERRUPTED = 130
 
 
@@ -50,6 +54,43 @@ def _clean_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         _echo_err("interrupted; no output files were left half-written.")
         sys.exit(EXIT_INTERRUPTED)
+    except OSError as err:  # e.g. the disk filled up while writing results
+        where = f"{err.filename}: " if err.filename else ""
+        _echo_err(f"error: {where}{err.strerror or err}; no output file was left half-written.")
+        sys.exit(EXIT_WRITE_FAILED)
+
+
+class _Output(click.Path):
+    """A path revsim will write to, checked before any work starts (so an unwritable place
+    fails at once, not after the run) and without side effects: a probe file is created and
+    removed in the nearest existing folder; the output folders themselves come later."""
+
+    def __init__(self, *, folder: bool) -> None:
+        super().__init__(file_okay=not folder, dir_okay=folder)
+        self.folder = folder
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        value = super().convert(value, param, ctx)
+        path = Path(value)
+        if not self.folder and path.is_dir():
+            self.fail(f"{value!r} is a folder; give a file name", param, ctx)
+        start = path if self.folder else path.parent
+        existing = next(p for p in (start, *start.parents) if p.exists())
+        if not existing.is_dir():
+            self.fail(f"cannot create {value!r}: {str(existing)!r} is a file", param, ctx)
+        try:
+            fd, probe = tempfile.mkstemp(dir=existing, prefix=".revsim-probe-")
+            os.close(fd)
+            os.unlink(probe)
+        except OSError as err:
+            self.fail(f"cannot write in {str(existing)!r} ({err.strerror or err}); choose a "
+                      "writable location", param, ctx)
+        return value
+
+
+OUT_DIR = _Output(folder=True)
+OUT_FILE = _Output(folder=False)
 
 
 def handles_errors(func: F) -> F:
@@ -134,17 +175,17 @@ def main() -> None:
     """Simulate a revenue cycle (lead to cash) and read its KPIs with confidence intervals."""
 
 
-plots_opt = click.option("--plots", "plots", type=click.Path(file_okay=False),
+plots_opt = click.option("--plots", "plots", type=OUT_DIR,
                          help="Write the plots (PNG and SVG) to this folder.")
 
 
 @main.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @_apply(replication_options)
-@click.option("-o", "--out", type=click.Path(file_okay=False), help="Write result files here.")
+@click.option("-o", "--out", type=OUT_DIR, help="Write result files here.")
 @click.option("--records/--no-records", default=False,
               help="Keep per-visit records (written to visits.csv with --out).")
-@click.option("--event-log", "event_log", type=click.Path(dir_okay=False),
+@click.option("--event-log", "event_log", type=OUT_FILE,
               help="Write the simulated events (canonical event-log CSV) to this file.")
 @click.option("--precision", type=click.FloatRange(min=0, min_open=True, max=1, max_open=True),
               help="Add replications until every headline KPI's 95% CI half-width is within "
@@ -296,7 +337,7 @@ def _variants(sc: Any, files: tuple[str, ...], overrides: tuple[str, ...],
 @click.option("--conversion", multiple=True, metavar="STAGE.TARGET=+X%",
               help="Variant: raise a route's probability (+10% relative or +5pp absolute).")
 @_apply(replication_options)
-@click.option("-o", "--out", type=click.Path(file_okay=False), help="Write result files here.")
+@click.option("-o", "--out", type=OUT_DIR, help="Write result files here.")
 @plots_opt
 @progress_opt
 @handles_errors
@@ -329,7 +370,7 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
 @_apply(replication_options)
 @click.option("--marginal/--no-marginal", default=True, show_default=True,
               help="Rerun with +1 head in each pool to value extra capacity.")
-@click.option("-o", "--out", type=click.Path(file_okay=False), help="Write result files here.")
+@click.option("-o", "--out", type=OUT_DIR, help="Write result files here.")
 @plots_opt
 @set_opt
 @progress_opt
@@ -371,9 +412,9 @@ as_of_opt = click.option("--as-of", "as_of", metavar="TIMESTAMP",
 @format_opt
 @mapping_opt
 @as_of_opt
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+@click.option("-o", "--output", required=True, type=OUT_FILE,
               help="Write the fitted scenario (TOML) here.")
-@click.option("--report", "report_dir", type=click.Path(file_okay=False),
+@click.option("--report", "report_dir", type=OUT_DIR,
               help="Write the fit report (tables, KM/QQ plots, summary.md) to this folder.")
 @click.option("--name", help="Scenario name.")
 @handles_errors
@@ -403,7 +444,7 @@ def fit(log: str, log_format: str, mapping: str | None, as_of: str | None, outpu
 @replications_opt
 @seed_opt
 @jobs_opt
-@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write the table as CSV.")
+@click.option("-o", "--out", type=OUT_FILE, help="Write the table as CSV.")
 @progress_opt
 @handles_errors
 def backtest(scenario: str, log: str, log_format: str, mapping: str | None, as_of: str | None,
@@ -467,7 +508,7 @@ sweep_options = [
                  help="Run on an existing Dask cluster (needs revsim[dask])."),
     click.option("--dask-local", type=click.IntRange(min=1), metavar="N",
                  help="Start a local Dask cluster of N worker processes."),
-    click.option("-o", "--out", required=True, type=click.Path(file_okay=False),
+    click.option("-o", "--out", required=True, type=OUT_DIR,
                  help="The sweep's folder (results, manifest, finished tasks)."),
     click.option("--resume", is_flag=True, help="Run only the tasks that are not finished."),
     click.option("--csv", is_flag=True, help="Also write the tables as CSV."),
@@ -553,6 +594,7 @@ def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: st
 @main.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @set_opt
+@handles_errors
 def validate(files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
     """Check scenario FILES without running them; report every problem at once."""
     import revsim
@@ -580,7 +622,8 @@ def validate(files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
 
 
 @main.command()
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write to a file.")
+@click.option("-o", "--output", type=OUT_FILE, help="Write to a file.")
+@handles_errors
 def schema(output: str | None) -> None:
     """Print the JSON Schema of scenario files (for editor completion and checking)."""
     from revsim.scenario.schema import json_schema
@@ -644,7 +687,7 @@ def optimize(base: str, sweep_file: str | None, objective: str, scope: str | Non
 
 @main.command()
 @click.argument("results_dir", type=click.Path())
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
+@click.option("-o", "--output", type=OUT_FILE,
               help="Write the report here (default: RESULTS_DIR/report.html).")
 @handles_errors
 def report(results_dir: str, output: str | None) -> None:

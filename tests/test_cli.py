@@ -335,3 +335,39 @@ def test_console_script_bad_input(tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "not found" in proc.stderr
+
+
+@pytest.mark.parametrize("option", ["-o", "--plots", "--event-log"])
+def test_an_output_under_a_file_fails_before_the_run(runner: CliRunner, small: Path,
+                                                     tmp_path: Path, option: str) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("x")
+    target = blocker / "sub" / ("log.csv" if option == "--event-log" else "out")
+    result = runner.invoke(main, ["run", str(small), "-n", "1", "-q", option, str(target)])
+    assert_clean_failure(result)
+    assert option in result.stderr and "is a file" in result.stderr
+    assert "replication" not in result.stderr  # nothing ran
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", small.name]
+
+
+def test_an_output_folder_is_not_created_when_the_scenario_is_bad(runner: CliRunner,
+                                                                   broken: Path,
+                                                                   tmp_path: Path) -> None:
+    out = tmp_path / "new" / "out"
+    result = runner.invoke(main, ["run", str(broken), "-o", str(out)])
+    assert_clean_failure(result)
+    assert not (tmp_path / "new").exists()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".revsim-probe")]
+
+
+def test_a_failed_write_after_the_run_is_a_clean_error(runner: CliRunner, small: Path,
+                                                       tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    def disk_full(self, out, **kwargs):  # what to_dir meets when the disk fills up
+        raise OSError(28, "No space left on device", str(Path(out) / "summary.csv"))
+
+    monkeypatch.setattr(revsim.RunResult, "to_dir", disk_full)
+    result = runner.invoke(main, ["run", str(small), "-n", "1", "-q", "-o",
+                                  str(tmp_path / "out")])
+    assert_clean_failure(result, code=1)
+    assert "No space left on device" in result.stderr and "summary.csv" in result.stderr
