@@ -76,7 +76,7 @@ class Scenario:
             w, notes["warmup_auto"] = self._auto_warmup(replications, seed, h, jobs, progress)
         else:
             w = _hours(warmup, "warmup")
-        _check_window(self.model, h, w, replications)
+        check_window(self.model, h, w, replications)
         options = RunOptions(horizon=h, warmup=w, records=records,
                              active_periods=active_periods)
         started = time.perf_counter()
@@ -209,8 +209,9 @@ def _describe_changes(changes: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in changes.items()) or "no change"
 
 
-def _check_window(model: Model, horizon: float | None, warmup: float | None,
-                  replications: int) -> None:
+def check_window(model: Model, horizon: float | None, warmup: float | None,
+                 replications: int) -> None:
+    """Refuse a window that cannot be run (warm-up not shorter than the horizon, ...)."""
     problems = []
     h = model.horizon if horizon is None else horizon
     w = model.warmup if warmup is None else warmup

@@ -13,6 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from conftest import SAAS
 
 import revsim
 from revsim.cli import main
@@ -136,6 +137,13 @@ def test_backtest_prints_the_table(runner: CliRunner, fitted_files, tmp_path: Pa
     assert re.search(r"^\d+ of \d+ KPIs outside the range\.$", out, re.M)
     table = pd.read_csv(csv)
     assert {"kpi", "observed", "sim_mean", "pi_low", "pi_high", "inside"} <= set(table.columns)
+
+
+def test_backtest_of_a_scenario_that_starts_after_the_log_exits_2(runner: CliRunner) -> None:
+    result = runner.invoke(main, ["backtest", str(SAAS),
+                                  str(SAMPLE), "--format", "maven", "-n", "2"])
+    assert_clean_failure(result)
+    assert "scenario.start" in result.stderr and "after the log's as-of" in result.stderr
 
 
 # -- bad input ---------------------------------------------------------------------------------

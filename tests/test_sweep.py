@@ -154,6 +154,16 @@ def test_path_that_does_not_exist(runner: CliRunner, base: Path, tmp_path: Path)
     assert not out.exists()
 
 
+def test_a_horizon_shorter_than_the_warmup_is_refused_before_running(
+        runner: CliRunner, base: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    text = assert_clean_failure(runner.invoke(main, sweep_args(
+        base, out, "--param", "pools.ae.headcount=2,3", "--warmup", "2 w", "--horizon", "1 w")))
+    assert "warmup" in text and "not shorter than the horizon" in text
+    assert "ae.headcount=2" in text and "ae.headcount=3" in text
+    assert not out.exists()
+
+
 def test_empty_range(runner: CliRunner, base: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     text = assert_clean_failure(runner.invoke(

@@ -106,15 +106,18 @@ def backtest(scenario: Scenario, log: EventLog | str | Any, *, replications: int
 
     ``log`` is an EventLog, or a path/DataFrame read with ``format``/``mapping``/``as_of``.
     """
-    if not isinstance(log, EventLog):
-        from revsim.calibrate.api import read_log
+    from revsim.calibrate.api import FitInputError, read_log
+    from revsim.errors import Problem
 
+    if not isinstance(log, EventLog):
         log = read_log(log, mapping=mapping, as_of=as_of, format=format)
     start = pd.Timestamp(scenario.model.start, tz="UTC")
     horizon_h = (log.as_of - start).total_seconds() / 3600
     if horizon_h <= 0:
-        raise ValueError(f"the scenario starts ({scenario.model.start}) after the log's as-of "
-                         f"time ({log.as_of}); nothing to compare")
+        raise FitInputError([Problem(
+            "scenario.start", f"the scenario starts ({scenario.model.start}) after the log's "
+            f"as-of time ({log.as_of:%Y-%m-%d %H:%M %Z}), so there is nothing to compare; "
+            "backtest a scenario fitted to this log (revsim fit) or set its start earlier")])
     warmup_h = min(scenario.model.warmup, horizon_h / 2)
     result = scenario.run(replications=replications, seed=seed, horizon=horizon_h,
                           warmup=warmup_h, jobs=jobs, progress=progress)

@@ -137,7 +137,7 @@ def run_sweep(scenario: Scenario, out: str | Path, *, params: Sequence[str | Par
         raise SweepError([Problem("--param", "the design has no points")])
     if replications < 1:
         raise SweepError([Problem("--replications", "must be at least 1")])
-    staff_cost = check_points(scenario.raw, chosen)
+    staff_cost = check_points(scenario.raw, chosen, horizon, warmup)
     spec = SweepSpec(dict(scenario.raw), chosen, replications, seed, horizon, warmup, design)
     store = SweepStore(out)
     started = time.perf_counter()

@@ -279,15 +279,18 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def check_points(base: dict[str, Any], points: list[Point]) -> dict[str, float]:
-    """Validate every point's scenario before running anything; return its staff cost/year."""
-    from revsim.api import Scenario
+def check_points(base: dict[str, Any], points: list[Point], horizon: float | None = None,
+                 warmup: float | None = None) -> dict[str, float]:
+    """Validate every point's scenario and run window before running anything; return each
+    point's staff cost/year."""
+    from revsim.api import Scenario, check_window
 
     problems: list[Problem] = []
     cost: dict[str, float] = {}
     for p in points:
         try:
             sc = Scenario(base).with_changes(p.changes)
+            check_window(sc.model, horizon, warmup, 1)
         except ScenarioError as err:
             problems += [Problem(f"point {p.label}: {q.path}", q.message) for q in err.problems]
             continue
