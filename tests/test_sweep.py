@@ -456,22 +456,29 @@ def test_resume_of_a_finished_sweep_runs_nothing(scenario: revsim.Scenario,
 # -- failed tasks ---------------------------------------------------------------------------------
 
 
-def test_a_point_that_crashes_at_run_time(runner: CliRunner, base: Path, tmp_path: Path) -> None:
-    """A 2-week warm-up compiles (the scenario's horizon is 3 weeks) but is not shorter than
-    the sweep's 2-week horizon: every replication of that point raises at run time; the other
-    point completes and the sweep finishes."""
+def test_a_point_that_crashes_at_run_time(runner: CliRunner, base: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every replication of one point raises inside the model (validation cannot catch every
+    run-time failure): the CLI reports it without a traceback, exits 1, and the other point
+    completes and is saved."""
+    real = sweep_runner.run_task
+
+    def crashes_for_three_aes(base, changes, seed, replication, horizon, warmup):
+        if changes.get("pools.ae.headcount") == 3:
+            raise ZeroDivisionError("model blew up")
+        return real(base, changes, seed, replication, horizon, warmup)
+
+    monkeypatch.setattr(sweep_runner, "run_task", crashes_for_three_aes)
     out = tmp_path / "out"
-    done = runner.invoke(main, sweep_args(base, out, "--param", 'scenario.warmup="1 w","2 w"',
-                                          "--horizon", "2 w"))
-    assert done.exception is None or isinstance(done.exception, SystemExit), done.output
-    assert "Traceback" not in done.output
-    assert "failed: point" in done.output and "warm-up" in done.output
+    done = runner.invoke(main, sweep_args(base, out, "--param", "pools.ae.headcount=2,3"))
+    assert_clean_failure(done, code=1)
+    assert "failed: point" in done.output and "model blew up" in done.output
     failures = [json.loads(f.read_text()) for f in sorted((out / "failed").glob("*.json"))]
     assert [f["replication"] for f in failures] == [0, 1]
-    assert all("warm-up" in f["error"] for f in failures)
+    assert all("ZeroDivisionError" in f["error"] for f in failures)
     df = pd.read_parquet(out / "results.parquet")
     assert df.point.nunique() == 1
-    assert set(df["scenario.warmup"]) == {"1 w"}
+    assert set(df["pools.ae.headcount"]) == {2}
     assert sorted(df.replication.unique()) == [0, 1]
     assert {f["point"] for f in failures}.isdisjoint(set(df.point))
 
