@@ -131,6 +131,30 @@ def test_unit_typo_in_the_horizon(tmp_path: Path) -> None:
     assert problem_for(err, "scenario.horizon")
 
 
+def test_a_stage_that_only_routes_back_to_itself(tmp_path: Path) -> None:
+    err = bad(tmp_path, {"stages": {"work": {"routes": {"won": DELETE, "work": 1.0}}}})
+    assert "can never finish" in problem_for(err, "stages.work.routes")
+
+
+def test_a_closed_loop_of_stages_is_reported_once(tmp_path: Path) -> None:
+    err = bad(tmp_path, {"stages": {
+        "work": {"routes": {"won": DELETE, "review": 1.0}},
+        "review": {"delay": "1 h", "routes": {"work": 1.0}},
+    }})
+    msg = problem_for(err, "stages.work.routes")
+    assert "can never finish" in msg and "review, work" in msg
+    assert sum("can never finish" in p.message for p in err.problems) == 1
+
+
+def test_a_loop_that_leads_can_leave_is_valid(tmp_path: Path) -> None:
+    looping = {"stages": {"work": {"routes": {"won": 0.2, "review": 0.8}},
+                          "review": {"delay": "1 h", "routes": {"work": 1.0}}}}
+    revsim.load(write_toml(tmp_path / "ok.toml", scenario_dict(looping)))
+    reneging = {"stages": {"work": {"routes": {"won": DELETE, "work": 1.0},
+                                    "patience": {"on_expiry": "renege", "after": "2 h"}}}}
+    revsim.load(write_toml(tmp_path / "ok2.toml", scenario_dict(reneging)))
+
+
 def test_stage_that_no_lead_can_reach(tmp_path: Path) -> None:
     err = bad(tmp_path, {"stages": {"orphan": {"pool": "staff", "work": "1 h",
                                                "routes": {"won": 1.0}}}})

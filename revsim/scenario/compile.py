@@ -543,6 +543,29 @@ class _Compiler:
                 self.fail(f"stages.{names[idx]}.routes.{OUTCOME_NAMES[code]}",
                           f"'{OUTCOME_NAMES[code]}' ends a won deal's delivery, but leads reach "
                           f"this stage before they are won; {fix}")
+        # A lead must be able to finish: from every stage some path has to end in an outcome
+        # (a closed loop of routes would keep its leads forever, at zero delay in no time).
+        finishes = {i for i, e in ends.items() if e}
+        for st in stages:
+            if (st.patience_mode == "renege"
+                    or (st.patience_mode == "decay" and st.decay_outcome < 0)
+                    or (st.when_full == "lose" and (st.queue_limit is not None
+                                                    or st.wip_limit is not None))):
+                finishes.add(st.index)
+        grew = True
+        while grew:
+            before = len(finishes)
+            finishes |= {i for i, out in edges.items() if out & finishes}
+            grew = len(finishes) > before
+        reported: set[frozenset[int]] = set()
+        for idx in sorted((sales | delivery) - finishes):
+            loop = frozenset(reach([idx]))
+            if loop not in reported:
+                reported.add(loop)
+                where = ", ".join(sorted(names[i] for i in loop))
+                self.fail(f"stages.{names[idx]}.routes",
+                          f"leads that enter this stage can never finish: every route leads "
+                          f"back into {where}; route some share to an outcome such as 'lost'")
         for idx in sorted(delivery):
             if WON in ends[idx]:
                 self.fail(f"stages.{names[idx]}.routes.won",
