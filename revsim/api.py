@@ -15,7 +15,7 @@ from revsim.errors import Problem, ScenarioError
 from revsim.experiment import RunOptions, run_batch_means, run_replications
 from revsim.progress import progress_bar
 from revsim.results import RunResult
-from revsim.scenario.compile import compile_scenario
+from revsim.scenario.compile import compile_scenario, lead_volume_problems
 from revsim.scenario.load import apply_overrides, parse_toml, read_toml, scenario_hash
 from revsim.scenario.model import Model
 from revsim.units import format_duration, parse_duration
@@ -223,6 +223,8 @@ def check_window(model: Model, horizon: float | None, warmup: float | None,
         problems.append(Problem(
             "warmup", f"{format_duration(w)} is not shorter than the horizon "
             f"({format_duration(h)}); shorten the warm-up (--warmup) or lengthen the horizon"))
+    if 0 < h != model.horizon:  # the scenario's own horizon was checked when it was compiled
+        problems += lead_volume_problems(model, h)
     if replications < 1:
         problems.append(Problem("replications", "must be at least 1"))
     if problems:

@@ -155,6 +155,20 @@ def test_a_loop_that_leads_can_leave_is_valid(tmp_path: Path) -> None:
     revsim.load(write_toml(tmp_path / "ok2.toml", scenario_dict(reneging)))
 
 
+def test_a_rate_with_a_slipped_unit_is_refused_before_allocating(tmp_path: Path) -> None:
+    err = bad(tmp_path, {"sources": {"web": {"rate": "1e9/h"}}})
+    msg = problem_for(err, "sources.web.rate")
+    assert "leads per replication" in msg and "unit" in msg
+
+
+def test_a_long_horizon_override_is_checked_too(tmp_path: Path) -> None:
+    sc = revsim.load(write_toml(tmp_path / "ok.toml",
+                                scenario_dict({"sources": {"web": {"rate": "1e4/h"}}})))
+    with pytest.raises(ScenarioError) as info:
+        sc.run(replications=1, horizon="100 y")
+    assert "leads per replication" in problem_for(info.value, "sources.web.rate")
+
+
 def test_stage_that_no_lead_can_reach(tmp_path: Path) -> None:
     err = bad(tmp_path, {"stages": {"orphan": {"pool": "staff", "work": "1 h",
                                                "routes": {"won": 1.0}}}})

@@ -32,6 +32,7 @@ from revsim.scenario.model import (
     SourceModel,
     StageModel,
 )
+from revsim.units import format_duration
 
 ROUTE_TOLERANCE = 1e-6
 
@@ -231,6 +232,10 @@ class _Compiler:
             sales_stages=self.sales_stages,
             raw=dict(self.raw),
         )
+        volume = lead_volume_problems(model, model.horizon)
+        if volume:
+            self.problems.extend(volume)
+            return None
         self.warnings.extend(capacity_warnings(model))
         return model
 
@@ -639,6 +644,26 @@ def visit_rates(model: Model) -> np.ndarray:
             per_invoice = payment.late * late + payment.never * never
             rates[cash.collections_stage] = invoices * per_invoice
     return rates
+
+
+MAX_LEADS = 50_000_000  # per replication: each lead is an object and its arrival time is kept
+
+
+def lead_volume_problems(model: Model, horizon: float) -> list[Problem]:
+    """Sources that would create more leads in one replication than revsim can hold (most
+    often a unit slip, "1e6/h" for "1e6/y"), refused before anything is allocated."""
+    problems = []
+    for src in model.sources:
+        expected = src.rate * horizon + sum(n for _, n, _ in src.bursts)
+        if src.limit is not None:
+            expected = min(expected, src.limit)
+        if expected > MAX_LEADS:
+            problems.append(Problem(
+                f"sources.{src.name}.rate",
+                f"{src.rate * 168:,.4g} leads per week over {format_duration(horizon)} is about "
+                f"{expected:,.3g} leads per replication, more than the {MAX_LEADS:,} revsim "
+                "simulates in one; check the rate's unit, or shorten the horizon"))
+    return problems
 
 
 def capacity_warnings(model: Model) -> list[str]:
