@@ -146,6 +146,44 @@ def test_backtest_of_a_scenario_that_starts_after_the_log_exits_2(runner: CliRun
     assert "scenario.start" in result.stderr and "after the log's as-of" in result.stderr
 
 
+EVERY_FORMAT = [
+    ("canonical_log.csv", "canonical"),
+    ("xes_log.csv", "canonical"),
+    ("hubspot_deals.csv", "hubspot"),
+    ("salesforce_opportunity_history.csv", "salesforce"),
+    ("stripe_invoices.csv", "stripe"),
+    ("generic_ar.csv", "ar"),
+    ("maven_pipeline_sample.csv", "maven"),
+]
+
+
+@pytest.mark.parametrize(("name", "fmt"), EVERY_FORMAT, ids=[e[0] for e in EVERY_FORMAT])
+def test_every_shipped_log_fits_into_a_scenario_that_runs(runner: CliRunner, tmp_path: Path,
+                                                          name: str, fmt: str) -> None:
+    """Tiny logs hit the edge cases (segments without a won deal, stages whose visits all
+    take 0 h, logs of invoices only): each must still give a scenario that loads and runs."""
+    out = tmp_path / "fitted.toml"
+    fitted = runner.invoke(main, ["fit", str(DATA / name), "--format", fmt, "-o", str(out)])
+    assert fitted.exit_code == 0, fitted.output
+    ran = runner.invoke(main, ["run", str(out), "-n", "2", "-q", "--no-progress"])
+    assert ran.exit_code == 0, ran.output
+
+
+@pytest.mark.parametrize("name", ["stripe_invoices.csv", "generic_ar.csv"])
+def test_an_invoice_only_log_models_the_cash_side(name: str) -> None:
+    fmt = "stripe" if name.startswith("stripe") else "ar"
+    fitted = revsim.fit(DATA / name, format=fmt)
+    raw = fitted.raw
+    assert list(raw["stages"]) == ["invoiced"] and raw["stages"]["invoiced"]["delay"] == "0 h"
+    assert raw["deals"]["contract"]["billing"] == "upfront"
+    assert {"on_time", "late", "never"} <= set(raw["payment"])
+    assert any("invoices only" in n for n in fitted.notes)
+    invoices = fitted.log.events["activity"].eq("invoice_issued").sum()
+    weeks = (fitted.log.as_of - fitted.log.start.floor("D")).total_seconds() / (168 * 3600)
+    rate = float(raw["sources"]["invoices"]["rate"].removesuffix("/w"))
+    assert rate == pytest.approx(invoices / weeks, rel=1e-3)
+
+
 # -- bad input ---------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("path", BROKEN, ids=lambda p: p.name)

@@ -17,8 +17,9 @@ import pandas as pd
 
 from revsim.calibrate.competing import CompetingOutcomes, competing_outcomes
 from revsim.calibrate.fitting import DurationFit, fit_duration, fit_proportion, fit_rate
-from revsim.calibrate.journeys import Journeys, build_journeys
-from revsim.calibrate.log import EventLog
+from revsim.calibrate.journeys import Journeys, build_journeys, invoice_journeys
+from revsim.calibrate.log import EventLog, LogError
+from revsim.errors import Problem
 from revsim.scenario.schema import TERMINALS
 
 MIN_FIT = 5  # fewer uncensored observations than this: a fixed median instead of a fit
@@ -125,9 +126,17 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
                                       period_h / 2)),
         }
     }
-    if j.visits.empty:
-        raise ValueError("the log has no stage events (mql, sql, opportunity_created, "
-                         "stage:...): nothing to fit a funnel to")
+    invoice_only = j.visits.empty
+    if invoice_only:
+        stand_in = invoice_journeys(log.events, log.as_of)
+        if stand_in is None:
+            raise LogError([Problem("activity", "the log has no stage events (mql, sql, "
+                                    "opportunity_created, stage:...) and no issued invoices: "
+                                    "nothing to fit")], str(log.source))
+        j = stand_in
+        notes.append("the log has invoices only: each invoice stands for one deal won when it "
+                     "was issued (stage 'invoiced', source 'invoices'), so the scenario models "
+                     "the cash side at the observed invoicing rate")
     stage_keys = {s: _key(s) for s in j.visits["stage"].unique()}
     segments, seg_comments = _segments(j)
     if segments:
@@ -136,39 +145,48 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
     raw["sources"], src_table = _sources(j, stage_keys, period_h, start, comments,
                                          bool(segments), notes)
     raw["stages"], transitions = _stages(j, stage_keys, comments, fits, notes)
-    nurture = _nurture(j, stage_keys, comments, fits)
+    nurture = _nurture(j, stage_keys, comments, fits, notes)
     if nurture:
         raw["nurture"] = nurture
-    cash = _cash(log, j, stage_keys, comments, fits, notes)
+    cash = _cash(log, j, stage_keys, comments, fits, notes, invoice_only)
     raw.update(cash)
     _staffing(log, j, comments, notes)
     return FittedScenario(raw, comments, fits, transitions, src_table, notes, log, j)
 
 
+def _segment_keys(journeys: pd.DataFrame) -> pd.Series:
+    """Each journey's segment key ("all" when the log has no segments or this one is blank)."""
+    seg = journeys["segment"]
+    return seg.fillna("all").map(lambda v: _key(str(v))) if seg.notna().any() else \
+        pd.Series("all", index=journeys.index)
+
+
 def _segments(j: Journeys) -> tuple[dict[str, Any], dict[str, str]]:
-    won = j.journeys[j.journeys["outcome"] == "won"]
-    amounts = won["amount"].dropna()
-    amounts = amounts[amounts > 0]
-    if amounts.empty:
+    """A value distribution for every segment the sources will send leads from: its own won
+    deals' amounts, or all won deals' when it has fewer than two (e.g. no deal won yet)."""
+    won = j.journeys["outcome"] == "won"
+    amount = j.journeys["amount"]
+    has_amount = won & amount.notna() & (amount > 0)
+    if not has_amount.any():
         return {}, {}
+    keys = _segment_keys(j.journeys)
+    pooled = amount[has_amount].to_numpy(float)
     out: dict[str, Any] = {}
     comments: dict[str, str] = {}
-    has_segments = j.journeys["segment"].notna().any()
-    groups = (won.dropna(subset=["amount"]).groupby("segment")
-              if has_segments else [("all", won.dropna(subset=["amount"]))])
-    for seg, g in groups:
-        vals = g["amount"][g["amount"] > 0].to_numpy(float)
+    for key in sorted(keys.unique()):
+        vals = amount[has_amount & (keys == key)].to_numpy(float)
+        evidence = f"won deal amounts: n={len(vals)}"
         if len(vals) < 2:
-            vals = amounts.to_numpy(float)
-        key = _key(str(seg))
+            evidence = (f"only {len(vals)} won deal(s) with an amount in this segment, so the "
+                        f"amounts of all won deals: n={len(pooled)}")
+            vals = pooled
         median, p90 = float(np.median(vals)), float(np.quantile(vals, 0.9))
         if p90 <= median * 1.0001:
             out[key] = {"value": round(median, 2)}
         else:
             out[key] = {"value": {"dist": "lognormal", "median": round(median, 2),
                                   "p90": round(p90, 2)}}
-        comments[f"segments.{key}.value"] = (f"won deal amounts: n={len(vals)}, median "
-                                             f"{median:,.0f}, p90 {p90:,.0f}")
+        comments[f"segments.{key}.value"] = f"{evidence}, median {median:,.0f}, p90 {p90:,.0f}"
     return out, comments
 
 
@@ -214,9 +232,7 @@ def _sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd
                     f"n={len(created)} arrivals by month, per day of the month covered "
                     "(relative weights, mean 1)")
         if with_segments:
-            seg = g["segment"].fillna("all") if g["segment"].notna().any() else \
-                pd.Series("all", index=g.index)
-            shares = seg.map(_key).value_counts(normalize=True)
+            shares = _segment_keys(g).value_counts(normalize=True)
             spec["segments"] = {k: round(float(v), 6) for k, v in shares.items()}
             total = sum(spec["segments"].values())
             biggest = max(spec["segments"], key=spec["segments"].get)
@@ -261,19 +277,25 @@ def _stages(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
         activity = _activity_for(stage)
         if activity != f"stage:{key}":
             spec["event"] = activity
-        fit_ok = len(done) >= MIN_FIT
-        if fit_ok:
-            fit = fit_duration(g["hours"].to_numpy(float), (~g["censored"]).to_numpy(),
-                               name=key)
+        instant = len(done) == len(g) > 0 and bool((g["hours"] == 0).all())
+        fit = (_try_fit(g["hours"].to_numpy(float), (~g["censored"]).to_numpy(), key, notes)
+               if len(done) >= MIN_FIT and not instant else None)
+        if instant:
+            spec["delay"] = "0 h"
+            comments[f"stages.{key}.delay"] = (f"all {len(g)} visits left this stage the moment "
+                                               "they entered it")
+        elif fit is not None:
             fits[f"stages.{key}.delay"] = fit
             spec["delay"] = fit.spec
             comments[f"stages.{key}.delay"] = _fit_comment(fit)
         else:
             median = float(g["hours"].median()) if len(g) else 24.0
             spec["delay"] = _hours_text(max(median, 1e-3))
-            comments[f"stages.{key}.delay"] = (f"only {len(done)} completed visits: a fixed "
-                                               "median, not a fitted distribution")
-            notes.append(f"stage {key}: too few completed visits to fit a duration")
+            why = (f"only {len(done)} completed visits" if len(done) < MIN_FIT
+                   else "the durations cannot be fitted (see the notes)")
+            comments[f"stages.{key}.delay"] = f"{why}: a fixed median, not a fitted distribution"
+            if len(done) < MIN_FIT:
+                notes.append(f"stage {key}: too few completed visits to fit a duration")
         if done.empty:
             spec["routes"] = {"lost": 1.0}
             comments[f"stages.{key}.routes"] = "no visit has left this stage yet: assumed lost"
@@ -338,12 +360,16 @@ def _durations_by_outcome(done: pd.DataFrame, co: CompetingOutcomes, stage_keys:
         return {}
     out: dict[str, Any] = {}
     medians = {}
+    by_route: dict[str, DurationFit] = {}
     for target in names:
         values = np.maximum(co.conditional_quantiles(target, len(groups[target])), 0.0)
         medians[target] = float(np.median(values))
-        fit = fit_duration(values, np.ones(len(values), bool), name=f"{key}->{target}")
-        path = f"stages.{key}.delay_by_route.{target}"
-        fits[path] = fit
+        fit = _try_fit(values, np.ones(len(values), bool), f"{key}->{target}", [])
+        if fit is None:
+            return {}  # one pooled duration, as for outcomes that leave alike
+        by_route[target] = fit
+    for target, fit in by_route.items():
+        fits[f"stages.{key}.delay_by_route.{target}"] = fit
         out[target] = fit.spec
     comments[f"stages.{key}.delay_by_route"] = (
         "outcomes leave at different speeds (two-sample KS p < 0.01), so each common outcome "
@@ -374,8 +400,18 @@ def _fit_comment(fit: DurationFit) -> str:
     return text
 
 
+def _try_fit(durations: Any, observed: Any, name: str, notes: list[str]) -> DurationFit | None:
+    """``fit_duration``, or None (with a note) when the data cannot be fitted: e.g. every
+    duration is 0 because the log has dates only and both events fell on the same day."""
+    try:
+        return fit_duration(durations, observed, name=name)
+    except ValueError as err:
+        notes.append(f"{name}: {err}; a fixed median is used instead")
+        return None
+
+
 def _nurture(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
-             fits: dict[str, DurationFit]) -> dict[str, Any] | None:
+             fits: dict[str, DurationFit], notes: list[str]) -> dict[str, Any] | None:
     rec = j.nurture
     if rec.empty:
         return None
@@ -383,9 +419,9 @@ def _nurture(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
     to = stage_keys[back.mode().iloc[0]] if not back.empty else next(iter(stage_keys.values()))
     spec: dict[str, Any] = {"to": to}
     done = rec[~rec["censored"]]
-    if len(done) >= MIN_FIT:
-        fit = fit_duration(rec["hours"].to_numpy(float), (~rec["censored"]).to_numpy(),
-                           name="nurture")
+    fit = (_try_fit(rec["hours"].to_numpy(float), (~rec["censored"]).to_numpy(), "nurture",
+                    notes) if len(done) >= MIN_FIT else None)
+    if fit is not None:
         fits["nurture.after"] = fit
         spec["after"] = fit.spec
         comments["nurture.after"] = _fit_comment(fit)
@@ -399,7 +435,8 @@ def _nurture(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
 
 
 def _cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
-          fits: dict[str, DurationFit], notes: list[str]) -> dict[str, Any]:
+          fits: dict[str, DurationFit], notes: list[str], invoice_only: bool = False
+          ) -> dict[str, Any]:
     ev = log.events
     inv = ev[ev["object_type"].isin(["invoice", "payment"])]
     issued = inv[inv["activity"] == "invoice_issued"].groupby("case_id").agg(
@@ -417,7 +454,9 @@ def _cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: dict
     parents = inv.groupby("case_id")["parent_id"].first()
     issued["deal"] = parents.reindex(issued.index)
     jmap = _journey_of_case(log)
-    issued["journey"] = issued["deal"].map(jmap).fillna(issued["deal"])
+    # without a funnel every invoice is its own deal (see invoice_journeys)
+    issued["journey"] = (pd.Series(issued.index, index=issued.index) if invoice_only
+                         else issued["deal"].map(jmap).fillna(issued["deal"]))
     facts = j.journeys.set_index("journey")
     live = log.events[log.events["activity"] == "go_live"].assign(
         journey=lambda d: d["case_id"].map(jmap).fillna(d["case_id"])
@@ -478,17 +517,19 @@ def _cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: dict
     paid_on = due_passed[on_time]
     if len(paid_on) >= MIN_FIT:
         delay_h = (paid_on["paid"] - paid_on["issued"]).dt.total_seconds().to_numpy() / 3600
-        fit = fit_duration(np.maximum(delay_h, 0.0), np.ones(len(delay_h), bool),
-                           name="on_time_delay")
-        fits["payment.on_time_delay"] = fit
-        payment["on_time_delay"] = fit.spec
-        comments["payment.on_time_delay"] = _fit_comment(fit)
+        fit = _try_fit(np.maximum(delay_h, 0.0), np.ones(len(delay_h), bool), "on_time_delay",
+                       notes)
+        if fit is not None:
+            fits["payment.on_time_delay"] = fit
+            payment["on_time_delay"] = fit.spec
+            comments["payment.on_time_delay"] = _fit_comment(fit)
     if late_share > 0 and len(not_on):
         n_late = int(paid_late.sum())
-        if overdue is not None and n_late >= MIN_FIT:
-            # lateness given that the invoice is paid late (the model draws the fate first)
-            values = overdue.conditional_quantiles("late", n_late)
-            fit = fit_duration(np.maximum(values, 0.0), np.ones(n_late, bool), name="lateness")
+        # lateness given that the invoice is paid late (the model draws the fate first)
+        fit = (_try_fit(np.maximum(overdue.conditional_quantiles("late", n_late), 0.0),
+                        np.ones(n_late, bool), "lateness", notes)
+               if overdue is not None and n_late >= MIN_FIT else None)
+        if fit is not None:
             fits["payment.lateness"] = fit
             payment["lateness"] = fit.spec
             comments["payment.lateness"] = _fit_comment(fit) + \

@@ -113,3 +113,41 @@ def _journey_attributes(ev: pd.DataFrame) -> pd.DataFrame:
     else:
         out["amount"] = np.nan
     return out
+
+
+INVOICE_STAGE = "invoiced"
+
+
+def invoice_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys | None:
+    """Journeys for a log of invoices only (a Stripe or AR export): each invoice stands for one
+    deal won when it was issued, worth its amount, passing one instant stage (``invoiced``).
+
+    The funnel is a stand-in so that the cash side (terms, payment behaviour) can be simulated
+    at the observed invoicing rate; None when the log has no issued invoice either.
+    """
+    issued = events[events["activity"] == "invoice_issued"]
+    if issued.empty:
+        return None
+    grp = issued.groupby("case_id", sort=False)
+    journeys = pd.DataFrame({"journey": grp.size().index})
+    journeys["created"] = journeys["journey"].map(grp["timestamp"].first())
+    journeys["source"] = "invoices"
+    journeys["segment"] = (journeys["journey"].map(grp["segment"].first())
+                           if "segment" in issued.columns else np.nan)
+    journeys["amount"] = (journeys["journey"].map(grp["amount"].first())
+                          if "amount" in issued.columns else np.nan)
+    journeys["outcome"] = "won"
+    journeys["outcome_time"] = journeys["created"]
+    journeys["won_time"] = journeys["created"]
+    visits = journeys[["journey", "created", "source", "segment"]].rename(
+        columns={"created": "entered"})
+    visits.insert(1, "stage", INVOICE_STAGE)
+    visits.insert(3, "exit", "won")
+    visits.insert(4, "hours", 0.0)
+    visits.insert(5, "censored", False)
+    nurture = pd.DataFrame({"journey": pd.Series(dtype=object),
+                            "left": pd.Series(dtype="datetime64[ns, UTC]"),
+                            "back_to": pd.Series(dtype=object),
+                            "hours": pd.Series(dtype=float),
+                            "censored": pd.Series(dtype=bool)})
+    return Journeys(visits, journeys, nurture, as_of)
