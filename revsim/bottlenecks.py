@@ -15,7 +15,7 @@ from revsim.analysis.bottleneck import mean_active_period, momentary_bottleneck,
 from revsim.analysis.ci import t_interval
 from revsim.analysis.compare import paired_differences
 from revsim.scenario.model import BILLING_STAGE, COLLECTIONS_STAGE
-from revsim.table import format_value
+from revsim.table import format_value, replications_text, too_few_replications
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -54,8 +54,9 @@ class BottleneckReport:
     def format(self) -> str:
         cur = self.base.model.currency
         m = self.base.manifest
-        lines = [f"{m.get('scenario_name')}: {m.get('replications')} replications, seed "
-                 f"{m.get('seed')}, window {m.get('window')}", "", "Staff pools"]
+        lines = [f"{m.get('scenario_name')}: {replications_text(m.get('replications'))}, seed "
+                 f"{m.get('seed')}, window {m.get('window')}",
+                 *too_few_replications(m.get("replications")), "", "Staff pools"]
         lines.append(f"  {'pool':<14}{'utilisation':>22}{'bottleneck share':>24}"
                      f"{'mean active period':>22}")
         for r in _rows(self.pools):
@@ -280,12 +281,25 @@ def _sentence(report: BottleneckReport) -> str:
     if m.empty:
         return head + "."
     rows = m[m.metric == "bookings"].sort_values("rank")
+    # a pool that only works after the sale (onboarding, billing, collections) cannot add
+    # bookings: what it is worth shows in the cash collected
+    model = report.base.model
+    selling = {model.pools[st.pool].name for st in model.stages
+               if st.pool is not None and st.index in model.sales_stages}
     parts = []
     for r in _rows(rows):
-        text = (f"+1 {r.pool} adds {_signed(r.diff, cur, cur)} ± "
-                f"{format_value(r.half_width, cur, cur)} bookings per year")
-        if not r.significant:
-            text += " (not significant)"
+        if r.pool not in selling and (m.metric == "cash_collected").any():
+            r = _rows(m[(m.metric == "cash_collected") & (m.pool == r.pool)])[0]
+            what = "cash collected"
+        else:
+            what = "bookings"
+        if math.isnan(r.half_width):
+            text = f"+1 {r.pool} adds {_signed(r.diff, cur, cur)} {what} per year (no CI)"
+        else:
+            text = (f"+1 {r.pool} adds {_signed(r.diff, cur, cur)} ± "
+                    f"{format_value(r.half_width, cur, cur)} {what} per year")
+            if not r.significant:
+                text += " (not significant)"
         parts.append(text)
     best = rows.iloc[0]
     if best["pool"] != top["pool"] and best["significant"] and top["bottleneck_share"] > 0:

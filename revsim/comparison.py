@@ -12,7 +12,7 @@ import pandas as pd
 
 from revsim.analysis.compare import adjust_across_variants, paired_differences
 from revsim.errors import Problem, ScenarioError
-from revsim.table import format_value
+from revsim.table import format_value, too_few_replications
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -109,11 +109,12 @@ class Comparison:
         cur = self.base.model.currency
         n = self.base.manifest.get("replications")
         lines = [
-            f"Compared with {self.base.model.name}: {n} paired replications (common random "
-            f"numbers), seed {self.base.manifest.get('seed')}, window "
+            f"Compared with {self.base.model.name}: {n} paired replication{'' if n == 1 else 's'} "
+            f"(common random numbers), seed {self.base.manifest.get('seed')}, window "
             f"{self.base.manifest.get('window', '')}.",
             "diff = variant - base, mean [95% CI]; * = significant after Holm's correction "
             f"across {len(self.variants)} variant{'s' if len(self.variants) != 1 else ''}.",
+            *too_few_replications(n),
         ]
         head = self.headline()
         for variant, g in head.groupby("variant", sort=False):

@@ -106,14 +106,28 @@ def _cell(r: pd.Series | None, currency: str) -> str:
     return mean
 
 
+def replications_text(n: Any) -> str:
+    """``"1 replication"`` / ``"10 replications"``."""
+    return f"{n} replication{'' if n == 1 else 's'}"
+
+
+def too_few_replications(n: Any) -> list[str]:
+    """A warning line when there are too few replications for any confidence interval."""
+    if isinstance(n, int) and n < 2:
+        return ["One replication gives no confidence intervals ([-]): they need at least 2; "
+                "use -n 10 or more."]
+    return []
+
+
 def format_table(kpis: pd.DataFrame, currency: str, manifest: dict[str, Any]) -> str:
     """The KPI table: flat rows with [95% CI] for totals and cash, matrices for stages/pools."""
     n_reps = manifest.get("replications")
     lines = [
-        f"{manifest.get('scenario_name', '')}: {n_reps} replications, seed "
+        f"{manifest.get('scenario_name', '')}: {replications_text(n_reps)}, seed "
         f"{manifest.get('seed')}, window {manifest.get('window', '')}",
         "Each KPI: mean over replications [95% confidence interval] (n = replications with a "
         "value).",
+        *too_few_replications(n_reps),
     ]
     width = 40
 
@@ -142,7 +156,7 @@ def format_table(kpis: pd.DataFrame, currency: str, manifest: dict[str, Any]) ->
         part = kpis[kpis.scope == scope]
         if part.empty:
             continue
-        lines += ["", f"{title} (mean ±95% CI half-width, n = {n_reps} replications)"]
+        lines += ["", f"{title} (mean ±95% CI half-width, n = {replications_text(n_reps)})"]
         lines += _matrix(part, columns, currency)
     return "\n".join(lines)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -248,3 +249,45 @@ def test_cli_bottlenecks_no_marginal_and_bad_input(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "valid: p1, p2, p3" in result.output
     assert "Traceback" not in result.output
+
+
+def sell_then_onboard() -> dict[str, Any]:
+    """Leads at 1/h sold by pool 'sales' (every one won), then onboarded by pool 'delivery';
+    one-off deals of 1000 billed when signed and paid 10 d later."""
+    return {
+        "scenario": {"name": "sell then onboard", "start": START, "horizon": "800 h",
+                     "warmup": "100 h"},
+        "segments": {"std": {"value": 1000}},
+        "sources": {"leads": {"rate": "1/h", "to": "sell", "segments": "std"}},
+        "pools": {"sales": {"headcount": 1}, "delivery": {"headcount": 1}},
+        "stages": {
+            "sell": {"pool": "sales", "work": {"dist": "exponential", "mean": "0.5 h"},
+                     "routes": {"won": 1.0}},
+            "onboard": {"pool": "delivery", "work": {"dist": "exponential", "mean": "0.9 h"},
+                        "routes": {"live": 1.0}},
+        },
+        "deals": {"onboarding": "onboard",
+                  "contract": {"type": "one_off", "billing": "upfront"}},
+        "payment": {"on_time": 1.0, "late": 0.0, "on_time_delay": "10 d"},
+    }
+
+
+def test_a_pool_that_works_after_the_sale_is_valued_in_cash() -> None:
+    report = revsim.Scenario(sell_then_onboard()).bottlenecks(replications=3, seed=4, jobs=JOBS,
+                                                             progress=False)
+    assert "+1 sales adds" in report.sentence and "bookings per year" in report.sentence
+    delivery = report.sentence.split("+1 delivery adds", 1)[1]
+    assert "cash collected per year" in delivery.split(";")[0]
+
+
+def test_one_replication_says_there_are_no_intervals(tmp_path: Path) -> None:
+    path = write_toml(tmp_path / "line.toml", line())
+    runner = CliRunner()
+    for command in (["run"], ["bottlenecks"], ["compare", "--hire", "p2=1"]):
+        result = runner.invoke(main, [command[0], str(path), *command[1:], "-n", "1",
+                                      "--no-progress"])
+        assert result.exit_code == 0, result.output
+        assert re.search(r"\b1 (paired )?replication\b", result.stdout), command
+        assert "1 replications" not in result.stdout
+        assert "no confidence intervals" in result.stdout, command
+        assert "± -" not in result.stdout
