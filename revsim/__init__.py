@@ -15,17 +15,17 @@ from revsim.results import RunResult  # noqa: E402
 
 
 def fit(log: Any, *, mapping: Any = None, as_of: Any = None, format: str = "canonical",
-        name: str | None = None) -> Any:
+        name: str | None = None, progress: bool | None = None) -> Any:
     """Fit a scenario to an event log (a path, a DataFrame or an EventLog).
 
     ``format`` picks an adapter for a raw export (canonical, salesforce, hubspot, stripe, ar,
     maven); ``mapping`` maps raw activity labels to canonical ones; ``as_of`` is the extract
-    time at which open cases are right-censored. Returns a FittedScenario (see
-    :func:`revsim.calibrate.api.fit`).
+    time at which open cases are right-censored; ``progress=None`` shows the fit's steps on a
+    terminal only. Returns a FittedScenario (see :func:`revsim.calibrate.api.fit`).
     """
     from revsim.calibrate.api import fit as _fit
 
-    return _fit(log, mapping=mapping, as_of=as_of, format=format, name=name)
+    return _fit(log, mapping=mapping, as_of=as_of, format=format, name=name, progress=progress)
 
 
 __all__ = [

@@ -417,13 +417,15 @@ as_of_opt = click.option("--as-of", "as_of", metavar="TIMESTAMP",
 @click.option("--report", "report_dir", type=OUT_DIR,
               help="Write the fit report (tables, KM/QQ plots, summary.md) to this folder.")
 @click.option("--name", help="Scenario name.")
+@progress_opt
 @handles_errors
 def fit(log: str, log_format: str, mapping: str | None, as_of: str | None, output: str,
-        report_dir: str | None, name: str | None) -> None:
+        report_dir: str | None, name: str | None, progress: bool | None) -> None:
     """Fit a scenario to an event LOG (CRM/billing export) and write it with its evidence."""
     from revsim.calibrate.api import fit as fit_log
 
-    fitted = fit_log(log, mapping=mapping, as_of=as_of, format=log_format, name=name)
+    fitted = fit_log(log, mapping=mapping, as_of=as_of, format=log_format, name=name,
+                     progress=progress)
     _echo_err(fitted.log.describe())
     fitted.write(output)
     fitted.scenario()  # the written file must load; raises with every problem if not

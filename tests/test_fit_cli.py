@@ -146,6 +146,17 @@ def test_backtest_of_a_scenario_that_starts_after_the_log_exits_2(runner: CliRun
     assert "scenario.start" in result.stderr and "after the log's as-of" in result.stderr
 
 
+def test_fit_shows_its_steps_only_when_asked_or_on_a_terminal(runner: CliRunner,
+                                                              tmp_path: Path) -> None:
+    args = ["fit", str(SAMPLE), "--format", "maven", "-o", str(tmp_path / "f.toml")]
+    quiet = runner.invoke(main, args)  # CliRunner's stderr is not a terminal
+    assert quiet.exit_code == 0 and "fitting:" not in quiet.stderr
+    shown = runner.invoke(main, [*args, "--progress"])
+    assert shown.exit_code == 0, shown.output
+    for step in ("reading the log", "journeys", "arrivals", "stage engaging", "payments"):
+        assert f"fitting: {step}" in shown.stderr, step
+
+
 EVERY_FORMAT = [
     ("canonical_log.csv", "canonical"),
     ("xes_log.csv", "canonical"),

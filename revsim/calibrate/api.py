@@ -12,6 +12,7 @@ from revsim.calibrate.derive import FittedScenario, fit_log
 from revsim.calibrate.log import EventLog, read_event_log
 from revsim.calibrate.mapping import load_mapping
 from revsim.errors import Problem, ProblemsError
+from revsim.progress import progress_bar
 
 FORMATS = {
     "canonical": None,
@@ -45,13 +46,20 @@ def read_log(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path |
 
 
 def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any = None,
-        as_of: Any = None, format: str = "canonical", name: str | None = None
-        ) -> FittedScenario:
+        as_of: Any = None, format: str = "canonical", name: str | None = None,
+        progress: bool | None = None) -> FittedScenario:
     """Fit a scenario to an event log (open cases right-censored at ``as_of``).
 
     ``format`` picks an adapter for a raw export (salesforce, hubspot, stripe, ar, maven);
     ``mapping`` maps raw activity labels to canonical ones. The result's ``to_toml()`` is a
     runnable, annotated scenario; ``scenario()`` loads it; see revsim.calibrate.write for the
-    report folder.
+    report folder. ``progress=None`` shows the steps on a terminal only.
     """
-    return fit_log(read_log(log, mapping=mapping, as_of=as_of, format=format), name=name)
+    with progress_bar(None, "fitting", progress) as bar:
+        def step(label: str) -> None:
+            bar.set_description_str(f"fitting: {label}")  # a few coarse steps: draw each
+            bar.update(1)
+
+        step("reading the log")
+        events = read_log(log, mapping=mapping, as_of=as_of, format=format)
+        return fit_log(events, name=name, step=step)

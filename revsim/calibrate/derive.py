@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -99,9 +100,17 @@ def _profile(times: pd.Series, kind: str) -> list[float] | None:
     return [round(float(w), 3) for w in weights]
 
 
-def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
-            ) -> FittedScenario:
-    """Fit a scenario to ``log``; open cases are right-censored at the log's as-of time."""
+def _quiet(step: str) -> None:
+    pass
+
+
+def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2,
+            step: Callable[[str], None] = _quiet) -> FittedScenario:
+    """Fit a scenario to ``log``; open cases are right-censored at the log's as-of time.
+
+    ``step(label)`` is called as each part of the fit starts (for a progress display).
+    """
+    step("journeys")
     j = build_journeys(log.events, log.as_of)
     # Warm-up: the simulation starts empty, so it must run at least as long as a typical
     # journey takes (p99 of the completed ones) before its statistics match the log's.
@@ -142,12 +151,14 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
     if segments:
         raw["segments"] = segments
         comments.update(seg_comments)
+    step("arrivals")
     raw["sources"], src_table = _sources(j, stage_keys, period_h, start, comments,
                                          bool(segments), notes)
-    raw["stages"], transitions = _stages(j, stage_keys, comments, fits, notes)
+    raw["stages"], transitions = _stages(j, stage_keys, comments, fits, notes, step)
     nurture = _nurture(j, stage_keys, comments, fits, notes)
     if nurture:
         raw["nurture"] = nurture
+    step("payments")
     cash = _cash(log, j, stage_keys, comments, fits, notes, invoice_only)
     raw.update(cash)
     _staffing(log, j, comments, notes)
@@ -264,7 +275,7 @@ def _target(exit_value: str, stage_keys: dict[str, str]) -> str:
 
 
 def _stages(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
-            fits: dict[str, DurationFit], notes: list[str]
+            fits: dict[str, DurationFit], notes: list[str], step: Callable[[str], None] = _quiet
             ) -> tuple[dict[str, Any], pd.DataFrame]:
     out: dict[str, Any] = {}
     rows = []
@@ -272,6 +283,7 @@ def _stages(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
     for stage in order:
         g = j.visits[j.visits["stage"] == stage]
         key = stage_keys[stage]
+        step(f"stage {key}")
         done = g[~g["censored"]]
         spec: dict[str, Any] = {}
         activity = _activity_for(stage)
