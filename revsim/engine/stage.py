@@ -88,7 +88,6 @@ class StageRT:
         # bound once: reset and fold empty the same buffers
         self.waits_add = self.waits.add
         self.times_add = self.times.add
-        self.plain_start = not self.decay
         self.records = sim.records
         self.n_targets = OUTCOME_SLOTS + len(sim.model.stages)
         self.reset_counts()
@@ -205,7 +204,7 @@ class StageRT:
             self.first_touch_add(now - lead.ready)
         work = self.work()  # type: ignore[misc]
         pool: PoolRT = self.pool  # type: ignore[assignment]
-        if self.plain_start and pool.plain:
+        if pool.plain and not self.decay:  # nothing to adjust: skip the checks below
             pool.busy += 1
             pool.busy_in += now
             end = now + work
