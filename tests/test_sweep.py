@@ -319,6 +319,20 @@ def test_results_table_is_tidy(staffing_sweep) -> None:
     assert keys == sorted(keys)
 
 
+def test_staff_cost_counts_planned_hires_and_departures(base: Path) -> None:
+    """A hire one week into a three-week run, measured over the last two weeks, is paid for
+    the whole window; a departure halfway through the window halves that head's cost."""
+    cost = sweep_runner.check_points(revsim.load(base).raw, variants([
+        {"name": "as is", "set": {}},
+        {"name": "hire", "set": {"pools.sdr.hires": [{"date": "2027-01-11", "count": 1}]}},
+        {"name": "leave", "set": {"pools.ae.departures": [{"date": "2027-01-18", "count": 1}]}},
+    ]), warmup=168.0)  # the hire is at t = 168 h, the departure at 336 h
+    as_is, hired, left = cost.values()
+    assert as_is == 2 * 90_000 + 2 * 150_000
+    assert hired == pytest.approx(as_is + 90_000)
+    assert left == pytest.approx(as_is - 150_000 / 2)
+
+
 def test_summary_per_point_has_cis(staffing_sweep) -> None:
     res = staffing_sweep
     s, df = res.summary, res.results

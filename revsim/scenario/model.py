@@ -96,6 +96,25 @@ class PoolModel:
     backfill_after: float | None
     cost_per_head: float | None
 
+    def planned_headcount(self, start: float, end: float) -> float:
+        """Average headcount over [start, end] hours under the plan: the starting team plus
+        the hires and minus the departures scheduled so far (random attrition is not planned,
+        so it is left out; ramping hires count in full, as they are paid in full)."""
+        if end <= start:
+            raise ValueError("the window must end after it starts")
+        changes = sorted([(h.at, h.count) for h in self.hires]
+                         + [(at, -n) for at, n in self.departures])
+        area, level, t = 0.0, float(self.headcount), start
+        for at, delta in changes:
+            if at > start:
+                stop = min(at, end)
+                area += level * (stop - t)
+                t = stop
+            if at >= end:
+                break
+            level = max(level + delta, 0.0)
+        return (area + level * (end - t)) / (end - start)
+
 
 @dataclass(frozen=True)
 class StageModel:

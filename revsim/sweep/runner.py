@@ -282,7 +282,8 @@ def _cell(value: Any) -> Any:
 def check_points(base: dict[str, Any], points: list[Point], horizon: float | None = None,
                  warmup: float | None = None) -> dict[str, float]:
     """Validate every point's scenario and run window before running anything; return each
-    point's staff cost/year."""
+    point's staff cost per year: the planned average headcount over the window (hires and
+    departures included) times the cost per head."""
     from revsim.api import Scenario, check_window
 
     problems: list[Problem] = []
@@ -294,8 +295,10 @@ def check_points(base: dict[str, Any], points: list[Point], horizon: float | Non
         except ScenarioError as err:
             problems += [Problem(f"point {p.label}: {q.path}", q.message) for q in err.problems]
             continue
-        cost[p.id] = float(sum(pool.headcount * (pool.cost_per_head or 0.0)
-                               for pool in sc.model.pools))
+        m = sc.model
+        window = (m.warmup if warmup is None else warmup, m.horizon if horizon is None else horizon)
+        cost[p.id] = float(sum(pool.planned_headcount(*window) * (pool.cost_per_head or 0.0)
+                               for pool in m.pools))
     if problems:
         raise ScenarioError(problems, "sweep")
     return cost
