@@ -118,13 +118,16 @@ class RunResult:
 
         cur = self.model.currency
         stages = self._funnel_stages()
+        warm = self.manifest.get("warmup_hours")
         makers = {
             "funnel": lambda: plotting.plot_funnel(self.kpis, stages=stages, ax=ax, **kw),
             "stage_time": lambda: plotting.plot_stage_time(self.kpis, stages=stages, ax=ax, **kw),
             "utilisation": lambda: plotting.plot_utilisation(self.kpis, ax=ax, **kw),
-            "queue": lambda: plotting.plot_queue(self.series, ax=ax, **kw),
+            "queue": lambda: plotting.plot_queue(self.series, ax=ax, **{"warmup_hours": warm,
+                                                                          **kw}),
             "cycle_time": lambda: plotting.plot_cycle_time(self.cycle_times(), ax=ax, **kw),
-            "cash_curve": lambda: plotting.plot_cash_curve(self.series, currency=cur, ax=ax, **kw),
+            "cash_curve": lambda: plotting.plot_cash_curve(
+                self.series, currency=cur, ax=ax, **{"warmup_hours": warm, **kw}),
             "ar_aging": lambda: plotting.plot_ar_aging(self.kpis, currency=cur, ax=ax, **kw),
         }
         if kind not in makers:
@@ -137,7 +140,8 @@ class RunResult:
 
         return write_plots(
             Path(out), kpis=self.kpis, series=self.series, cycle_times=self.cycle_times(),
-            currency=self.model.currency, stages=self._funnel_stages(), **extra,
+            currency=self.model.currency, stages=self._funnel_stages(),
+            warmup_hours=self.manifest.get("warmup_hours"), **extra,
         )
 
     def _funnel_stages(self) -> list[str]:

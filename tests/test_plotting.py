@@ -308,6 +308,28 @@ def test_cash_curve_without_cash_model(series: pd.DataFrame) -> None:
         plotting.plot_cash_curve(series[series.variable == "won"])
 
 
+@pytest.mark.parametrize("kind", ["queue", "cash_curve"])
+def test_the_warmup_is_greyed_out_when_given(series: pd.DataFrame, kind: str) -> None:
+    import matplotlib.dates as mdates
+
+    def draw(**kw):
+        if kind == "queue":
+            return plotting.plot_queue(series, "qualify", **kw)
+        return plotting.plot_cash_curve(series, **kw)
+
+    def spans(ax):
+        return [p for p in ax.patches if p.get_label() == "warm-up (not in the KPIs)"]
+
+    assert spans(draw()) == []
+    ax = draw(warmup_hours=24 * 14)
+    (span,) = spans(ax)
+    start = pd.Timestamp(series.loc[series.t_hours == 0, "date"].iloc[0])
+    left, right = (mdates.num2date(x).replace(tzinfo=None) for x in
+                   (span.get_x(), span.get_x() + span.get_width()))
+    assert (left, right) == (start, start + pd.Timedelta(days=14))
+    assert "warm-up" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+
+
 def test_ar_aging_buckets(kpis: pd.DataFrame) -> None:
     ax = plotting.plot_ar_aging(kpis, "GBP")
     (bar,) = bars(ax)

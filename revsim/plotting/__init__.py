@@ -104,9 +104,11 @@ def write_plots(out_dir: str | Path, *, kpis: pd.DataFrame | None = None,
                 cycle_times: np.ndarray | pd.Series | Sequence[float] | None = None,
                 comparison: pd.DataFrame | None = None, marginal: pd.DataFrame | None = None,
                 currency: str = "USD", stages: Sequence[str] | None = None,
-                formats: Iterable[str] = ("png", "svg")) -> list[Path]:
+                formats: Iterable[str] = ("png", "svg"),
+                warmup_hours: float | None = None) -> list[Path]:
     """Write every plot whose inputs are given (and hold the data it needs) into ``out_dir``,
-    once per format; returns the written paths. Figures are closed after saving."""
+    once per format; returns the written paths. Figures are closed after saving.
+    ``warmup_hours`` greys out the warm-up on the plots over time."""
     from matplotlib.backend_bases import FigureCanvasBase
 
     formats = [f.lower().lstrip(".") for f in formats]
@@ -129,11 +131,13 @@ def write_plots(out_dir: str | Path, *, kpis: pd.DataFrame | None = None,
             jobs.append(("utilisation", partial(plot_utilisation, kpis)))
     if series is not None:
         for stage in _queue_plot_stages(series):
-            jobs.append((f"queue_{_safe_name(stage)}", partial(plot_queue, series, stage)))
+            jobs.append((f"queue_{_safe_name(stage)}",
+                         partial(plot_queue, series, stage, warmup_hours=warmup_hours)))
     if cycle_times is not None and np.isfinite(np.asarray(cycle_times, dtype=float)).any():
         jobs.append(("cycle_time", partial(plot_cycle_time, cycle_times)))
     if series is not None and "bookings" in variables:
-        jobs.append(("cash_curve", partial(plot_cash_curve, series, currency)))
+        jobs.append(("cash_curve", partial(plot_cash_curve, series, currency,
+                                           warmup_hours=warmup_hours)))
     if kpis is not None and ("cash", "ar_current") in metrics:
         jobs.append(("ar_aging", partial(plot_ar_aging, kpis, currency)))
     if marginal is not None and not marginal.empty:

@@ -248,6 +248,23 @@ def value_band(series: pd.DataFrame, variable: str, confidence: float
     return x, mean, low, high, int(wide.shape[1])
 
 
+def shade_warmup(ax: Axes, series: pd.DataFrame, warmup_hours: float | None) -> None:
+    """Grey out the warm-up (from the start to ``warmup_hours``) on a time axis drawn by
+    :func:`value_band`: statistics leave it out, the series shows it."""
+    if not warmup_hours or warmup_hours <= 0:
+        return
+    if "date" in series.columns:
+        i = int(np.argmin(series["t_hours"].to_numpy()))
+        start = (pd.Timestamp(series["date"].iloc[i])
+                 - pd.Timedelta(hours=float(series["t_hours"].iloc[i])))
+        left, right = start, start + pd.Timedelta(hours=warmup_hours)
+        ax.axvspan(left, right, color="0.5", alpha=0.12, linewidth=0,  # type: ignore[arg-type]
+                   label="warm-up (not in the KPIs)")
+    else:
+        ax.axvspan(0.0, warmup_hours / 24.0, color="0.5", alpha=0.12, linewidth=0,
+                   label="warm-up (not in the KPIs)")
+
+
 def legend_below(ax: Axes, ncols: int = 3) -> None:
     """A legend in one row under the x axis label (outside the data)."""
     from matplotlib.transforms import offset_copy

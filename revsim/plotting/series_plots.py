@@ -16,6 +16,7 @@ from revsim.plotting._common import (
     money_formatter,
     new_axes,
     require_columns,
+    shade_warmup,
     time_axis,
     value_band,
 )
@@ -39,9 +40,10 @@ def queue_stages(series: pd.DataFrame) -> list[str]:
 
 
 def plot_queue(series: pd.DataFrame, stage: str, ax: Axes | None = None,
-               confidence: float = 0.95, **kw: Any) -> Axes:
+               confidence: float = 0.95, warmup_hours: float | None = None, **kw: Any) -> Axes:
     """Queue length of one stage over time (leads waiting for staff): mean across replications
-    with a Student-t confidence band, dates on the x axis."""
+    with a Student-t confidence band, dates on the x axis; ``warmup_hours`` greys out the
+    warm-up."""
     if f"queue:{stage}" not in set(series["variable"].astype(str)):
         known = ", ".join(queue_stages(series)) or "none"
         raise ValueError(f"series has no queue for stage {stage!r}; stages with a queue: {known}")
@@ -52,6 +54,7 @@ def plot_queue(series: pd.DataFrame, stage: str, ax: Axes | None = None,
     if n > 1:
         ax.fill_between([], [], [], color=ACCENT, alpha=0.2,
                         label=f"{confidence:.0%} CI (Student t, n = {n})")
+    shade_warmup(ax, series, warmup_hours)
     time_axis(ax, np.issubdtype(x.dtype, np.datetime64))
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(count_formatter())
@@ -69,9 +72,11 @@ CASH_LINES = (("bookings", "bookings (cumulative)", ACCENT),
 
 
 def plot_cash_curve(series: pd.DataFrame, currency: str = "USD", ax: Axes | None = None,
-                    confidence: float = 0.95, **kw: Any) -> Axes:
+                    confidence: float = 0.95, warmup_hours: float | None = None,
+                    **kw: Any) -> Axes:
     """Cumulative bookings, invoiced (if present) and cash collected over time (money in
-    ``currency``): means across replications with Student-t confidence bands."""
+    ``currency``): means across replications with Student-t confidence bands;
+    ``warmup_hours`` greys out the warm-up."""
     require_columns(series, ("variable",), "series")
     present = set(series["variable"].astype(str))
     if "bookings" not in present:
@@ -86,6 +91,7 @@ def plot_cash_curve(series: pd.DataFrame, currency: str = "USD", ax: Axes | None
         x, mean, low, high, n = value_band(series, variable, confidence)
         is_date = bool(np.issubdtype(x.dtype, np.datetime64))
         _line_with_band(ax, x, mean, low, high, colour, label, **kw)
+    shade_warmup(ax, series, warmup_hours)
     time_axis(ax, is_date)
     ax.set_ylim(bottom=0)
     ax.yaxis.set_major_formatter(money_formatter(currency))

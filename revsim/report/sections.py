@@ -332,10 +332,12 @@ class _RunSections(_ReportBase):
             alt = (f"Line chart of the queue at {stage} over time (leads waiting for staff), "
                    f"mean over replications: average {mean:,.1f}, peak {peak:,.0f}.")
             figures.append(self.plots.make(
-                f"queue {stage}", partial(plotting.plot_queue, series, stage), alt))
+                f"queue {stage}", partial(plotting.plot_queue, series, stage,
+                                          warmup_hours=self.m.get("warmup_hours")), alt))
         intro = (f"<p>The {len(top)} longest queue{'s' if len(top) != 1 else ''}, over the whole "
-                 "run including the warm-up (shaded band: confidence interval across "
-                 "replications). A queue that keeps rising is a sign of a bottleneck.</p>")
+                 "run; the grey area is the warm-up, left out of every KPI (coloured band: "
+                 "confidence interval across replications). A queue that keeps rising is a sign "
+                 "of a bottleneck.</p>")
         return _Section("queues", "Queues over time", intro + "\n".join(figures))
 
     # -- cash -----------------------------------------------------------------------------------
@@ -359,10 +361,13 @@ class _RunSections(_ReportBase):
                    + "; ".join(ends) + ".")
             out.append('<h3 id="cash-curve">Bookings against cash collected</h3>')
             out.append(self.plots.make("cash curve",
-                                       lambda: plotting.plot_cash_curve(series, cur), alt,
-                                       "Cumulative from the start of the run (including the "
-                                       "warm-up). The gap between the lines is money booked or "
-                                       "invoiced but not yet collected."))
+                                       lambda: plotting.plot_cash_curve(
+                                           series, cur, warmup_hours=self.m.get("warmup_hours")),
+                                       alt,
+                                       "Cumulative from the start of the run; the grey area is "
+                                       "the warm-up, left out of every KPI. The gap between the "
+                                       "lines is money booked or invoiced but not yet "
+                                       "collected."))
         aging = [self.kpi("cash", m) for m in ("ar_current", "ar_1_30", "ar_31_60", "ar_61_90",
                                                  "ar_90_plus")]
         if all(r is not None for r in aging):
