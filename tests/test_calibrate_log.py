@@ -39,6 +39,19 @@ def canonical() -> EventLog:
     return read_event_log(DATA / "canonical_log.csv", as_of="2024-03-31T23:59:59Z")
 
 
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_other_separators_read_like_commas(canonical: EventLog, tmp_path: Path,
+                                           sep: str) -> None:
+    """Spreadsheet exports in many locales separate values with semicolons, others with tabs."""
+    table = pd.read_csv(DATA / "canonical_log.csv", dtype=str, keep_default_na=False,
+                        skip_blank_lines=False)
+    path = tmp_path / "log.csv"
+    table.to_csv(path, sep=sep, index=False)
+    other = read_event_log(path, as_of="2024-03-31T23:59:59Z")
+    pd.testing.assert_frame_equal(other.events.reset_index(drop=True),
+                                  canonical.events.reset_index(drop=True))
+
+
 def test_canonical_columns_and_types(canonical: EventLog) -> None:
     ev = canonical.events
     assert list(ev.columns[:12]) == ["case_id", "activity", "timestamp", "object_type",

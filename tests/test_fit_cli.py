@@ -157,6 +157,18 @@ def test_fit_shows_its_steps_only_when_asked_or_on_a_terminal(runner: CliRunner,
         assert f"fitting: {step}" in shown.stderr, step
 
 
+def test_a_source_that_enters_at_several_stages_keeps_each_reachable(tmp_path: Path) -> None:
+    """Without parent links, leads (entering at mql) and opportunities (created directly) are
+    separate journeys of one source: each entry stage gets its own source."""
+    table = pd.read_csv(DATA / "canonical_log.csv", usecols=["case_id", "activity", "timestamp"])
+    fitted = revsim.fit(table, as_of="2024-03-31T23:59:59Z")
+    sources = fitted.raw["sources"]
+    entries = {spec["to"] for spec in sources.values()}
+    assert {"mql", "opportunity"} <= entries and len(entries) == len(sources)
+    assert all(name.startswith("leads_to_") for name in sources)
+    fitted.scenario().run(replications=1, progress=False)  # every stage reachable: it loads
+
+
 EVERY_FORMAT = [
     ("canonical_log.csv", "canonical"),
     ("xes_log.csv", "canonical"),

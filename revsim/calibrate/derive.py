@@ -212,8 +212,14 @@ def _sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd
         else pd.Series("leads", index=jj.index)
     out: dict[str, Any] = {}
     rows = []
-    for src, g in jj.groupby(source_col):
+    # A source whose journeys start at different stages (leads at mql, opportunities created
+    # directly) becomes one source per entry stage, so that every entry stays reachable.
+    entries_of = {str(k): int(v) for k, v in jj.groupby(source_col)["entry"].nunique().items()}
+    for (source, entry_stage), g in jj.groupby([source_col, jj["entry"]]):
+        src = str(source)
         key = _key(src)
+        if entries_of[src] > 1:
+            key = f"{key}_to_{stage_keys[str(entry_stage)]}"
         created = g["created"]
         weeks = ((created - start).dt.total_seconds() // (HOURS_PER_WEEK * 3600)).astype(int)
         n_weeks = max(int(math.ceil(period_h / HOURS_PER_WEEK)), 1)
@@ -223,8 +229,7 @@ def _sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd
         lengths[-1] = period_h - HOURS_PER_WEEK * (n_weeks - 1)
         rate = fit_rate(counts, lengths)
         per_week = rate.rate_per_hour * HOURS_PER_WEEK
-        entry = g["entry"].mode().iloc[0]
-        spec: dict[str, Any] = {"rate": f"{per_week:.6g}/w", "to": stage_keys[entry]}
+        spec: dict[str, Any] = {"rate": f"{per_week:.6g}/w", "to": stage_keys[str(entry_stage)]}
         date_only = bool((created.dt.hour == 0).all() and (created.dt.minute == 0).all())
         if date_only:
             notes.append(f"source {key}: the log has dates without times, so no hour-of-day "
@@ -249,12 +254,10 @@ def _sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd
             biggest = max(spec["segments"], key=spec["segments"].get)
             spec["segments"][biggest] = round(spec["segments"][biggest] + 1 - total, 6)
             comments[f"sources.{key}.segments"] = f"n={len(g)} journeys by segment"
-        other_entries = g["entry"].value_counts()
-        if len(other_entries) > 1:
+        if entries_of[src] > 1:
             comments[f"sources.{key}.to"] = (
-                "entry stages seen: " + ", ".join(f"{stage_keys[str(s)]} {n}" for s, n in
-                                                  other_entries.items())
-                + "; the most common one is used")
+                f"the journeys of source {src!r} that start at this stage ({len(g)} of "
+                f"{int((source_col == src).sum())})")
         lo, hi = rate.ci
         verdict = ("overdispersed: counts vary more than Poisson; consider bursts or a "
                    "seasonal profile" if rate.overdispersion_p < 0.01 else "consistent with Poisson")

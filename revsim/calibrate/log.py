@@ -288,6 +288,22 @@ def _load(source: str | Path | pd.DataFrame, name: str | None) -> tuple[pd.DataF
     return frame, label, {}
 
 
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def _delimiter(path: str | Path) -> str:
+    """The separator the header line uses most (spreadsheet exports in many locales write
+    ``;``, some tools tabs); a comma when in doubt."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as fh:
+            header = next((line for line in fh if line.strip()), "")
+    except (OSError, UnicodeDecodeError):
+        return ","  # read_csv reports the problem in its own words
+    counts = {d: header.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])  # ties keep the earlier (the comma)
+    return best if counts[best] > 0 else ","
+
+
 def read_csv_text(path: str | Path, label: str, *, skip_blank_lines: bool = True) -> pd.DataFrame:
     """A CSV file as strings (blank cells NaN); unreadable files raise ``LogError``."""
     try:
@@ -295,7 +311,7 @@ def read_csv_text(path: str | Path, label: str, *, skip_blank_lines: bool = True
             warnings.simplefilter("error", pd.errors.ParserWarning)
             return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
                                skip_blank_lines=skip_blank_lines, encoding="utf-8-sig",
-                               index_col=False)
+                               index_col=False, sep=_delimiter(path))
     except FileNotFoundError:
         raise LogError([Problem("", "file not found; check the path")], label) from None
     except pd.errors.EmptyDataError:
