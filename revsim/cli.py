@@ -1,8 +1,9 @@
 """The ``revsim`` command: a thin click layer over the Python API.
 
 Bad input (a scenario, a flag, a path) ends with one line per problem on stderr and exit code 2,
-never a traceback; an interrupted run exits 130 and leaves no half-written file; results that
-cannot be written after all (a full disk) exit 1 with a clean message.
+never a traceback; an interrupted run exits 130 and leaves no half-written file; a system
+failure after the input was accepted (a full disk, a lost connection) exits 1 with a clean
+message.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_INPUT = 2
 EXIT_TASKS_FAILED = 1  # a sweep finished, but some tasks raised (reported; --resume retries)
-EXIT_WRITE_FAILED = 1  # the work was done but its results could not be written
+EXIT_SYSTEM = 1  # the input was fine but the system failed (a full disk, a lost connection)
 EXIT_INTERRUPTED = 130
 
 
@@ -56,8 +57,8 @@ def _clean_errors() -> Iterator[None]:
         sys.exit(EXIT_INTERRUPTED)
     except OSError as err:  # e.g. the disk filled up while writing results
         where = f"{err.filename}: " if err.filename else ""
-        _echo_err(f"error: {where}{err.strerror or err}; no output file was left half-written.")
-        sys.exit(EXIT_WRITE_FAILED)
+        _echo_err(f"error: {where}{err.strerror or err} (files are written whole or not at all)")
+        sys.exit(EXIT_SYSTEM)
 
 
 class _Output(click.Path):
