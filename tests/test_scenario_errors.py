@@ -376,6 +376,22 @@ def test_capacity_accounts_for_routing_and_headcount() -> None:
     assert len(warnings) == 1 and "'staff'" in warnings[0] and "15 h" in warnings[0]
 
 
+def test_capacity_counts_the_planned_hires() -> None:
+    # 300 h/w of work for one head (168 h/w) is overloaded, but not with two more hired when
+    # the window starts (3 heads); if they leave a week later, 1.14 heads on average are not
+    # enough again
+    over = scenario_dict({"sources": {"web": {"rate": "300/w"}}})
+    over["scenario"].update(horizon="16 w", warmup="2 w")
+    assert len(revsim.Scenario(over).warnings) == 1
+    hired = scenario_dict(over, pools={"staff": {"hires": [{"date": "2027-01-18",
+                                                            "count": 2}]}})
+    assert revsim.Scenario(hired).warnings == []
+    gone = scenario_dict(hired, pools={"staff": {"departures": [{"date": "2027-01-25",
+                                                                 "count": 2}]}})
+    (w,) = revsim.Scenario(gone).warnings
+    assert "on average, with the planned changes" in w
+
+
 # -- property tests on route validation -----------------------------------------------------------
 
 TARGETS = ["won", "lost", "disqualified", "done"]

@@ -667,7 +667,8 @@ def lead_volume_problems(model: Model, horizon: float) -> list[Problem]:
 
 
 def capacity_warnings(model: Model) -> list[str]:
-    """Warn about pools whose offered load meets or exceeds their working capacity."""
+    """Warn about pools whose offered load meets or exceeds their working capacity, with the
+    planned average headcount over the statistics window (hires and departures included)."""
     rates = visit_rates(model)
     warnings = []
     for pool in model.pools:
@@ -676,15 +677,18 @@ def capacity_warnings(model: Model) -> list[str]:
             for st in model.stages
             if st.pool == pool.index and st.work is not None
         )
-        capacity = pool.headcount * pool.calendar.open_fraction()
+        heads = pool.planned_headcount(model.warmup, model.horizon)
+        capacity = heads * pool.calendar.open_fraction()
         if offered <= 0:
             continue
         if capacity <= 0 or offered >= capacity:
             per_week = 168.0
+            planned = "" if heads == pool.headcount else " on average, with the planned changes"
             warnings.append(
                 f"pool '{pool.name}' is overloaded: offered load {offered * per_week:,.0f} h of work "
                 f"per week vs capacity {capacity * per_week:,.0f} h per week "
-                f"({pool.headcount} heads x {pool.calendar.open_fraction() * per_week:.0f} h); "
+                f"({heads:.3g} heads{planned} x "
+                f"{pool.calendar.open_fraction() * per_week:.0f} h); "
                 "its queues will grow without bound unless leads renege or are lost"
             )
     return warnings
