@@ -173,12 +173,15 @@ class Scenario:
     def bottlenecks(self, replications: int = 10, seed: int | None = DEFAULT_SEED, *,
                     horizon: str | float | None = None, warmup: str | float | None = None,
                     jobs: int | None = 1, progress: bool | None = None,
-                    marginal: bool = True) -> BottleneckReport:
-        """Where the cycle is constrained, and what one more head in each pool is worth."""
+                    marginal: bool = True, ramped: bool = False) -> BottleneckReport:
+        """Where the cycle is constrained, and what one more head in each pool is worth:
+        at full productivity from the start, or with ``ramped`` a hire on the first day of the
+        window who ramps up as the pool's hires do."""
         from revsim.bottlenecks import build_report
 
         return build_report(self, replications=replications, seed=seed, horizon=horizon,
-                            warmup=warmup, jobs=jobs, progress=progress, marginal=marginal)
+                            warmup=warmup, jobs=jobs, progress=progress, marginal=marginal,
+                            ramped=ramped)
 
 
     def sweep(self, out: str | Path, params: Sequence[str] = (), *, design: str = "grid",

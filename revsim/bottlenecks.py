@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass
@@ -50,6 +51,8 @@ class BottleneckReport:
     timeline: pd.DataFrame
     marginal: pd.DataFrame
     sentence: str
+    #: what each pool's variant adds: one more head from the start, or a ramping hire
+    added: str = "+1 head at full productivity from the start"
 
     def format(self) -> str:
         cur = self.base.model.currency
@@ -75,9 +78,9 @@ class BottleneckReport:
                 f"{_pm(r.queue_trend, r.queue_trend_hw, 'count'):>20}{flag}"
             )
         if not self.marginal.empty:
-            lines += ["", "Marginal value of +1 head (paired with common random numbers; "
-                      "money and counts per year)"]
-            for pool, g in self.marginal.groupby("pool", sort=False):
+            lines += ["", f"Marginal value of {self.added} (paired with common random "
+                      "numbers; money and counts per year)"]
+            for _, g in self.marginal.groupby("pool", sort=False):
                 parts = []
                 for r in _rows(g):
                     unit = cur if r.unit == cur else r.unit
@@ -96,7 +99,7 @@ class BottleneckReport:
                     extra = f"; ROI {roi:+.0%} on bookings" + (
                         f", payback {payback:.1f} months" if not math.isnan(payback)
                         else ", no payback")
-                lines.append(f"  +1 {pool}: " + "; ".join(parts) + extra)
+                lines.append(f"  {g['added'].iloc[0]}: " + "; ".join(parts) + extra)
         lines += ["", self.sentence]
         return "\n".join(lines)
 
@@ -145,8 +148,13 @@ def _signed(value: float, unit: str, currency: str) -> str:
 
 def build_report(scenario: Scenario, *, replications: int, seed: int | None,
                  horizon: Any, warmup: Any, jobs: int | None, progress: bool | None,
-                 marginal: bool = True) -> BottleneckReport:
-    """Run the scenario (and +1-head variants) and assemble the report."""
+                 marginal: bool = True, ramped: bool = False) -> BottleneckReport:
+    """Run the scenario (and one variant per pool) and assemble the report.
+
+    Each variant adds one head to a pool: from the start at full productivity (the capacity's
+    shadow price), or with ``ramped`` a hire on the first day of the window who ramps up as
+    the pool's hires do (what hiring now is worth over the window).
+    """
     run_kw = dict(replications=replications, seed=seed, horizon=horizon, warmup=warmup,
                   jobs=jobs, progress=progress)
     base = scenario.run(**run_kw, active_periods=True)  # type: ignore[arg-type]
@@ -155,8 +163,11 @@ def build_report(scenario: Scenario, *, replications: int, seed: int | None,
     pools = _pool_table(base, start, end)
     timeline = _timeline(base, start, end)
     stages = _stage_table(base, start, end)
-    marg = _marginal(scenario, base, run_kw) if marginal and model.pools else pd.DataFrame()
-    report = BottleneckReport(base, pools, stages, timeline, marg, "")
+    marg = (_marginal(scenario, base, run_kw, ramped) if marginal and model.pools
+            else pd.DataFrame())
+    added = ("one hire per pool on the first day of the window, ramping up like the pool's "
+             "hires" if ramped else "+1 head at full productivity from the start")
+    report = BottleneckReport(base, pools, stages, timeline, marg, "", added)
     report.sentence = _sentence(report)
     return report
 
@@ -234,21 +245,39 @@ def _stage_table(base: RunResult, start: float, end: float) -> pd.DataFrame:
                                        "growing"])
 
 
-def _marginal(scenario: Scenario, base: RunResult, run_kw: dict[str, Any]) -> pd.DataFrame:
+def _window_start_date(base: RunResult) -> dt.date:
+    """The first whole day of the statistics window (hires start at midnight)."""
+    begins = (dt.datetime.combine(base.model.start, dt.time())
+              + dt.timedelta(hours=float(base.manifest["warmup_hours"])))
+    return begins.date() + dt.timedelta(days=0 if begins.time() == dt.time() else 1)
+
+
+def _marginal(scenario: Scenario, base: RunResult, run_kw: dict[str, Any],
+              ramped: bool = False) -> pd.DataFrame:
+    from revsim.interventions import hire
+
     model = base.model
+    # the base run fixed the window (an automatic warm-up included): variants use the same
+    run_kw = {**run_kw, "warmup": base.manifest["warmup_hours"]}
     weeks = base.manifest["window_hours"] / 168.0
     per_year = WEEKS_PER_YEAR / weeks
     keys = pd.DataFrame([(m, s) for m, s, _ in MARGINAL_KPIS], columns=["metric", "scope"])
     annual = {m for m, _, a in MARGINAL_KPIS if a}
     frames = []
     for pool in model.pools:
-        variant = scenario.with_changes({f"pools.{pool.name}.headcount": pool.headcount + 1})
-        result = variant.run(**run_kw)
+        if ramped:
+            label, changes = hire(scenario.raw, pool.name, 1, _window_start_date(base))
+            if pool.ramp is None:
+                label += " (no ramp set for this pool: fully productive)"
+        else:
+            label, changes = f"+1 {pool.name}", {f"pools.{pool.name}.headcount": pool.headcount + 1}
+        result = scenario.with_changes(changes).run(**run_kw)
         diffs = paired_differences(base.summary, result.summary).merge(
             keys, on=["metric", "scope"])
         for col in ("base_mean", "variant_mean", "diff", "ci_low", "ci_high", "half_width"):
             diffs[col] = np.where(diffs.metric.isin(annual), diffs[col] * per_year, diffs[col])
         diffs.insert(0, "pool", pool.name)
+        diffs.insert(1, "added", label)
         diffs["per_year"] = diffs.metric.isin(annual)
         diffs["significant"] = diffs["p_value"] < 0.05
         cost = pool.cost_per_head if pool.cost_per_head is not None else math.nan
@@ -294,9 +323,9 @@ def _sentence(report: BottleneckReport) -> str:
         else:
             what = "bookings"
         if math.isnan(r.half_width):
-            text = f"+1 {r.pool} adds {_signed(r.diff, cur, cur)} {what} per year (no CI)"
+            text = f"{r.added} adds {_signed(r.diff, cur, cur)} {what} per year (no CI)"
         else:
-            text = (f"+1 {r.pool} adds {_signed(r.diff, cur, cur)} ± "
+            text = (f"{r.added} adds {_signed(r.diff, cur, cur)} ± "
                     f"{format_value(r.half_width, cur, cur)} {what} per year")
             if not r.significant:
                 text += " (not significant)"

@@ -371,20 +371,23 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
 @_apply(replication_options)
 @click.option("--marginal/--no-marginal", default=True, show_default=True,
               help="Rerun with +1 head in each pool to value extra capacity.")
+@click.option("--ramped", is_flag=True,
+              help="Value a hire on the first day of the window who ramps up like the pool's "
+              "hires ([pools.X.ramp]), instead of +1 head at full productivity from the start.")
 @click.option("-o", "--out", type=OUT_DIR, help="Write result files here.")
 @plots_opt
 @set_opt
 @progress_opt
 @handles_errors
 def bottlenecks(scenario: str, replications: int, seed: int, horizon: str | None,
-                warmup: str | None, jobs: int, marginal: bool, out: str | None,
+                warmup: str | None, jobs: int, marginal: bool, ramped: bool, out: str | None,
                 plots: str | None, overrides: tuple[str, ...], progress: bool | None) -> None:
     """Find the bottleneck of SCENARIO and value one more head in each pool."""
     sc = _load(scenario, overrides)
     _warn(sc)
     report = sc.bottlenecks(replications=replications, seed=seed, horizon=horizon,
                             warmup=warmup, jobs=jobs if jobs > 0 else None,
-                            progress=progress, marginal=marginal)
+                            progress=progress, marginal=marginal, ramped=ramped)
     click.echo(report.format())
     _write_outputs(report, out, plots)
 

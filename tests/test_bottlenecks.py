@@ -29,8 +29,8 @@ POOL_COLUMNS = ["pool", "utilisation", "utilisation_hw", "bottleneck_share",
 STAGE_COLUMNS = ["stage", "wait_share", "wait_share_hw", "queue_mean", "queue_mean_hw",
                  "queue_trend", "queue_trend_hw", "growing"]
 TIMELINE_COLUMNS = ["week_start", "pool", "share"]
-MARGINAL_COLUMNS = ["pool", *COLUMNS, "per_year", "significant", "cost_per_head", "roi",
-                    "payback_months", "rank"]
+MARGINAL_COLUMNS = ["pool", "added", *COLUMNS, "per_year", "significant", "cost_per_head",
+                    "roi", "payback_months", "rank"]
 START = dt.date(2027, 1, 4)
 JOBS = 2
 

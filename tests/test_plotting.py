@@ -243,7 +243,15 @@ def test_stage_time_stacks_wait_and_rest(kpis: pd.DataFrame) -> None:
 
 
 def test_stage_time_switches_to_hours_for_short_stages(kpis: pd.DataFrame) -> None:
-    ax = plotting.plot_stage_time(kpis, ["mql_review", "qualify", "prospect"])
+    # the simulated times depend on the run; set them so that every stage takes hours
+    short = kpis.copy()
+    stages = ["mql_review", "qualify", "prospect"]
+    for metric in ("time_in_stage_mean", "wait_mean"):
+        for hours, stage in zip((3.0, 12.0, 30.0), stages, strict=True):
+            row = (short.scope == "stage") & (short.metric == metric) & (short.name == stage)
+            value = hours / 2 if metric == "wait_mean" else hours
+            short.loc[row, ["mean", "ci_low", "ci_high"]] = [value, value * 0.8, value * 1.2]
+    ax = plotting.plot_stage_time(short, stages)
     assert "hours" in ax.get_xlabel()
     assert all(t.endswith(" h") for t in tick_texts(ax, "x"))
 

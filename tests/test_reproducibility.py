@@ -163,6 +163,41 @@ def test_common_random_numbers_make_differences_precise() -> None:
     assert (w2 < w1).all()
 
 
+def departures(sc: revsim.Scenario, monkeypatch: pytest.MonkeyPatch) -> dict[int, float]:
+    """When each person of pool 'ae' left through attrition, by who they are (their key)."""
+    from revsim.engine.pool import PoolRT
+    from revsim.engine.simulation import Simulation
+
+    left: dict[int, float] = {}
+    attrite = PoolRT._attrite
+
+    def logged(self: PoolRT, ev: Any) -> None:
+        if self.name == "ae" and ev.payload.active:
+            left[ev.payload.key] = self.env.now
+        attrite(self, ev)
+
+    with monkeypatch.context() as patch:  # undone on return, so calls do not nest
+        patch.setattr(PoolRT, "_attrite", logged)
+        sim = Simulation(sc.model, 5, 0)
+        sim.env.run(until=sim.horizon)
+    return left
+
+
+def test_a_hire_in_a_variant_leaves_everyone_elses_tenure_unchanged(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Attrition is keyed by person (starting members, planned hires, backfills of someone),
+    so the extra hires a comparison adds do not reshuffle who leaves when; with draws in
+    stream order the backfills' tenures would shift."""
+    changes = {"pools.ae.attrition": "3/y", "pools.ae.backfill_after": "2 w",
+               "pools.ae.headcount": 4, "scenario.horizon": "80 w"}
+    base = departures(two_stage(changes), monkeypatch)
+    hired = departures(two_stage({**changes, "pools.ae.hires": [
+        {"date": "2027-02-01", "count": 2}]}), monkeypatch)
+    assert len(base) > 6  # starting members and some of their backfills left
+    assert {k: hired[k] for k in base} == base
+    assert len(hired) > len(base)
+
+
 def test_start_date_is_the_clock_origin() -> None:
     r = two_stage().run(replications=1, seed=1)
     series = r.series

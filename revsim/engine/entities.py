@@ -97,11 +97,12 @@ class Lead:
 class Server:
     """One member of a staff pool, with a hire date and an optional productivity ramp."""
 
-    __slots__ = ("id", "hired", "ramp", "active", "busy", "leaving", "timer")
+    __slots__ = ("id", "key", "hired", "ramp", "active", "busy", "leaving", "timer")
 
     def __init__(self, server_id: int, hired: float, ramp: tuple[float, float] | None,
                  env: Environment) -> None:
         self.id = server_id
+        self.key = server_id  # who this is, for per-person random numbers (set by the pool)
         # A server finishes at most one item at a time, so one completion event per server is
         # reused for all its items instead of allocating one per item.
         self.timer = Wake(env, _unset)

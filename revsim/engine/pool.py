@@ -11,13 +11,18 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from simpy.events import NORMAL
 
-from revsim.distributions import Exponential
 from revsim.engine.entities import Lead, Server, Wake
+from revsim.engine.streams import keyed_uniform, mix64
 from revsim.scenario.model import PoolModel
 
 if TYPE_CHECKING:
     from revsim.engine.simulation import Simulation
     from revsim.engine.stage import StageRT
+
+
+_HIRE_KEYS = 1 << 40  # keys of planned hires: _HIRE_KEYS + j * _PER_HIRE + k
+_PER_HIRE = 1 << 20
+_BACKFILL = 0x5BD1E9955BD1E995  # a backfill's key: mix64(departed person's key ^ this)
 
 
 class PoolRT:
@@ -61,15 +66,15 @@ class PoolRT:
         self.active_log: list[tuple[float, float]] | None = [] if sim.track_active else None
         self.saturated = False
         self.saturated_since = 0.0
-        self._attrition = (
-            sim.streams.draws(f"pool.{model.name}.attrition", Exponential(1.0 / model.attrition))
-            if model.attrition
-            else None
-        )
-        for _ in range(model.headcount):
-            self._add_server(0.0, None)
-        for hire in model.hires:
-            self._at(hire.at, self._hire, (hire.count, hire.ramp))
+        # Each person's time to attrition is keyed by who they are (a starting member, the
+        # k-th person of the j-th planned hire, the backfill of someone), not drawn in order:
+        # adding a hire in a variant then leaves everyone else's tenure as it was (CRN).
+        self._attrition_key = sim.streams.key(f"pool.{model.name}.attrition")
+        for i in range(model.headcount):
+            self._add_server(0.0, None, i)
+        for j, hire in enumerate(model.hires):
+            keys = [_HIRE_KEYS + j * _PER_HIRE + k for k in range(hire.count)]
+            self._at(hire.at, self._hire, (keys, hire.ramp))
         for at, n in model.departures:
             self._at(at, self._depart, n)
         if not self.always:
@@ -252,9 +257,10 @@ class PoolRT:
         ev.payload = payload
         self.env.schedule(ev, NORMAL, max(when - self.env.now, 0.0))
 
-    def _add_server(self, now: float, ramp: tuple[float, float] | None) -> None:
+    def _add_server(self, now: float, ramp: tuple[float, float] | None, key: int) -> None:
         self.track_capacity(now)
         server = Server(len(self.servers), now, ramp, self.env)
+        server.key = key
         self.servers.append(server)
         if ramp is not None:
             self.ramping += 1
@@ -262,14 +268,15 @@ class PoolRT:
         self.free.append(server)
         if self.active_log is not None:
             self.check_saturation(now)
-        if self._attrition is not None:
-            self._at(now + self._attrition(), self._attrite, server)
+        if self.model.attrition:
+            u = keyed_uniform(self._attrition_key, key, 0)
+            self._at(now - math.log1p(-u) / self.model.attrition, self._attrite, server)
 
     def _hire(self, ev: Wake) -> None:
-        n, ramp = ev.payload
+        keys, ramp = ev.payload
         now = self.env.now
-        for _ in range(n):
-            self._add_server(now, ramp)
+        for key in keys:
+            self._add_server(now, ramp, key)
         self.dispatch(now)
 
     def _depart(self, ev: Wake) -> None:
@@ -300,4 +307,5 @@ class PoolRT:
         now = self.env.now
         self._remove(server, now)
         if self.model.backfill_after is not None:
-            self._at(now + self.model.backfill_after, self._hire, (1, self.model.ramp))
+            self._at(now + self.model.backfill_after, self._hire,
+                     ([mix64(server.key ^ _BACKFILL)], self.model.ramp))
