@@ -40,6 +40,13 @@ def _bounds(unit: str, currency_units: frozenset[str]) -> tuple[float, float]:
     return -math.inf, math.inf
 
 
+def cut_to_bounds(low: float, high: float, unit: str,
+                  currency_units: frozenset[str] = frozenset()) -> tuple[float, float]:
+    """An interval cut at the natural bounds of a KPI in ``unit`` (no negative time)."""
+    low_bound, high_bound = _bounds(unit, currency_units)
+    return max(low, low_bound), min(high, high_bound)
+
+
 def summarise(tidy: pd.DataFrame, confidence: float = 0.95,
               currency_units: frozenset[str] = frozenset()) -> pd.DataFrame:
     """Per-KPI mean, CI and n from a tidy table with one row per replication x KPI.
@@ -50,9 +57,8 @@ def summarise(tidy: pd.DataFrame, confidence: float = 0.95,
     rows = []
     for key, group in tidy.groupby(KEY, sort=False, dropna=False):
         mean, lo, hi, n = t_interval(group["value"].to_numpy(), confidence)
-        low_bound, high_bound = _bounds(str(key[3]), currency_units)
         half = (hi - lo) / 2 if n > 1 else math.nan
         if n > 1:
-            lo, hi = max(lo, low_bound), min(hi, high_bound)
+            lo, hi = cut_to_bounds(lo, hi, str(key[3]), currency_units)
         rows.append((*key, mean, lo, hi, half, n))
     return pd.DataFrame(rows, columns=[*KEY, "mean", "ci_low", "ci_high", "half_width", "n"])

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from revsim.analysis.ci import t_interval
+from revsim.analysis.ci import cut_to_bounds, t_interval
 from revsim.calibrate.journeys import build_journeys
 from revsim.calibrate.log import EventLog
 
@@ -138,6 +138,8 @@ def backtest(scenario: Scenario, log: EventLog | str | Any, *, replications: int
         x = np.asarray(values, dtype=float)
         x = x[~np.isnan(x)]
         mean, lo, hi, n = t_interval(x)
+        if n > 1:
+            lo, hi = cut_to_bounds(lo, hi, unit)
         pi_lo, pi_hi = (float(np.quantile(x, 0.025)), float(np.quantile(x, 0.975))) if n else \
             (math.nan, math.nan)
         inside = bool(pi_lo <= obs <= pi_hi) if n else None
