@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import numbers
 import platform
 import time
 from collections.abc import Mapping, Sequence
@@ -61,14 +62,14 @@ class Scenario:
 
         ``horizon`` and ``warmup`` override the scenario's (a duration such as "26 w", or
         hours); ``warmup="auto"`` picks it with MSER-5 from a pilot run and reports it.
-        ``jobs`` is the number of worker processes (None: one per CPU); results do not depend
-        on it. ``records`` keeps per-visit records (memory grows with the horizon).
+        ``jobs`` is the number of worker processes (None or <= 0: one per CPU); results do not
+        depend on it. ``records`` keeps per-visit records (memory grows with the horizon).
         ``precision=0.05`` adds replications until every headline KPI's 95% CI half-width is
         within 5% of its mean, up to ``max_replications``. ``batch_means=k`` makes one long
         run cut into k batches instead of independent replications.
         ``progress`` shows a progress bar (None: only when stderr is a terminal).
         """
-        seed = DEFAULT_SEED if seed is None else int(seed)
+        seed = check_seed(seed)
         h = _hours(horizon, "horizon")
         notes: dict[str, Any] = {}
         w: float | None
@@ -210,6 +211,16 @@ class Scenario:
 
 def _describe_changes(changes: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in changes.items()) or "no change"
+
+
+def check_seed(seed: Any) -> int:
+    """The root seed as an int (DEFAULT_SEED for None); anything else is refused clearly."""
+    if seed is None:
+        return DEFAULT_SEED
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ScenarioError([Problem("seed", f"must be a whole number >= 0, got {seed!r}")],
+                            "run")
+    return int(seed)
 
 
 def check_window(model: Model, horizon: float | None, warmup: float | None,

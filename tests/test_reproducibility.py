@@ -198,6 +198,12 @@ def test_a_hire_in_a_variant_leaves_everyone_elses_tenure_unchanged(
     assert len(hired) > len(base)
 
 
+@pytest.mark.parametrize("seed", [-5, 1.5, "7", True])
+def test_a_seed_that_is_not_a_whole_number_is_refused(seed: Any) -> None:
+    with pytest.raises(revsim.ScenarioError, match="seed: must be a whole number >= 0"):
+        two_stage().run(replications=1, seed=seed)
+
+
 def test_start_date_is_the_clock_origin() -> None:
     r = two_stage().run(replications=1, seed=1)
     series = r.series

@@ -129,9 +129,11 @@ def run_sweep(scenario: Scenario, out: str | Path, *, params: Sequence[str | Par
     Replication r of every point uses the same random streams (common random numbers). Each
     finished (point, replication) is saved at once; ``resume=True`` runs only what is missing.
     """
+    from revsim.api import check_seed
     from revsim.errors import Problem
     from revsim.sweep.runner import SweepError
 
+    seed = check_seed(seed)
     chosen = build_points(design, params, points=points, seed=seed, named=named)
     if not chosen:
         raise SweepError([Problem("--param", "the design has no points")])
