@@ -135,6 +135,7 @@ def test_backtest_prints_the_table(runner: CliRunner, fitted_files, tmp_path: Pa
         assert re.search(rf"^\s+{re.escape(kpi)}\s+observed .* simulated .* range \[.*\] n=5",
                          out, re.M), kpi
     assert re.search(r"^\d+ of \d+ KPIs outside the range\.$", out, re.M)
+    assert "With 5 replications the 95% range" in out  # few replications: said so
     table = pd.read_csv(csv)
     assert {"kpi", "observed", "sim_mean", "pi_low", "pi_high", "inside"} <= set(table.columns)
 

@@ -148,6 +148,9 @@ def backtest(scenario: Scenario, log: EventLog | str | Any, *, replications: int
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+ROUGH_BELOW = 20  # replications: below this the 2.5-97.5% range of single runs is rough
+
+
 def format_backtest(table: pd.DataFrame) -> str:
     from revsim.table import format_value
 
@@ -164,4 +167,9 @@ def format_backtest(table: pd.DataFrame) -> str:
         )
     outside = int((table["inside"] == False).sum())  # noqa: E712 - None means not simulated
     lines += ["", f"{outside} of {int(table['inside'].notna().sum())} KPIs outside the range."]
+    n = int(table["n"].max()) if len(table) else 0
+    if 0 < n < ROUGH_BELOW:
+        lines.append(f"With {n} replications the 95% range of single replications is little "
+                     f"more than their min-max; use -n {ROUGH_BELOW} or more before reading much "
+                     "into a KPI outside it.")
     return "\n".join(lines)
