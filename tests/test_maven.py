@@ -113,3 +113,29 @@ def test_backtest_kpi_inside_the_range_of_single_replications(backtest_table: pd
         f"{kpi}: observed {row['observed']:.4g} outside the 95% range of single replications "
         f"[{row['pi_low']:.4g}, {row['pi_high']:.4g}] (simulated mean {row['sim_mean']:.4g}, "
         f"n={row['n']})\n" + backtest_table.to_string())
+
+
+def test_other_copies_of_the_table_read_the_same(fitted: FittedScenario, raw: pd.DataFrame,
+                                                 tmp_path: Path) -> None:
+    """The Kaggle mirror writes ISO dates (YYYY-MM-DD); hand-edited copies change the letter
+    case of deal stages. Both must give the same fit as the data.world original."""
+    other = raw.copy()
+    for col in ("engage_date", "close_date"):
+        other[col] = pd.to_datetime(other[col], format="%d-%m-%y").dt.strftime("%Y-%m-%d")
+    other["deal_stage"] = " " + other["deal_stage"].str.lower() + " "
+    path = tmp_path / "sales_pipeline.csv"
+    other.to_csv(path, index=False)
+    again = revsim.fit(path, format="maven", as_of=AS_OF)
+    pd.testing.assert_frame_equal(again.log.events.reset_index(drop=True),
+                                  fitted.log.events.reset_index(drop=True))
+    assert again.raw["stages"] == fitted.raw["stages"]
+
+
+def test_dates_in_neither_style_are_reported_with_both(raw: pd.DataFrame,
+                                                       tmp_path: Path) -> None:
+    bad = raw.copy()
+    bad.loc[bad.index[:3], "close_date"] = "March 1st"
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    with pytest.raises(revsim.RevsimError, match=r"not a %d-%m-%y or %Y-%m-%d date"):
+        revsim.fit(path, format="maven", as_of=AS_OF)

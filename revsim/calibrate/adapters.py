@@ -86,10 +86,13 @@ class _Export:
                                              "fill it in or delete the row"))
         return out
 
-    def times(self, col: str | None, *, tz: str = "UTC", date_format: str | None = None,
-              unix: bool = False) -> pd.Series:
-        """Times in UTC from ISO 8601 text (naive ones taken in ``tz``), a strftime format, or
-        Unix seconds; unparseable values become problems, blanks NaT."""
+    def times(self, col: str | None, *, tz: str = "UTC",
+              date_format: str | tuple[str, ...] | None = None, unix: bool = False
+              ) -> pd.Series:
+        """Times in UTC from ISO 8601 text (naive ones taken in ``tz``), a strftime format (or
+        the first of several that reads the whole column: the same table circulates with
+        different date styles), or Unix seconds; unparseable values become problems, blanks
+        NaT."""
         if col is None:
             return pd.Series(pd.NaT, index=self.table.index, dtype="datetime64[ns, UTC]")
         raw = self.text(col)
@@ -102,11 +105,16 @@ class _Export:
                                                  "format)", raw[bad].head(50)))
             return pd.to_datetime(seconds, unit="s", utc=True).astype("datetime64[ns, UTC]")
         if date_format is not None:
-            stamps = pd.to_datetime(raw, format=date_format, errors="coerce")
+            formats = (date_format,) if isinstance(date_format, str) else date_format
+            tries = [pd.to_datetime(raw, format=f, errors="coerce") for f in formats]
+            misses = [int((t.isna() & raw.notna()).sum()) for t in tries]
+            best = int(np.argmin(misses))  # the first format that reads everything, if any
+            stamps = tries[best]
             bad = (stamps.isna() & raw.notna()).to_numpy()
             if bad.any():
-                self.problems.append(row_problem(col, self.rows[bad], f"not a {date_format} date:",
-                                                 f"write dates as {date_format}",
+                styles = " or ".join(formats)
+                self.problems.append(row_problem(col, self.rows[bad], f"not a {styles} date:",
+                                                 f"write dates as {formats[0]}",
                                                  raw[bad].head(50)))
             return _localize(stamps, tz)
         stamps, _, aware = parse_times(raw, self.rows, col, self.problems)
@@ -512,6 +520,7 @@ def _ar_dates(export: _Export, col: str | None, date_format: str | None, tz: str
 
 
 MAVEN_STAGES = ("Prospecting", "Engaging", "Won", "Lost")
+MAVEN_DATES = ("%d-%m-%y", "%Y-%m-%d")  # data.world copy, Kaggle mirror
 
 
 def maven_pipeline(source: Source) -> pd.DataFrame:
@@ -521,7 +530,8 @@ def maven_pipeline(source: Source) -> pd.DataFrame:
     ``close_date`` -> ``closed_won`` (deal_stage Won) or ``closed_lost`` (Lost), with
     ``close_value`` -> amount (0 for lost deals, as in the table); ``sales_agent`` -> resource;
     ``account`` -> account_id and attribute ``account``; ``product`` -> attribute. Dates are
-    ``DD-MM-YY`` (midnight UTC). ``engage_quarter``/``close_quarter`` are derived and dropped.
+    ``DD-MM-YY`` or ``YYYY-MM-DD`` (midnight UTC); deal stages in any letter case.
+    ``engage_quarter``/``close_quarter`` are derived and dropped.
 
     Engaging deals have only ``stage:engaging``: open, censored at the as-of time. The table has
     no creation date, so there is no ``opportunity_created`` event, and Prospecting deals (no
@@ -535,14 +545,18 @@ def maven_pipeline(source: Source) -> pd.DataFrame:
              "close_date", "close_value")}
     export.stop_if_problems()
     case = export.required_text(str(cols["opportunity_id"]))
+    # copies of the table differ in letter case and date style (data.world: DD-MM-YY, the
+    # Kaggle mirror: YYYY-MM-DD); both are read
     stage = export.required_text(str(cols["deal_stage"]))
+    canonical = {name.casefold(): name for name in MAVEN_STAGES}
+    stage = stage.map(lambda v: canonical.get(v.casefold(), v) if isinstance(v, str) else v)
     bad = (stage.notna() & ~stage.isin(MAVEN_STAGES)).to_numpy()
     if bad.any():
         export.problems.append(row_problem("deal_stage", export.rows[bad], "unknown deal_stage",
                                            f"use one of {', '.join(MAVEN_STAGES)}",
                                            stage[bad].head(50)))
-    engaged = export.times(cols["engage_date"], date_format="%d-%m-%y")
-    closed = export.times(cols["close_date"], date_format="%d-%m-%y")
+    engaged = export.times(cols["engage_date"], date_format=MAVEN_DATES)
+    closed = export.times(cols["close_date"], date_format=MAVEN_DATES)
     has_engage = export.text(cols["engage_date"]).notna()
     has_close = export.text(cols["close_date"]).notna()
     checks = (
