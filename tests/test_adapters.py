@@ -278,13 +278,13 @@ def test_maven_full_table() -> None:
 
 def test_maven_problems() -> None:
     raw = pd.read_csv(DATA / "maven_pipeline_sample.csv", dtype=str)
-    raw.loc[0, "close_date"] = "2017-03-05"  # not DD-MM-YY
+    raw.loc[0, "close_date"] = "05/03/2017"  # neither DD-MM-YY nor YYYY-MM-DD
     raw.loc[1, "deal_stage"] = "Won"  # an Engaging row without close date
     raw.loc[2, "deal_stage"] = "Negotiating"
     with pytest.raises(LogError) as info:
         maven_pipeline(raw)
     text = "\n".join(info.value.lines())
-    assert 'close_date: row 2: not a %d-%m-%y date: "2017-03-05"' in text
+    assert 'close_date: row 2: not a %d-%m-%y or %Y-%m-%d date: "05/03/2017"' in text
     assert "row 3: Won/Lost deal without a close_date" in text
     assert 'deal_stage: row 4: unknown deal_stage "Negotiating"' in text
     with pytest.raises(LogError) as info:
