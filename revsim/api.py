@@ -224,8 +224,9 @@ def check_seed(seed: Any) -> int:
 
 
 def check_window(model: Model, horizon: float | None, warmup: float | None,
-                 replications: int) -> None:
-    """Refuse a window that cannot be run (warm-up not shorter than the horizon, ...)."""
+                 replications: int) -> tuple[float, float]:
+    """The run window (horizon, warm-up) in hours, overrides applied; a window that cannot be
+    run (warm-up not shorter than the horizon, ...) is refused."""
     problems = []
     h = model.horizon if horizon is None else horizon
     w = model.warmup if warmup is None else warmup
@@ -243,6 +244,7 @@ def check_window(model: Model, horizon: float | None, warmup: float | None,
         problems.append(Problem("replications", "must be at least 1"))
     if problems:
         raise ScenarioError(problems, "run")
+    return h, w
 
 
 def _hours(value: str | float | None, field: str) -> float | None:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from revsim.analysis.compare import adjust_across_variants, paired_differences
 from revsim.errors import Problem, ScenarioError
-from revsim.table import format_value, too_few_replications
+from revsim.table import format_value, replications_text, too_few_replications
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -109,7 +109,7 @@ class Comparison:
         cur = self.base.model.currency
         n = self.base.manifest.get("replications")
         lines = [
-            f"Compared with {self.base.model.name}: {n} paired replication{'' if n == 1 else 's'} "
+            f"Compared with {self.base.model.name}: {replications_text(n, 'paired')} "
             f"(common random numbers), seed {self.base.manifest.get('seed')}, window "
             f"{self.base.manifest.get('window', '')}.",
             "diff = variant - base, mean [95% CI]; * = significant after Holm's correction "

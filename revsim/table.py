@@ -106,9 +106,9 @@ def _cell(r: pd.Series | None, currency: str) -> str:
     return mean
 
 
-def replications_text(n: Any) -> str:
-    """``"1 replication"`` / ``"10 replications"``."""
-    return f"{n} replication{'' if n == 1 else 's'}"
+def replications_text(n: Any, kind: str = "") -> str:
+    """``"1 replication"`` / ``"10 replications"`` (``kind="paired"``: "10 paired ...")."""
+    return f"{n} {kind + ' ' if kind else ''}replication{'' if n == 1 else 's'}"
 
 
 def too_few_replications(n: Any) -> list[str]:

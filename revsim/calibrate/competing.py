@@ -40,7 +40,7 @@ class CompetingOutcomes:
     completed: npt.NDArray[np.int64]  # completed visits per outcome
     n: int  # visits, open ones included
     unresolved: float  # P(still open after the longest observed duration)
-    times: FloatArray  # distinct durations at which some visit completed
+    times: FloatArray  # distinct durations observed (completed or censored), increasing
     increments: FloatArray  # (outcomes, times): jumps of each cumulative incidence
 
     def conditional_quantiles(self, outcome: str, m: int) -> FloatArray:
@@ -58,12 +58,11 @@ class CompetingOutcomes:
         return times[np.minimum(np.searchsorted(cdf, probs, side="left"), len(times) - 1)]
 
 
-def _incidence(times: FloatArray, counts: npt.NDArray[np.float64]
-               ) -> tuple[FloatArray, float]:
-    """Cumulative-incidence increments from counts per distinct time.
+def _incidence(counts: npt.NDArray[np.float64]) -> tuple[FloatArray, float]:
+    """Cumulative-incidence increments from counts per distinct duration, in increasing order.
 
-    ``times`` sorted distinct durations; ``counts`` (outcomes + 1, times), the last row being
-    visits censored at that duration. Censoring at a time counts as after the events then.
+    ``counts`` is (outcomes + 1, durations), the last row being visits censored at that
+    duration. Censoring at a duration counts as after the events then.
     """
     events = counts[:-1]
     leaving = counts.sum(axis=0)
@@ -102,7 +101,7 @@ def competing_outcomes(hours: npt.ArrayLike, outcomes: npt.ArrayLike, censored: 
     times, t_index = np.unique(h, return_inverse=True)
     counts = np.zeros((len(names) + 1, len(times)))
     np.add.at(counts, (code, t_index), 1.0)
-    inc, unresolved = _incidence(times, counts)
+    inc, unresolved = _incidence(counts)
     shares = _shares(inc)
 
     # Bootstrap on binned counts: resampling visits is a multinomial draw over the cells.
@@ -114,12 +113,11 @@ def competing_outcomes(hours: npt.ArrayLike, outcomes: npt.ArrayLike, censored: 
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(len(h), cells / cells.sum(), size=BOOTSTRAP)
     boot = np.empty((BOOTSTRAP, len(names)))
-    grid = np.arange(n_bins, dtype=float)
     for b in range(BOOTSTRAP):
-        boot_inc, _ = _incidence(grid, draws[b].reshape(len(names) + 1, n_bins).astype(float))
+        boot_inc, _ = _incidence(draws[b].reshape(len(names) + 1, n_bins).astype(float))
         boot[b] = _shares(boot_inc)
     low, high = np.nanquantile(boot, [0.025, 0.975], axis=0)
-    completed = np.array([int(np.sum((~cens) & (out == n))) for n in names], dtype=np.int64)
+    completed = counts[:-1].sum(axis=1).astype(np.int64)
     return CompetingOutcomes(names, shares, np.minimum(low, shares), np.maximum(high, shares),
                              np.nanstd(boot, axis=0, ddof=1), completed, len(h), unresolved,
                              times, inc)

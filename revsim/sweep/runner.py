@@ -291,14 +291,12 @@ def check_points(base: dict[str, Any], points: list[Point], horizon: float | Non
     for p in points:
         try:
             sc = Scenario(base).with_changes(p.changes)
-            check_window(sc.model, horizon, warmup, 1)
+            horizon_h, warmup_h = check_window(sc.model, horizon, warmup, 1)
         except ScenarioError as err:
             problems += [Problem(f"point {p.label}: {q.path}", q.message) for q in err.problems]
             continue
-        m = sc.model
-        window = (m.warmup if warmup is None else warmup, m.horizon if horizon is None else horizon)
-        cost[p.id] = float(sum(pool.planned_headcount(*window) * (pool.cost_per_head or 0.0)
-                               for pool in m.pools))
+        cost[p.id] = float(sum(pool.planned_headcount(warmup_h, horizon_h)
+                               * (pool.cost_per_head or 0.0) for pool in sc.model.pools))
     if problems:
         raise ScenarioError(problems, "sweep")
     return cost
