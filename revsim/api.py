@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from revsim import __version__
 from revsim.analysis.precision import run_to_precision
+from revsim.engine import COMPILED
 from revsim.errors import Problem, ScenarioError
 from revsim.experiment import RunOptions, run_batch_means, run_replications
 from revsim.progress import progress_bar
@@ -101,6 +102,7 @@ class Scenario:
         window_h = (horizon_h - warmup_h) / (batch_means or 1)
         manifest = {
             "revsim_version": __version__,
+            "engine": "compiled" if COMPILED else "interpreted",
             "scenario_name": self.model.name,
             "scenario_file": self.source,
             "scenario_hash": self.hash,

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from revsim import __version__
+from revsim.engine import COMPILED
 from revsim.errors import Problem, RevsimError, ScenarioError
 from revsim.units import UnitError
 
@@ -171,7 +172,8 @@ def _warn(scenario: Any) -> None:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="revsim")
+@click.version_option(__version__, prog_name="revsim",
+                      message=f"%(prog)s %(version)s ({'compiled' if COMPILED else 'interpreted'} engine)")
 def main() -> None:
     """Simulate a revenue cycle (lead to cash) and read its KPIs with confidence intervals."""
 

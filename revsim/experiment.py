@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from revsim.engine.environment import StopRequest
 from revsim.engine.simulation import ReplicationOutput, simulate, simulate_batches
 from revsim.kpis import Row, replication_rows
 from revsim.scenario.model import Model
@@ -43,11 +46,35 @@ def _summary(out: ReplicationOutput, model: Model, replication: int) -> Replicat
     )
 
 
+@contextmanager
+def _ctrl_c_between_events() -> Iterator[StopRequest | None]:
+    """While the engine runs in this thread, Ctrl-C stops it at the next event (see
+    StopRequest). Left alone: other threads (no signals there) and workers that ignore it."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None)):
+        yield None
+        return
+    stop = StopRequest()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stop.requested = True
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if stop.requested:  # arrived after the last event
+        raise KeyboardInterrupt
+
+
 def run_one(model: Model, seed: int, replication: int,
             options: RunOptions = RunOptions()) -> ReplicationSummary:
     """Simulate one replication and reduce it to KPI rows (runs inside worker processes)."""
-    out = simulate(model, seed, replication, horizon=options.horizon, warmup=options.warmup,
-                   records=options.records, active_periods=options.active_periods)
+    with _ctrl_c_between_events() as stop:
+        out = simulate(model, seed, replication, horizon=options.horizon,
+                       warmup=options.warmup, records=options.records,
+                       active_periods=options.active_periods, stop=stop)
     return _summary(out, model, replication)
 
 
@@ -55,8 +82,9 @@ def run_batch_means(model: Model, seed: int, batches: int,
                     options: RunOptions = RunOptions()) -> list[ReplicationSummary]:
     """One long run (replication 0) cut into ``batches`` after the warm-up; each batch is
     summarised like a replication, numbered 0..batches-1."""
-    outs = simulate_batches(model, seed, 0, batches, horizon=options.horizon,
-                            warmup=options.warmup)
+    with _ctrl_c_between_events() as stop:
+        outs = simulate_batches(model, seed, 0, batches, horizon=options.horizon,
+                                warmup=options.warmup, stop=stop)
     return [_summary(out, model, i) for i, out in enumerate(outs)]
 
 

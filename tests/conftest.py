@@ -25,6 +25,29 @@ REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
 SAAS = SCENARIOS / "saas_sales_led.toml"
 
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Refuse to test a stale compiled engine: in an editable install, the compiled modules
+    shadow their sources, so an edit to the engine is not what runs until it is rebuilt."""
+    import revsim.engine
+
+    if not revsim.engine.COMPILED:
+        return
+    engine = Path(revsim.engine.__file__).parent
+    stale = [
+        src.name for src in engine.glob("*.py")
+        for ext in engine.glob(f"{src.stem}.*.so")
+        if src.stat().st_mtime > ext.stat().st_mtime + 2.0  # an install writes both at once
+    ]
+    if stale:
+        pytest.exit(
+            f"the compiled engine is older than {', '.join(sorted(stale))}: rebuild it with "
+            "`pip install -e .` (or `REVSIM_PURE_PYTHON=1 pip install -e .` for the "
+            "interpreted engine)", returncode=4,
+        )
+
+
 START = dt.date(2027, 1, 4)  # a Monday
 QUIET_RATE = "0.0001/y"
 """A Poisson rate so small that no random arrival happens in a few weeks: deterministic tests

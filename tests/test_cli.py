@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from conftest import REPO, SAAS, scenario_dict, write_toml
 
 import revsim
+import revsim.engine
 from revsim.cli import main
 
 SUMMARY_COLUMNS = ["replication", "metric", "scope", "name", "unit", "value"]
@@ -81,6 +82,7 @@ def test_run_writes_result_files(runner: CliRunner, small: Path, tmp_path: Path)
     manifest = json.loads((out / "manifest.json").read_text())
     assert MANIFEST_KEYS <= set(manifest)
     assert manifest["revsim_version"] == revsim.__version__
+    assert manifest["engine"] == ("compiled" if revsim.engine.COMPILED else "interpreted")
     assert manifest["seed"] == 5 and manifest["replications"] == 3
     assert manifest["scenario_hash"] == revsim.load(small).hash
     assert manifest["wall_time_s"] >= 0
@@ -291,6 +293,8 @@ def test_schema_is_json_with_the_scenario_sections(runner: CliRunner, tmp_path: 
 def test_version(runner: CliRunner) -> None:
     result = runner.invoke(main, ["--version"])
     assert result.exit_code == 0 and revsim.__version__ in result.output
+    engine = "compiled" if revsim.engine.COMPILED else "interpreted"
+    assert f"({engine} engine)" in result.output
 
 
 # -- the installed console script -----------------------------------------------------------------

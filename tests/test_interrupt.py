@@ -29,3 +29,17 @@ def test_ctrl_c_leaves_no_partial_files(tmp_path, jobs):
     leftovers = list(out.glob("*")) if out.exists() else []
     assert not [p for p in leftovers if p.suffix == ".part" or p.name.startswith(".")]
     assert leftovers == [], "an interrupted run writes no result files at all"
+
+
+def test_a_stop_request_ends_a_replication_at_the_next_event():
+    """What Ctrl-C sets while the engine runs in-process: the run stops between two events."""
+    import revsim
+    from revsim.engine.environment import StopRequest
+    from revsim.engine.simulation import simulate
+
+    model = revsim.load(ROOT / "scenarios/saas_sales_led.toml").model
+    stop = StopRequest()
+    assert simulate(model, 1, 0, horizon=24.0 * 7, warmup=0.0, stop=stop) is not None
+    stop.requested = True
+    with pytest.raises(KeyboardInterrupt):
+        simulate(model, 1, 0, horizon=24.0 * 7, warmup=0.0, stop=stop)

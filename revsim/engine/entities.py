@@ -97,7 +97,7 @@ class Lead:
 class Server:
     """One member of a staff pool, with a hire date and an optional productivity ramp."""
 
-    __slots__ = ("id", "key", "hired", "ramp", "active", "busy", "leaving", "timer")
+    __slots__ = ("id", "key", "hired", "ramp", "active", "busy", "leaving", "timer", "lead")
 
     def __init__(self, server_id: int, hired: float, ramp: tuple[float, float] | None,
                  env: Environment) -> None:
@@ -107,6 +107,7 @@ class Server:
         # reused for all its items instead of allocating one per item.
         self.timer = Wake(env, _unset)
         self.timer.server = self
+        self.lead: Any = None  # the item in hand (read on completion: cheaper than the event)
         self.hired = hired
         self.ramp = ramp
         self.active = True

@@ -15,11 +15,26 @@ import simpy
 from simpy.events import NORMAL, Event
 
 
+class StopRequest:
+    """A request to stop a run, set from outside the engine (a Ctrl-C handler, say).
+
+    The event loop checks it between events and raises ``KeyboardInterrupt`` there. A
+    KeyboardInterrupt raised by Python's own handler lands wherever the signal happens to be
+    noticed, which in the compiled engine can be mid-operation and abort the process.
+    """
+
+    __slots__ = ("requested",)
+
+    def __init__(self) -> None:
+        self.requested = False
+
+
 class Environment(simpy.Environment):
     """``simpy.Environment`` whose ``run(until=number)`` inlines the stepping loop."""
 
-    def __init__(self, initial_time: float = 0.0) -> None:
+    def __init__(self, initial_time: float = 0.0, stop: StopRequest | None = None) -> None:
         super().__init__(initial_time)
+        self.stop = stop if stop is not None else StopRequest()
         self._next_eid = self._eid.__next__
         #: The event heap and id counter, exposed for the engine's hottest call sites, which
         #: push (time, priority, id, event) entries directly instead of calling schedule().
@@ -43,8 +58,11 @@ class Environment(simpy.Environment):
         self.until = at
         queue = self._queue
         pop = heappop
+        stop = self.stop
         # Events at exactly ``at`` are left unprocessed, as with SimPy's urgent "until" event.
         while queue and queue[0][0] < at:
+            if stop.requested:
+                raise KeyboardInterrupt
             self._now, _, _, event = pop(queue)
             callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
             for callback in callbacks:

@@ -135,9 +135,9 @@ class PoolRT:
             if stage.discipline == "priority":
                 key = -(lead.value if stage.priority == "value" else lead.score)
             elif stage.discipline == "lifo":
-                key = -seq
+                key = float(-seq)
             else:
-                key = seq
+                key = float(seq)
             heap = self.stage_heaps.get(stage)
             if heap is None:
                 heap = self.stage_heaps[stage] = []

@@ -11,7 +11,7 @@ from simpy.events import NORMAL
 
 from revsim.engine.cash import CashRT
 from revsim.engine.entities import Lead, Wake
-from revsim.engine.environment import Environment
+from revsim.engine.environment import Environment, StopRequest
 from revsim.engine.monitor import LeadRecords, Level, ValueSink, VisitRecords
 from revsim.engine.pool import PoolRT
 from revsim.engine.source import SourceRT
@@ -50,7 +50,7 @@ class Simulation:
     def __init__(self, model: Model, root_seed: int, replication: int, *,
                  horizon: float | None = None, warmup: float | None = None,
                  records: bool = False, active_periods: bool = False,
-                 batches: int = 1) -> None:
+                 batches: int = 1, stop: StopRequest | None = None) -> None:
         self.model = model
         self.replication = replication
         self.horizon = float(horizon if horizon is not None else model.horizon)
@@ -67,7 +67,7 @@ class Simulation:
         self.batch_outputs: list[ReplicationOutput] = []
         self.track_active = active_periods
         self.streams = Streams(root_seed, replication)
-        self.env = Environment()
+        self.env = Environment(stop=stop)
         self.records = VisitRecords() if records else None
         self.lead_records = LeadRecords() if records else None
         self.keep_values = records
@@ -354,19 +354,21 @@ class Simulation:
 
 def simulate(model: Model, root_seed: int, replication: int, *, horizon: float | None = None,
              warmup: float | None = None, records: bool = False,
-             active_periods: bool = False) -> ReplicationOutput:
-    """Run replication ``replication`` of ``model`` under ``root_seed``."""
+             active_periods: bool = False, stop: StopRequest | None = None
+             ) -> ReplicationOutput:
+    """Run replication ``replication`` of ``model`` under ``root_seed`` (``stop``: see
+    :class:`StopRequest`)."""
     return Simulation(
         model, root_seed, replication, horizon=horizon, warmup=warmup, records=records,
-        active_periods=active_periods,
+        active_periods=active_periods, stop=stop,
     ).run()
 
 
 def simulate_batches(model: Model, root_seed: int, replication: int, batches: int, *,
-                     horizon: float | None = None, warmup: float | None = None
-                     ) -> list[ReplicationOutput]:
+                     horizon: float | None = None, warmup: float | None = None,
+                     stop: StopRequest | None = None) -> list[ReplicationOutput]:
     """One long run cut into ``batches`` equal batches after the warm-up (batch means)."""
     sim = Simulation(model, root_seed, replication, horizon=horizon, warmup=warmup,
-                     batches=batches)
+                     batches=batches, stop=stop)
     sim.run()
     return sim.batch_outputs

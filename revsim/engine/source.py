@@ -72,8 +72,8 @@ class SourceRT:
             if dist is not None:
                 self.value_draws[seg] = streams.draws(f"{prefix}.value.{seg}", dist)
         self.score = streams.draws(f"{prefix}.score", model.score) if model.score else None
-        entry = sim.stages[model.to]
-        self.enter = entry.offer if entry.limited else entry.arrive
+        self.entry = sim.stages[model.to]
+        self.entry_limited = self.entry.limited
         self.fixed_value = self.value_draws.get(fixed_segment) if self.segment_u is None else None
         self.new_id = sim.new_id
         self.key_base = streams.key(f"{prefix}.leads") & ((1 << 62) - 1)
@@ -94,11 +94,10 @@ class SourceRT:
         times = self.times
         n_times = len(times)
         until = env.until
-        new_lead = self._new_lead
         i = self.next_i
         now = env._now
         while True:
-            new_lead(now)
+            self._new_lead(now)
             i += 1
             if i >= n_times:
                 self.next_i = i
@@ -140,4 +139,7 @@ class SourceRT:
         system = self.system
         system.n += 1
         system.sum_in += now
-        self.enter(lead, now)
+        if self.entry_limited:
+            self.entry.offer(lead, now)
+        else:
+            self.entry.arrive(lead, now)

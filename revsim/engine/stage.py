@@ -115,7 +115,7 @@ class StageRT:
         )
         # what a server's completion event calls: straight to routing, or the delay first
         self._done_callbacks: list[Callable[[Any], None]] = [
-            self._work_done_then_delay if self.delay else self._finish
+            self._work_done_then_delay if self.delay else self._work_done
         ]
 
     def reset_counts(self) -> None:
@@ -164,7 +164,6 @@ class StageRT:
             lead.worker = -1
             ev = Wake(self.env, self._finish)
             ev.lead = lead
-            ev.server = None
             self.schedule(ev, NORMAL, self._delay_for(lead, ev))
             return
         if self.patience is not None:
@@ -227,18 +226,18 @@ class StageRT:
         server.busy = True
         lead.t_start = now
         lead.worker = server.id
+        server.lead = lead
         timer = server.timer
         timer.callbacks = self._done_callbacks
-        timer.lead = lead
         heappush(self.heap, (end, NORMAL, self.next_eid(), timer))
 
     def _work_done_then_delay(self, ev: Wake) -> None:
         """Staffed work is over: free the server, then the unstaffed delay runs."""
-        lead = ev.lead  # read first: releasing the server may re-arm this very timer
-        self.pool.release(ev.server, self.env.now)  # type: ignore[union-attr]
+        server: Server = ev.server
+        lead = server.lead  # read first: releasing the server may hand it the next item
+        self.pool.release(server, self.env._now)  # type: ignore[union-attr]
         ev2 = Wake(self.env, self._finish)
         ev2.lead = lead
-        ev2.server = None
         self.schedule(ev2, NORMAL, self._delay_for(lead, ev2))
 
     def _delay_for(self, lead: Lead, ev: Wake) -> float:
@@ -250,15 +249,27 @@ class StageRT:
             return draw()  # type: ignore[misc]
         return self.delay()  # type: ignore[misc]
 
+    def _work_done(self, ev: Wake) -> None:
+        """Staffed work is over (no delay follows): route the lead and free the server."""
+        server: Server = ev.server
+        lead: Lead = server.lead
+        target = self.single_target
+        if target is None or lead.cold:
+            target = self.route(lead)
+        self._move_on(lead, server, target)
+
     def _finish(self, ev: Wake) -> None:
+        """The unstaffed delay is over: route the lead (unless the route was drawn already)."""
         lead: Lead = ev.lead
-        server: Server | None = ev.server
-        now = self.env._now
         target = ev.target  # drawn already when delays depend on the route
         if target is None:
             target = self.single_target
             if target is None or lead.cold:
                 target = self.route(lead)
+        self._move_on(lead, None, target)
+
+    def _move_on(self, lead: Lead, server: Server | None, target: int) -> None:
+        now = self.env._now
         if self.may_block and target >= 0:
             dest = self.stages[target]
             if dest.blocks and not dest.has_room():
