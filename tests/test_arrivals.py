@@ -177,3 +177,14 @@ def test_burst_spread_is_uniform_and_sorted() -> None:
 def test_burst_validation(at, count, over) -> None:
     with pytest.raises(ValueError):
         burst_times(np.random.default_rng(0), at, count, over)
+
+
+@pytest.mark.parametrize("limit", [1, 7, 500, 5_000, 10**6])
+def test_a_limit_keeps_exactly_the_first_arrivals(limit: int) -> None:
+    """Drawing fewer points must not change which arrivals come first (a source's ``limit``)."""
+    start = date(2025, 3, 5)
+    full = nhpp_times(np.random.default_rng(21), 4.0, start, 168.0 * 8, HOUR, WEEKDAY)
+    limited = nhpp_times(np.random.default_rng(21), 4.0, start, 168.0 * 8, HOUR, WEEKDAY,
+                         limit=limit)
+    assert 500 < len(full) < 10**6
+    np.testing.assert_array_equal(limited, full[:limit])

@@ -11,8 +11,6 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import NORMAL
-
 from revsim.engine.entities import Lead, Wake
 from revsim.engine.monitor import ValueSink
 from revsim.engine.streams import keyed_uniform
@@ -169,7 +167,7 @@ class CashRT:
         ev = Wake(self.env, callback)
         for key, value in payload.items():
             setattr(ev, key, value)
-        self.env.schedule(ev, NORMAL, max(when - self.env.now, 0.0))
+        self.env.wake(ev, max(when - self.env._now, 0.0))
 
     # -- deals ---------------------------------------------------------------------------------
     def won(self, lead: Lead, now: float) -> None:
@@ -216,7 +214,7 @@ class CashRT:
 
     def _term_end(self, ev: Wake) -> None:
         deal: Deal = ev.deal
-        now = self.env.now
+        now = self.env._now
         c = deal.contract
         p = c.renewal
         if c.slow_onboarding is not None and deal.live_at - deal.won_at > c.slow_onboarding:
@@ -242,7 +240,7 @@ class CashRT:
         cents: int = ev.cents
         if deal.churned:
             return  # cancelled with the rest of the unbilled amount
-        now = self.env.now
+        now = self.env._now
         deal.unbilled -= cents
         self.next_invoice_id += 1
         inv = Invoice(self.next_invoice_id, deal, cents, now)
@@ -275,7 +273,7 @@ class CashRT:
         return now
 
     def _to_billing(self, ev: Wake) -> None:
-        self._send_to_billing(ev.invoice, self.env.now)
+        self._send_to_billing(ev.invoice, self.env._now)
 
     def _send_to_billing(self, inv: Invoice, now: float) -> None:
         if self.billing is not None:
@@ -371,7 +369,7 @@ class CashRT:
         inv: Invoice = ev.invoice
         if not inv.open or ev.token != inv.pay_token:
             return
-        now = self.env.now
+        now = self.env._now
         p = self.model.payment(inv.segment)
         remaining = inv.amount - inv.paid
         if inv.partial and not inv.first_part_paid:
@@ -405,7 +403,7 @@ class CashRT:
         inv: Invoice = ev.invoice
         if not inv.open:
             return
-        now = self.env.now
+        now = self.env._now
         remaining = inv.amount - inv.paid
         self.written_off += remaining
         self.outstanding -= remaining
@@ -419,7 +417,7 @@ class CashRT:
         j: int = ev.j
         if not inv.open:
             return
-        now = self.env.now
+        now = self.env._now
         if j + 1 < len(self.model.reminders):
             self._at(inv.due + self.model.reminders[j + 1], self._reminder_due, invoice=inv, j=j + 1)
         if self.collections is not None:

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Final
 
 from simpy import Environment
-from simpy.events import Event
+from simpy.events import NORMAL as SIMPY_NORMAL
+
+#: SimPy's priority for ordinary events, as a constant the compiled engine inlines.
+NORMAL: Final = 1
+assert NORMAL == SIMPY_NORMAL
 
 
-class Wake(Event):
+class Wake:
     """An event that fires its callback after a delay, carrying a payload.
 
-    It is a SimPy event scheduled on the environment's queue like ``Timeout``, but skips
-    Timeout's argument checks: the engine schedules one or two of these per visit, and this is
+    It follows SimPy's event protocol (``env``, ``callbacks``, ``_ok``, ``_value``) and goes on
+    SimPy's event queue like a ``Timeout``, so SimPy's own ``step()`` could process it too. It is
+    a plain class rather than a subclass of ``simpy.Event`` so that the compiled engine reads and
+    writes its fields directly: the engine handles one or two of these per visit, and this is
     where most of its time goes.
     """
 
-    # Payload attributes set by whoever schedules the wake-up (declared for type checkers).
+    # Payload attributes set by whoever schedules the wake-up.
     lead: Any
     server: Any
     token: int
@@ -31,13 +37,9 @@ class Wake(Event):
 
     def __init__(self, env: Environment, callback: Callable[[Any], None]) -> None:
         self.env = env
-        self.callbacks = [callback]
+        self.callbacks: list[Callable[[Any], None]] | None = [callback]
         self._ok = True
-        self._value = None
-
-    def rearm(self, callback: Callable[[Any], None]) -> None:
-        """Make a processed wake-up usable again (the engine reuses a few hot ones)."""
-        self.callbacks = [callback]
+        self._value: Any = None
 
 
 def _unset(event: Any) -> None:

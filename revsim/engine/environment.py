@@ -12,7 +12,9 @@ from heapq import heappop, heappush
 from typing import Any
 
 import simpy
-from simpy.events import NORMAL, Event
+from simpy.events import Event
+
+from revsim.engine.entities import NORMAL, Wake
 
 
 class StopRequest:
@@ -38,16 +40,16 @@ class Environment(simpy.Environment):
         self._next_eid = self._eid.__next__
         #: The event heap and id counter, exposed for the engine's hottest call sites, which
         #: push (time, priority, id, event) entries directly instead of calling schedule().
-        self.heap = self._queue
+        self.heap: list[Any] = self._queue
         self.next_eid = self._next_eid
         #: End of the current ``run`` (inf outside one). A source may move ``_now`` forward
         #: itself to handle a run of pre-computed arrivals back to back, but only to a time
         #: before every pending event and before ``until`` (see ``SourceRT._arrive``).
         self.until = float("inf")
 
-    def wake(self, event: Event, delay: float) -> None:
+    def wake(self, event: Wake, delay: float) -> None:
         """Schedule ``event`` (already triggered) ``delay`` hours from now, normal priority."""
-        heappush(self._queue, (self._now + delay, NORMAL, self._next_eid(), event))
+        heappush(self.heap, (self._now + delay, NORMAL, self._next_eid(), event))
 
     def run(self, until: Any = None) -> Any:
         if until is None or isinstance(until, Event):
@@ -56,7 +58,7 @@ class Environment(simpy.Environment):
         if at <= self._now:
             raise ValueError(f"until ({at}) must be greater than the current simulation time")
         self.until = at
-        queue = self._queue
+        queue = self.heap
         pop = heappop
         stop = self.stop
         # Events at exactly ``at`` are left unprocessed, as with SimPy's urgent "until" event.
@@ -64,7 +66,14 @@ class Environment(simpy.Environment):
             if stop.requested:
                 raise KeyboardInterrupt
             self._now, _, _, event = pop(queue)
-            callbacks, event.callbacks = event.callbacks, None  # type: ignore[assignment]
+            if type(event) is Wake:  # the engine's own events (all of them, in practice)
+                wake: Wake = event
+                todo = wake.callbacks
+                wake.callbacks = None
+                for callback in todo:  # type: ignore[union-attr]
+                    callback(wake)
+                continue
+            callbacks, event.callbacks = event.callbacks, None
             for callback in callbacks:
                 callback(event)
             if not event._ok and not hasattr(event, "_defused"):

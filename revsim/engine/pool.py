@@ -9,7 +9,6 @@ from itertools import count
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from simpy.events import NORMAL
 
 from revsim.engine.entities import Lead, Server, Wake
 from revsim.engine.streams import keyed_uniform, mix64
@@ -220,6 +219,8 @@ class PoolRT:
                     return
             else:
                 while queue:
+                    lead: Lead
+                    stage: StageRT
                     lead, token, stage = queue.popleft()
                     if lead.token == token:
                         lead.token += 1
@@ -247,7 +248,7 @@ class PoolRT:
 
     def _opening(self, ev: Wake) -> None:
         """A shift starts: waiting items can be worked again."""
-        now = self.env.now
+        now = self.env._now
         self.dispatch(now)
         self._schedule_opening(now)
 
@@ -255,7 +256,7 @@ class PoolRT:
     def _at(self, when: float, callback: Any, payload: Any) -> None:
         ev = Wake(self.env, callback)
         ev.payload = payload
-        self.env.schedule(ev, NORMAL, max(when - self.env.now, 0.0))
+        self.env.wake(ev, max(when - self.env._now, 0.0))
 
     def _add_server(self, now: float, ramp: tuple[float, float] | None, key: int) -> None:
         self.track_capacity(now)
@@ -274,14 +275,14 @@ class PoolRT:
 
     def _hire(self, ev: Wake) -> None:
         keys, ramp = ev.payload
-        now = self.env.now
+        now = self.env._now
         for key in keys:
             self._add_server(now, ramp, key)
         self.dispatch(now)
 
     def _depart(self, ev: Wake) -> None:
         n = ev.payload
-        now = self.env.now
+        now = self.env._now
         for _ in range(n):
             candidates = [s for s in self.servers if s.active and not s.leaving]
             if not candidates:
@@ -304,7 +305,7 @@ class PoolRT:
         server = ev.payload
         if not server.active or server.leaving:
             return
-        now = self.env.now
+        now = self.env._now
         self._remove(server, now)
         if self.model.backfill_after is not None:
             self._at(now + self.model.backfill_after, self._hire,

@@ -7,7 +7,6 @@ from itertools import count
 from typing import Any
 
 import numpy as np
-from simpy.events import NORMAL
 
 from revsim.engine.cash import CashRT
 from revsim.engine.entities import Lead, Wake
@@ -118,7 +117,7 @@ class Simulation:
 
     # -- plumbing used by stages and sources ---------------------------------------------------
     def _at(self, when: float, callback: Any) -> None:
-        self.env.schedule(Wake(self.env, callback), NORMAL, when - self.env.now)
+        self.env.wake(Wake(self.env, callback), when - self.env._now)
 
 
     def enter_system(self, now: float) -> None:
@@ -140,12 +139,12 @@ class Simulation:
         lead.cycles += 1
         ev = Wake(self.env, self._back_from_nurture)
         ev.lead = lead
-        self.env.schedule(ev, NORMAL, self.nurture_draw())
+        self.env.wake(ev, self.nurture_draw())
 
     def _back_from_nurture(self, ev: Wake) -> None:
         assert self.model.nurture is not None
         lead = ev.lead
-        now = self.env.now
+        now = self.env._now
         # A recycled lead is workable again: its next first touch is timed from its return.
         lead.ready = now
         lead.first_touch = -1.0
@@ -175,7 +174,7 @@ class Simulation:
 
     # -- periodic and one-off events -------------------------------------------------------------
     def _sample(self, ev: Wake) -> None:
-        now = self.env.now
+        now = self.env._now
         s = self.series
         s["t"].append(now)
         for st in self.stages:
@@ -200,12 +199,12 @@ class Simulation:
             self._at(nxt, self._sample)
 
     def _end_batch(self, ev: Wake) -> None:
-        now = self.env.now
+        now = self.env._now
         self.batch_outputs.append(self._summarise(now))
         self._reset_statistics(ev)
 
     def _reset_statistics(self, ev: Wake) -> None:
-        now = self.env.now
+        now = self.env._now
         self.window_start = now
         for st in self.stages:
             st.reset_counts()

@@ -7,10 +7,9 @@ from heapq import heappush
 from typing import TYPE_CHECKING
 
 import numpy as np
-from simpy.events import NORMAL
 
 from revsim.engine.arrivals import burst_times, nhpp_times
-from revsim.engine.entities import Lead, Wake
+from revsim.engine.entities import NORMAL, Lead, Wake
 from revsim.scenario.model import Model, SourceModel
 
 if TYPE_CHECKING:
@@ -28,6 +27,7 @@ def arrival_times(model: Model, source: SourceModel, rng: np.random.Generator,
         hour_profile=source.hour_profile,
         weekday_profile=source.weekday_profile,
         month_profile=source.month_profile,
+        limit=source.limit,
     )
     if source.bursts:
         extra = [burst_times(burst_rng, at, n, over) for at, n, over in source.bursts]
@@ -79,14 +79,13 @@ class SourceRT:
         self.key_base = streams.key(f"{prefix}.leads") & ((1 << 62) - 1)
         self.lead_records = sim.lead_records
         self.system = sim.system
-        self.schedule = self.env.schedule
         self.heap = self.env.heap
         self.next_eid = self.env.next_eid
         self.timer = Wake(self.env, self._arrive)
         # step() detaches but never mutates a callbacks list, so one list can be re-attached
         self._callbacks = self.timer.callbacks
         if self.times:
-            self.schedule(self.timer, NORMAL, self.times[0])
+            self.env.wake(self.timer, self.times[0])
 
     def _arrive(self, ev: Wake) -> None:
         env = self.env

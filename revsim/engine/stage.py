@@ -9,9 +9,7 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from simpy.events import NORMAL
-
-from revsim.engine.entities import Lead, Server, Wake
+from revsim.engine.entities import NORMAL, Lead, Server, Wake
 from revsim.engine.monitor import Level, ValueSink
 from revsim.engine.streams import keyed_uniform
 from revsim.scenario.model import (
@@ -35,7 +33,6 @@ class StageRT:
     def __init__(self, sim: Simulation, model: StageModel, pool: PoolRT | None) -> None:
         self.sim = sim
         self.env = sim.env
-        self.schedule = sim.env.schedule
         self.heap = sim.env.heap
         self.next_eid = sim.env.next_eid
         self.model = model
@@ -89,6 +86,9 @@ class StageRT:
         self.waits_add = self.waits.add
         self.times_add = self.times.add
         self.records = sim.records
+        # bound once: a bound method made per visit costs an allocation in the compiled engine
+        self.finish_callback: Callable[[Wake], None] = self._finish
+        self.patience_callback: Callable[[Wake], None] = self._on_patience_end
         self.n_targets = OUTCOME_SLOTS + len(sim.model.stages)
         self.reset_counts()
 
@@ -132,7 +132,7 @@ class StageRT:
             return False
         if self.queue_limit is not None and self.queue.n >= self.queue_limit:
             pool = self.pool
-            return pool is not None and bool(pool.free) and pool.is_open(self.env.now)
+            return pool is not None and bool(pool.free) and pool.is_open(self.env._now)
         return True
 
     def offer(self, lead: Lead, now: float) -> None:
@@ -162,9 +162,9 @@ class StageRT:
         if pool is None:
             lead.t_start = now
             lead.worker = -1
-            ev = Wake(self.env, self._finish)
+            ev = Wake(self.env, self.finish_callback)
             ev.lead = lead
-            self.schedule(ev, NORMAL, self._delay_for(lead, ev))
+            self.env.wake(ev, self._delay_for(lead, ev))
             return
         if self.patience is not None:
             lead.patience = self.patience()
@@ -180,10 +180,10 @@ class StageRT:
         queue.n += 1
         queue.sum_in += now
         if self.renege and lead.patience < math.inf:
-            ev = Wake(self.env, self._on_patience_end)
+            ev = Wake(self.env, self.patience_callback)
             ev.lead = lead
             ev.token = lead.token
-            self.schedule(ev, NORMAL, lead.patience)
+            self.env.wake(ev, lead.patience)
 
     # -- work ----------------------------------------------------------------------------------
     def start_from_queue(self, lead: Lead, server: Server, now: float) -> None:
@@ -235,10 +235,11 @@ class StageRT:
         """Staffed work is over: free the server, then the unstaffed delay runs."""
         server: Server = ev.server
         lead = server.lead  # read first: releasing the server may hand it the next item
-        self.pool.release(server, self.env._now)  # type: ignore[union-attr]
-        ev2 = Wake(self.env, self._finish)
+        pool: PoolRT = self.pool  # type: ignore[assignment]  # staffed: there is a pool
+        pool.release(server, self.env._now)
+        ev2 = Wake(self.env, self.finish_callback)
         ev2.lead = lead
-        self.schedule(ev2, NORMAL, self._delay_for(lead, ev2))
+        self.env.wake(ev2, self._delay_for(lead, ev2))
 
     def _delay_for(self, lead: Lead, ev: Wake) -> float:
         """The unstaffed delay; with outcome-specific delays the route is drawn now."""
@@ -276,7 +277,8 @@ class StageRT:
                 dest.blocked.append((lead, self, server))
                 return
         if server is not None:
-            self.pool.release(server, now)  # type: ignore[union-attr]
+            pool: PoolRT = self.pool  # type: ignore[assignment]  # a server: there is a pool
+            pool.release(server, now)
         self.depart(lead, now, target)
 
     def route(self, lead: Lead) -> int:
@@ -341,7 +343,7 @@ class StageRT:
         lead: Lead = ev.lead
         if lead.token != ev.token or lead.stage is not self:
             return  # already served or moved on
-        now = self.env.now
+        now = self.env._now
         lead.token += 1
         queue = self.queue
         queue.n -= 1

@@ -7,15 +7,26 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from revsim.distributions import Distribution
 from revsim.engine.calendar import WorkingCalendar
 
-# Route targets: a non-negative int is a stage index; negative ints are outcomes.
-WON, LOST, DISQUALIFIED, DONE, NURTURE, RENEGED, BALKED = -1, -2, -3, -4, -5, -6, -7
-LIVE, CHURNED, ISSUED, REMINDED = -8, -9, -10, -11  # delivery ends; billing/collections work done
-OUTCOME_SLOTS = 12  # outcome codes are -1..-11; counters index by target + OUTCOME_SLOTS
+# Route targets: a non-negative int is a stage index; negative ints are outcomes. Final, so that
+# the compiled engine uses them as constants.
+WON: Final = -1
+LOST: Final = -2
+DISQUALIFIED: Final = -3
+DONE: Final = -4
+NURTURE: Final = -5
+RENEGED: Final = -6
+BALKED: Final = -7
+# delivery ends; billing/collections work done
+LIVE: Final = -8
+CHURNED: Final = -9
+ISSUED: Final = -10
+REMINDED: Final = -11
+OUTCOME_SLOTS: Final = 12  # outcome codes are -1..-11; counters index by target + OUTCOME_SLOTS
 OUTCOME_NAMES: dict[int, str] = {
     WON: "won",
     LOST: "lost",
