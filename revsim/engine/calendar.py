@@ -20,6 +20,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
+from typing import Any
 
 __all__ = ["WorkingCalendar"]
 
@@ -98,7 +99,7 @@ def _weekly_runs(
     return [(lo, hi) for lo, hi in runs]
 
 
-def _holiday_spans(start: date, holidays: Iterable[date]) -> list[tuple[float, float]]:
+def _holiday_spans(start: date, holidays: Iterable[Any]) -> list[tuple[float, float]]:
     """Merged [lo, hi) clock-day spans (hours) of holidays on or after the start date."""
     offsets = set()
     for h in holidays:
@@ -139,20 +140,27 @@ class WorkingCalendar:
         "_clipped0",
         "_ref",
         "_tail_need",
+        "_args",
     )
 
     def __init__(
         self,
         start: date,
-        days: Iterable[int],
-        hours: Sequence[tuple[float, float]],
-        holidays: Iterable[date] = (),
+        days: Iterable[Any],
+        hours: Iterable[Any],
+        holidays: Iterable[Any] = (),
     ) -> None:
-        """Calendar open on `days` (0=Mon) during `hours` of day (end <= start: overnight)."""
+        """Calendar open on `days` (0=Mon) during `hours` of day (end <= start: overnight).
+
+        The arguments are typed loosely on purpose: this checks them itself, with messages
+        that say what is wrong, and the compiled engine would otherwise reject a bad element
+        with a bare TypeError before that.
+        """
         if isinstance(start, datetime):
             start = start.date()
         if not isinstance(start, date):
             raise ValueError(f"start must be a date, got {start!r}")
+        holidays = tuple(holidays)
         day_set = set()
         for d in days:
             try:
@@ -179,6 +187,7 @@ class WorkingCalendar:
         if not day_set or not shifts:
             raise ValueError("calendar has no working time: give at least one day and one shift")
         self.start = start
+        self._args = (start, tuple(sorted(day_set)), tuple(shifts), holidays)
         self._days = frozenset(day_set)
         self._shifts = tuple(shifts)
         self._template = _weekly_runs(start.weekday(), day_set, shifts)
@@ -450,6 +459,11 @@ class WorkingCalendar:
             out.extend(base + a for a in starts if t0 <= base + a < t1)
             week += 1
         return out
+
+    def __reduce__(self) -> tuple[type[WorkingCalendar], tuple[Any, ...]]:
+        """Pickled as its constructor's arguments (scenario models travel to worker processes):
+        the weeks built so far are only a cache, and a compiled class has no __dict__ to copy."""
+        return (WorkingCalendar, self._args)
 
     def __repr__(self) -> str:
         if self.always_open:
