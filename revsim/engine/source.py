@@ -73,7 +73,6 @@ class SourceRT:
                 self.value_draws[seg] = streams.draws(f"{prefix}.value.{seg}", dist)
         self.score = streams.draws(f"{prefix}.score", model.score) if model.score else None
         self.entry = sim.stages[model.to]
-        self.entry_limited = self.entry.limited
         self.fixed_value = self.value_draws.get(fixed_segment) if self.segment_u is None else None
         self.new_id = sim.new_id
         self.key_base = streams.key(f"{prefix}.leads") & ((1 << 62) - 1)
@@ -138,7 +137,7 @@ class SourceRT:
         system = self.system
         system.n += 1
         system.sum_in += now
-        if self.entry_limited:
+        if self.entry.limited:
             self.entry.offer(lead, now)
         else:
             self.entry.arrive(lead, now)
