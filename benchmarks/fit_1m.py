@@ -184,7 +184,7 @@ CHILD = """
 import json, resource, time
 from pathlib import Path
 import revsim
-from revsim.calibrate.api import read_log
+from revsim.calibrate.fit_log import read_log
 from revsim.calibrate.derive import fit_log
 
 def peak_rss_mib():
@@ -231,7 +231,7 @@ def profile(log: Path, out: Path, top: int = 25) -> str:
     import pstats
 
     import revsim
-    from revsim.calibrate.api import read_log
+    from revsim.calibrate.fit_log import read_log
     from revsim.calibrate.derive import fit_log
 
     prof = cProfile.Profile()

@@ -11,7 +11,7 @@ from typing import Any  # noqa: E402
 
 from revsim.api import Scenario, load, loads  # noqa: E402
 from revsim.errors import OverrideError, Problem, RevsimError, ScenarioError  # noqa: E402
-from revsim.results import RunResult  # noqa: E402
+from revsim.run_result import RunResult  # noqa: E402
 
 
 def fit(log: Any, *, mapping: Any = None, as_of: Any = None, format: str = "canonical",
@@ -21,9 +21,9 @@ def fit(log: Any, *, mapping: Any = None, as_of: Any = None, format: str = "cano
     ``format`` picks an adapter for a raw export (canonical, salesforce, hubspot, stripe, ar,
     maven); ``mapping`` maps raw activity labels to canonical ones; ``as_of`` is the extract
     time at which open cases are right-censored; ``progress=None`` shows the fit's steps on a
-    terminal only. Returns a FittedScenario (see :func:`revsim.calibrate.api.fit`).
+    terminal only. Returns a FittedScenario (see :func:`revsim.calibrate.fit_log.fit`).
     """
-    from revsim.calibrate.api import fit as _fit
+    from revsim.calibrate.fit_log import fit as _fit
 
     return _fit(log, mapping=mapping, as_of=as_of, format=format, name=name, progress=progress)
 

@@ -16,7 +16,7 @@ from revsim.engine import COMPILED
 from revsim.errors import Problem, ScenarioError
 from revsim.experiment import RunOptions, run_batch_means, run_replications
 from revsim.progress import progress_bar
-from revsim.results import RunResult
+from revsim.run_result import RunResult
 from revsim.scenario.compile import compile_scenario, lead_volume_problems
 from revsim.scenario.load import apply_overrides, parse_toml, read_toml, scenario_hash
 from revsim.scenario.model import Model

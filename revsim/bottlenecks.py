@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any, cast
 import numpy as np
 import pandas as pd
 
-from revsim.analysis.bottleneck import mean_active_period, momentary_bottleneck, queue_slope
+from revsim.analysis.active_periods import mean_active_period, momentary_bottleneck, queue_slope
 from revsim.analysis.ci import t_interval
-from revsim.analysis.compare import paired_differences
+from revsim.analysis.paired import paired_differences
 from revsim.scenario.model import BILLING_STAGE, COLLECTIONS_STAGE
 from revsim.table import format_value, replications_text, too_few_replications
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from revsim.api import Scenario
-    from revsim.results import RunResult
+    from revsim.run_result import RunResult
 
 # (metric, scope, annualise?) differences reported for "+1 head"
 MARGINAL_KPIS = [
@@ -115,19 +115,19 @@ class BottleneckReport:
         return self.base.write_plots(out, **extra)
 
     def to_dir(self, out: str | Path) -> list[Path]:
-        from revsim.results import _atomic_csv, _atomic_text
+        from revsim.io import write_csv, write_text
 
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         return [
-            _atomic_csv(self.pools, out / "bottleneck_pools.csv"),
-            _atomic_csv(self.stages, out / "bottleneck_stages.csv"),
-            _atomic_csv(self.timeline, out / "bottleneck_timeline.csv"),
-            _atomic_csv(self.marginal, out / "marginal_values.csv"),
-            _atomic_text(self.format() + "\n", out / "bottlenecks.txt"),
-            _atomic_text(json.dumps({**self.base.manifest, "sentence": self.sentence},
-                                    indent=2, default=str) + "\n",
-                         out / "bottlenecks_manifest.json"),
+            write_csv(self.pools, out / "bottleneck_pools.csv"),
+            write_csv(self.stages, out / "bottleneck_stages.csv"),
+            write_csv(self.timeline, out / "bottleneck_timeline.csv"),
+            write_csv(self.marginal, out / "marginal_values.csv"),
+            write_text(out / "bottlenecks.txt", self.format() + "\n"),
+            write_text(out / "bottlenecks_manifest.json",
+                       json.dumps({**self.base.manifest, "sentence": self.sentence},
+                                  indent=2, default=str) + "\n"),
         ]
 
 

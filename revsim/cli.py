@@ -428,7 +428,7 @@ as_of_opt = click.option("--as-of", "as_of", metavar="TIMESTAMP",
 def fit(log: str, log_format: str, mapping: str | None, as_of: str | None, output: str,
         report_dir: str | None, name: str | None, progress: bool | None) -> None:
     """Fit a scenario to an event LOG (CRM/billing export) and write it with its evidence."""
-    from revsim.calibrate.api import fit as fit_log
+    from revsim.calibrate.fit_log import fit as fit_log
 
     fitted = fit_log(log, mapping=mapping, as_of=as_of, format=log_format, name=name,
                      progress=progress)
@@ -459,9 +459,9 @@ def backtest(scenario: str, log: str, log_format: str, mapping: str | None, as_o
              replications: int, seed: int, jobs: int, out: str | None,
              progress: bool | None) -> None:
     """Simulate SCENARIO over LOG's period and compare its KPIs with the log's."""
-    from revsim.calibrate.api import read_log
     from revsim.calibrate.backtest import backtest as run_backtest
     from revsim.calibrate.backtest import format_backtest
+    from revsim.calibrate.fit_log import read_log
 
     sc = _load(scenario)
     event_log = read_log(log, mapping=mapping, as_of=as_of, format=log_format)
@@ -469,9 +469,9 @@ def backtest(scenario: str, log: str, log_format: str, mapping: str | None, as_o
                          jobs=jobs if jobs > 0 else None, progress=progress)
     click.echo(format_backtest(table))
     if out:
-        from revsim.results import _atomic_csv
+        from revsim.io import write_csv
 
-        _atomic_csv(table, Path(out))
+        write_csv(table, Path(out))
         _echo_err(f"wrote {out}")
 
 

@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from revsim.analysis.compare import adjust_across_variants, paired_differences
+from revsim.analysis.paired import adjust_across_variants, paired_differences
 from revsim.errors import Problem, ScenarioError
 from revsim.table import format_value, replications_text, too_few_replications
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from revsim.results import RunResult
+    from revsim.run_result import RunResult
     from revsim.scenario.model import Model
 
 HEADLINE = [
@@ -147,21 +147,20 @@ class Comparison:
 
     def to_dir(self, out: str | Path) -> list[Path]:
         """Write comparison.csv (the full table) and each run's KPI table."""
-        from revsim.results import _atomic_csv
+        from revsim.io import write_csv
 
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        from revsim.results import _atomic_text
+        from revsim.io import write_text
 
-        written = [_atomic_csv(self.table, out / "comparison.csv"),
-                   _atomic_csv(self.base.kpis, out / "kpis_base.csv"),
-                   _atomic_text(json.dumps({**self.base.manifest,
+        written = [write_csv(self.table, out / "comparison.csv"),
+                   write_csv(self.base.kpis, out / "kpis_base.csv"),
+                   write_text(out / "comparison_manifest.json", json.dumps({**self.base.manifest,
                                             "variants": list(self.variants), "notes": self.notes},
-                                           indent=2, default=str) + "\n",
-                                out / "comparison_manifest.json")]
+                                           indent=2, default=str) + "\n")]
         for i, (name, result) in enumerate(self.variants.items(), start=1):
             frame = result.kpis.assign(variant=name)
-            written.append(_atomic_csv(frame, out / f"kpis_variant{i}.csv"))
+            written.append(write_csv(frame, out / f"kpis_variant{i}.csv"))
         return written
 
 

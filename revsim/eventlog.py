@@ -27,7 +27,7 @@ from revsim.scenario.model import (
 )
 
 if TYPE_CHECKING:
-    from revsim.results import RunResult
+    from revsim.run_result import RunResult
 
 COLUMNS = ["case_id", "activity", "timestamp", "object_type", "parent_id", "resource", "amount",
            "due_date", "source", "segment", "score", "replication"]

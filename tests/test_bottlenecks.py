@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from conftest import write_toml
 
 import revsim
-from revsim.analysis.compare import COLUMNS
+from revsim.analysis.paired import COLUMNS
 from revsim.bottlenecks import WEEKS_PER_YEAR, BottleneckReport
 from revsim.cli import main
 

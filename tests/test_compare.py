@@ -22,7 +22,7 @@ from validation.stats import assert_consistent
 
 import revsim
 from revsim import interventions as iv
-from revsim.analysis.compare import holm
+from revsim.analysis.paired import holm
 from revsim.cli import main
 from revsim.comparison import Comparison, check_comparable
 from revsim.errors import OverrideError, ScenarioError

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 from scipy import stats as st
 
-from revsim.analysis.bottleneck import mean_active_period, momentary_bottleneck, queue_slope
-from revsim.analysis.compare import (
+from revsim.analysis.active_periods import mean_active_period, momentary_bottleneck, queue_slope
+from revsim.analysis.paired import (
     COLUMNS,
     adjust_across_variants,
     holm,

@@ -13,8 +13,8 @@ from revsim.calibrate.adapters import (
     salesforce_opportunity_history,
     stripe_invoices,
 )
-from revsim.calibrate.api import fit, read_log
 from revsim.calibrate.backtest import backtest, format_backtest
+from revsim.calibrate.fit_log import fit, read_log
 from revsim.calibrate.log import EventLog, LogError, read_event_log
 from revsim.calibrate.mapping import CANONICAL_ACTIVITIES, Mapping, load_mapping
 

@@ -106,7 +106,7 @@ def backtest(scenario: Scenario, log: EventLog | str | Any, *, replications: int
 
     ``log`` is an EventLog, or a path/DataFrame read with ``format``/``mapping``/``as_of``.
     """
-    from revsim.calibrate.api import FitInputError, read_log
+    from revsim.calibrate.fit_log import FitInputError, read_log
     from revsim.errors import Problem
 
     if not isinstance(log, EventLog):

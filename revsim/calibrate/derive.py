@@ -56,9 +56,9 @@ class FittedScenario:
 
     def write(self, path: str | Path) -> Path:
         """Write the annotated scenario TOML (atomically)."""
-        from revsim.results import _atomic_text
+        from revsim.io import write_text
 
-        return _atomic_text(self.to_toml(), Path(path))
+        return write_text(Path(path), self.to_toml())
 
     def write_report(self, folder: str | Path, *, plots: bool = True) -> list[Path]:
         """Fit table, routes, arrivals, KM/QQ plots and a summary.md in ``folder``."""

@@ -104,7 +104,7 @@ def _wrap(text: str, width: int = 96) -> list[str]:
 
 def write_report(fitted: FittedScenario, out: str | Path, *, plots: bool = True) -> list[Path]:
     """A report folder: fit_table.csv, transitions.csv, arrivals.csv, KM/QQ plots, summary.md."""
-    from revsim.results import _atomic_csv, _atomic_text
+    from revsim.io import write_csv, write_text
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -117,12 +117,12 @@ def write_report(fitted: FittedScenario, out: str | Path, *, plots: bool = True)
         frames.append(t)
     written = []
     if frames:
-        written.append(_atomic_csv(pd.concat(frames, ignore_index=True), out / "fit_table.csv"))
-    written.append(_atomic_csv(fitted.transitions, out / "transitions.csv"))
-    written.append(_atomic_csv(fitted.arrivals, out / "arrivals.csv"))
+        written.append(write_csv(pd.concat(frames, ignore_index=True), out / "fit_table.csv"))
+    written.append(write_csv(fitted.transitions, out / "transitions.csv"))
+    written.append(write_csv(fitted.arrivals, out / "arrivals.csv"))
     if plots and fitted.fits:
         written += _plots(fitted, out)
-    written.append(_atomic_text(summary_markdown(fitted), out / "summary.md"))
+    written.append(write_text(out / "summary.md", summary_markdown(fitted)))
     return written
 
 

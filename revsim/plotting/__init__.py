@@ -12,9 +12,7 @@ pyplot is only imported when a figure is created.
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from revsim.io import atomic_path
 from revsim.plotting._common import duration_formatter, money_formatter
 from revsim.plotting.compare_plots import plot_forest, plot_tornado
 from revsim.plotting.kpi_plots import (
@@ -70,17 +69,9 @@ def _save(ax: Axes, path: Path, formats: Sequence[str]) -> list[Path]:
     try:
         for fmt in formats:
             target = path.with_suffix(f".{fmt}")
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.",
-                                       suffix=".part")
-            os.close(fd)
-            try:
-                metadata = {"Date": None} if fmt in ("svg", "pdf") else None
+            metadata = {"Date": None} if fmt in ("svg", "pdf") else None
+            with atomic_path(target) as tmp:
                 fig.savefig(tmp, format=fmt, dpi=150, metadata=metadata)
-                os.chmod(tmp, 0o644)
-                os.replace(tmp, target)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
             written.append(target)
     finally:
         plt.close(fig)  # type: ignore[arg-type]

@@ -117,13 +117,13 @@ def render_html(folder: str | Path | ResultsFolder) -> str:
 def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of ``folder`` to ``out`` (default ``folder/report.html``), atomically;
     returns the path written."""
-    from revsim.results import _atomic_text
+    from revsim.io import write_text
 
     text = render_html(folder)
     target = Path(out) if out is not None else Path(folder) / "report.html"
     if target.parent and not target.parent.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
-    return _atomic_text(text, target)
+    return write_text(target, text)
 
 
 __all__ = ["Figure", "ReportError", "ResultsFolder", "plot_bottleneck_weeks", "plot_sweep_points",

@@ -31,7 +31,7 @@ from revsim.table import _LABELS, format_value
 from revsim.units import UnitError, format_money, parse_duration, parse_money
 
 if TYPE_CHECKING:
-    from revsim.sweep.results import SweepResult
+    from revsim.sweep.sweep_result import SweepResult
 
 # Columns of the sweep tables that are not swept parameters.
 META_COLUMNS = frozenset({"point", "label", "replication", "metric", "scope", "name", "unit",

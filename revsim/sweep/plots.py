@@ -43,7 +43,7 @@ from revsim.sweep.optimize import (
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from revsim.sweep.results import SweepResult
+    from revsim.sweep.sweep_result import SweepResult
 
 SUMMARY_COLUMNS = ("point", "metric", "scope", "name", "unit", "mean", "ci_low", "ci_high")
 # The KPIs write_sweep_plots draws against each parameter, when the sweep has them.

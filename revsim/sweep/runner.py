@@ -11,8 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
-import tempfile
 import traceback
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
@@ -25,6 +23,7 @@ import pandas as pd
 from revsim import __version__
 from revsim.analysis.ci import summarise
 from revsim.errors import Problem, ProblemsError, ScenarioError
+from revsim.io import write_text
 from revsim.sweep.design import Point
 
 ROW_COLUMNS = ["metric", "scope", "name", "unit", "value"]
@@ -125,7 +124,7 @@ class SweepStore:
             "replication_seeds": "SeedSequence(root seed, spawn_key=(replication,)) per "
                                  "replication; the same at every point",
         }
-        _atomic_write(manifest_path, json.dumps(manifest, indent=2, default=str) + "\n")
+        write_text(manifest_path, json.dumps(manifest, indent=2, default=str) + "\n")
         return self._done()
 
     def _done(self) -> set[tuple[str, int]]:
@@ -142,13 +141,13 @@ class SweepStore:
     def save(self, point: str, replication: int, rows: list[tuple[Any, ...]]) -> None:
         target = self.parts / point / f"{replication:06d}.json"
         target.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(target, json.dumps(rows))
+        write_text(target, json.dumps(rows))
         stale = self.failed / f"{point}-{replication:06d}.json"
         stale.unlink(missing_ok=True)
 
     def save_failure(self, point: str, replication: int, error: str) -> None:
         self.failed.mkdir(parents=True, exist_ok=True)
-        _atomic_write(self.failed / f"{point}-{replication:06d}.json",
+        write_text(self.failed / f"{point}-{replication:06d}.json",
                       json.dumps({"point": point, "replication": replication, "error": error}))
 
     def failures(self) -> list[dict[str, Any]]:
@@ -177,17 +176,6 @@ class SweepStore:
         out = pd.concat(frames, ignore_index=True)
         out = out.sort_values(["_order", "replication", "_row"], kind="stable")
         return out.drop(columns=["_order", "_row"]).reset_index(drop=True)
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass

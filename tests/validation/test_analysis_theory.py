@@ -16,7 +16,7 @@ import pytest
 from scipy import stats as st
 
 import revsim
-from revsim.analysis.compare import independent_differences, paired_differences
+from revsim.analysis.paired import independent_differences, paired_differences
 from revsim.bottlenecks import WEEKS_PER_YEAR
 
 from . import test_cash_theory as receivables

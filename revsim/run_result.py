@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +12,7 @@ import pandas as pd
 
 from revsim.analysis.ci import summarise
 from revsim.experiment import ReplicationSummary
+from revsim.io import write_csv, write_text
 from revsim.scenario.model import Model
 from revsim.table import format_table, format_value
 
@@ -104,7 +101,7 @@ class RunResult:
 
     def write_event_log(self, path: str | Path) -> Path:
         """Write :meth:`event_log` as CSV, atomically."""
-        return _atomic_csv(self.event_log(), Path(path))
+        return write_csv(self.event_log(), Path(path))
 
     def cycle_times(self) -> np.ndarray:
         """Cycle times (days, created -> won) of every won deal, pooled over replications."""
@@ -164,46 +161,18 @@ class RunResult:
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         written = [
-            _atomic_csv(self.summary, out / "summary.csv"),
-            _atomic_csv(self.kpis, out / "kpis.csv"),
-            _atomic_csv(self.series, out / "series.csv"),
+            write_csv(self.summary, out / "summary.csv"),
+            write_csv(self.kpis, out / "kpis.csv"),
+            write_csv(self.series, out / "series.csv"),
         ]
         if visits:
-            written.append(_atomic_csv(self.visits, out / "visits.csv"))
+            written.append(write_csv(self.visits, out / "visits.csv"))
         if scenario_text is not None:
-            written.append(_atomic_text(scenario_text, out / "scenario.toml"))
+            written.append(write_text(out / "scenario.toml", scenario_text))
         written.append(
-            _atomic_text(json.dumps(self.manifest, indent=2, default=str) + "\n",
-                         out / "manifest.json")
+            write_text(out / "manifest.json", json.dumps(self.manifest, indent=2, default=str) + "\n")
         )
         return written
-
-
-@contextmanager
-def _atomic(path: Path) -> Iterator[Path]:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it 0600; give the usual file mode
-    try:
-        yield Path(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _atomic_csv(df: pd.DataFrame, path: Path) -> Path:
-    with _atomic(path) as tmp:
-        df.to_csv(tmp, index=False, float_format="%.10g")
-    return path
-
-
-def _atomic_text(text: str, path: Path) -> Path:
-    with _atomic(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
 
 
 __all__ = ["RunResult", "format_value", "format_table"]

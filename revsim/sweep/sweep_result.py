@@ -49,17 +49,17 @@ class SweepResult:
 
     def write(self, csv: bool = False) -> list[Path]:
         """results.parquet and summary.parquet (and .csv with ``csv``) in the sweep folder."""
-        from revsim.results import _atomic
+        from revsim.io import atomic_path
 
         written = []
         for name, frame in (("results", self.results), ("summary", self.summary)):
             target = self.folder / f"{name}.parquet"
-            with _atomic(target) as tmp:
+            with atomic_path(target) as tmp:
                 frame.to_parquet(tmp, engine="pyarrow", index=False)
             written.append(target)
             if csv:
                 target = self.folder / f"{name}.csv"
-                with _atomic(target) as tmp:
+                with atomic_path(target) as tmp:
                     frame.to_csv(tmp, index=False, float_format="%.10g")
                 written.append(target)
         return written
