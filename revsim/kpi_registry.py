@@ -1,0 +1,244 @@
+"""Every KPI revsim reports, defined once: label, unit, direction, bounds, aggregation, section.
+
+The terminal table, kpis.csv, the HTML report, the plots, comparisons ("which way is better"),
+optimize objectives and the docs all read this module, so a KPI is added in one place. A
+KPI's id is its ``metric`` in the tidy tables; one id can appear in several scopes (``leads_in``
+is a total and a per-source count), with the same meaning and unit.
+
+Units: ``count``, ``share`` (0..1), ``h`` (hours), ``d`` (days), ``per week``, ``staff-h``
+(staff hours) and ``$``, which stands for the scenario's currency.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from revsim.units import format_duration, format_money
+
+Direction = Literal["higher", "lower", "neutral"]
+CURRENCY = "$"
+SCOPES = ("total", "cash", "source", "stage", "pool")
+PLAIN_UNITS = frozenset({"count", "share", "h", "d", "per week", "staff-h", ""})
+
+
+@dataclass(frozen=True)
+class KPI:
+    """One KPI: what it is called, how it is measured and which way is better."""
+
+    id: str
+    label: str
+    unit: str
+    #: "higher" or "lower" is better, or "neutral" (a volume that is neither)
+    direction: Direction
+    #: how one replication's value is made from the window
+    aggregation: str
+    #: the scopes (table sections) it is reported in
+    scopes: tuple[str, ...] = ("total",)
+    #: heading of its column in the per-stage / per-pool matrix (None: not a column)
+    column: str | None = None
+    #: a count that is structurally zero unless the scenario uses the feature
+    hide_if_zero: bool = False
+    description: str = ""
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The natural range of a value (a CI is cut at it): 0..1 for shares, >= 0 else."""
+        if self.unit == "share":
+            return 0.0, 1.0
+        return 0.0, math.inf
+
+    @property
+    def sign(self) -> int:
+        """+1 when higher is better, -1 when lower is better, 0 when neutral."""
+        return {"higher": 1, "lower": -1, "neutral": 0}[self.direction]
+
+
+def _k(id: str, label: str, unit: str, direction: Direction, aggregation: str,
+       scopes: tuple[str, ...] = ("total",), **kw: object) -> KPI:
+    return KPI(id, label, unit, direction, aggregation, scopes, **kw)  # type: ignore[arg-type]
+
+
+_COUNT_IN_WINDOW = "count in the window"
+_AMOUNT_IN_WINDOW = "amount in the window"
+_TIME_AVERAGE = "time average over the window"
+_AT_END = "value at the end of the window"
+_MEAN_OVER = "mean over the window's items"
+_MEDIAN_OVER = "median over the window's items"
+_P90_OVER = "90th percentile over the window's items"
+_RATIO = "ratio of two window totals"
+
+KPIS: tuple[KPI, ...] = (
+    # -- the whole cycle ------------------------------------------------------------------------
+    _k("leads_in", "leads in", "count", "neutral", _COUNT_IN_WINDOW, ("total", "source")),
+    _k("won", "deals won", "count", "higher", _COUNT_IN_WINDOW),
+    _k("lost", "lost", "count", "lower", _COUNT_IN_WINDOW),
+    _k("disqualified", "disqualified", "count", "lower", _COUNT_IN_WINDOW),
+    _k("reneged", "lost to reneging", "count", "lower", _COUNT_IN_WINDOW, ("total", "stage"),
+       hide_if_zero=True),
+    _k("balked", "lost to full queue", "count", "lower", _COUNT_IN_WINDOW, ("total", "stage"),
+       hide_if_zero=True),
+    _k("done", "done", "count", "neutral", _COUNT_IN_WINDOW, hide_if_zero=True),
+    _k("bookings", "bookings", CURRENCY, "higher", _AMOUNT_IN_WINDOW),
+    _k("conversion", "conversion", "share", "higher", _RATIO, ("total", "stage"),
+       column="conversion"),
+    _k("time_to_first_touch_mean", "time to first touch, mean", "h", "lower", _MEAN_OVER),
+    _k("time_to_first_touch_median", "time to first touch, median", "h", "lower", _MEDIAN_OVER),
+    _k("time_to_first_touch_p90", "time to first touch, p90", "h", "lower", _P90_OVER),
+    _k("cycle_time_mean", "cycle time created->won, mean", "d", "lower", _MEAN_OVER),
+    _k("cycle_time_median", "cycle time created->won, median", "d", "lower", _MEDIAN_OVER),
+    _k("cycle_time_p90", "cycle time created->won, p90", "d", "lower", _P90_OVER),
+    _k("leads_in_system_mean", "leads in the system, mean", "count", "neutral", _TIME_AVERAGE),
+    # -- stages ---------------------------------------------------------------------------------
+    _k("arrivals", "arrivals", "count", "neutral", _COUNT_IN_WINDOW, ("stage",)),
+    _k("throughput", "throughput", "per week", "higher", "completions per week",
+       ("stage",), column="throughput"),
+    _k("time_in_stage_mean", "time in stage, mean", "h", "lower", _MEAN_OVER, ("stage",),
+       column="time in stage"),
+    _k("time_in_stage_p90", "time in stage, p90", "h", "lower", _P90_OVER, ("stage",)),
+    _k("wip_mean", "in stage (WIP), mean", "count", "neutral", _TIME_AVERAGE, ("stage",),
+       column="WIP"),
+    _k("wait_mean", "wait, mean", "h", "lower", _MEAN_OVER, ("stage",), column="wait mean"),
+    _k("wait_p90", "wait, p90", "h", "lower", _P90_OVER, ("stage",), column="wait p90"),
+    _k("p_wait", "share that waited", "share", "lower", _RATIO, ("stage",)),
+    _k("queue_mean", "queue length, mean", "count", "lower", _TIME_AVERAGE, ("stage",),
+       column="queue"),
+    _k("staff_hours", "staff hours", "staff-h", "neutral", _AMOUNT_IN_WINDOW, ("stage",)),
+    # -- staff pools ----------------------------------------------------------------------------
+    _k("utilisation", "utilisation (working hours)", "share", "neutral",
+       "busy staff hours / available staff hours", ("pool",), column="utilisation"),
+    _k("available_hours", "available staff hours", "staff-h", "neutral", _AMOUNT_IN_WINDOW,
+       ("pool",), column="available hours"),
+    _k("headcount_end", "headcount at end", "count", "neutral", _AT_END, ("pool",),
+       column="headcount at end"),
+    # -- cash -----------------------------------------------------------------------------------
+    _k("renewals", "renewals", "count", "higher", _COUNT_IN_WINDOW, ("cash",)),
+    _k("renewal_bookings", "renewal bookings", CURRENCY, "higher", _AMOUNT_IN_WINDOW,
+       ("cash",)),
+    _k("not_renewed", "subscriptions not renewed", "count", "lower", _COUNT_IN_WINDOW,
+       ("cash",)),
+    _k("go_lives", "go-lives", "count", "higher", _COUNT_IN_WINDOW, ("cash",)),
+    _k("time_to_go_live_median", "time won->go-live, median", "d", "lower", _MEDIAN_OVER,
+       ("cash",)),
+    _k("churned_in_onboarding", "churned in onboarding", "count", "lower", _COUNT_IN_WINDOW,
+       ("cash",), hide_if_zero=True),
+    _k("invoices", "invoices issued", "count", "neutral", _COUNT_IN_WINDOW, ("cash",)),
+    _k("invoiced", "invoiced", CURRENCY, "higher", _AMOUNT_IN_WINDOW, ("cash",)),
+    _k("cash_collected", "cash collected", CURRENCY, "higher", _AMOUNT_IN_WINDOW, ("cash",)),
+    _k("time_to_cash_median", "time to cash won->paid, median", "d", "lower", _MEDIAN_OVER,
+       ("cash",)),
+    _k("time_to_cash_p90", "time to cash won->paid, p90", "d", "lower", _P90_OVER, ("cash",)),
+    _k("dso", "DSO (AR end / invoiced x days)", "d", "lower",
+       "AR at the end / amount invoiced in the window x days in the window", ("cash",)),
+    _k("ar_outstanding", "AR outstanding at end", CURRENCY, "lower", _AT_END, ("cash",)),
+    _k("ar_current", "AR not yet due", CURRENCY, "neutral", _AT_END, ("cash",)),
+    _k("ar_1_30", "AR 1-30 days past due", CURRENCY, "lower", _AT_END, ("cash",)),
+    _k("ar_31_60", "AR 31-60 days past due", CURRENCY, "lower", _AT_END, ("cash",)),
+    _k("ar_61_90", "AR 61-90 days past due", CURRENCY, "lower", _AT_END, ("cash",)),
+    _k("ar_90_plus", "AR over 90 days past due", CURRENCY, "lower", _AT_END, ("cash",)),
+    _k("overdue_share", "overdue share of AR", "share", "lower", _AT_END, ("cash",)),
+    _k("written_off", "written off", CURRENCY, "lower", _AMOUNT_IN_WINDOW, ("cash",),
+       hide_if_zero=True),
+    _k("bad_debt_rate", "bad-debt rate (written off / invoiced)", "share", "lower", _RATIO,
+       ("cash",)),
+    _k("dunning_touches", "dunning touches", "count", "neutral", _COUNT_IN_WINDOW, ("cash",)),
+)
+
+BY_ID: dict[str, KPI] = {k.id: k for k in KPIS}
+
+#: Named selections of (metric, scope), in display order; each consumer reads its view.
+VIEWS: dict[str, tuple[tuple[str, str], ...]] = {
+    # what --precision drives to its target
+    "precision": (("leads_in", "total"), ("won", "total"), ("bookings", "total"),
+                  ("conversion", "total"), ("time_to_first_touch_median", "total"),
+                  ("cycle_time_median", "total"), ("cash_collected", "cash"), ("dso", "cash")),
+    # the comparison's terminal table and the forest plot
+    "compare": (("won", "total"), ("bookings", "total"), ("conversion", "total"),
+                ("cycle_time_median", "total"), ("time_to_first_touch_median", "total"),
+                ("cash_collected", "cash"), ("dso", "cash")),
+    # the report's "at a glance" cards
+    "glance": (("won", "total"), ("bookings", "total"), ("conversion", "total"),
+               ("cycle_time_median", "total"), ("time_to_first_touch_median", "total"),
+               ("cash_collected", "cash"), ("dso", "cash"), ("ar_outstanding", "cash")),
+    # what one more head is worth (bottlenecks)
+    "marginal": (("won", "total"), ("bookings", "total"), ("cash_collected", "cash"),
+                 ("cycle_time_mean", "total"), ("time_to_first_touch_mean", "total")),
+}
+
+
+def kpi(metric: str) -> KPI | None:
+    """The definition of ``metric``, or None for an id that is not a KPI (e.g. staff_cost)."""
+    return BY_ID.get(metric)
+
+
+def label(metric: str) -> str:
+    """The human label of a KPI (its id with spaces for an unknown one)."""
+    found = BY_ID.get(metric)
+    return found.label if found else metric.replace("_", " ")
+
+
+def direction(metric: str) -> Direction:
+    """Which way is better for ``metric`` ("neutral" for unknown ids)."""
+    found = BY_ID.get(metric)
+    return found.direction if found else "neutral"
+
+
+def columns(scope: str) -> list[tuple[str, str]]:
+    """(metric, heading) of the matrix columns of a stage or pool table, in order."""
+    return [(k.id, k.column) for k in KPIS if scope in k.scopes and k.column is not None]
+
+
+def view(name: str) -> tuple[tuple[str, str], ...]:
+    """A named selection of (metric, scope) pairs, e.g. ``view("compare")``."""
+    return VIEWS[name]
+
+
+def hidden_if_zero() -> frozenset[str]:
+    return frozenset(k.id for k in KPIS if k.hide_if_zero)
+
+
+def ids(scopes: Iterable[str] | None = None) -> list[str]:
+    """KPI ids, optionally only those reported in one of ``scopes``."""
+    if scopes is None:
+        return [k.id for k in KPIS]
+    wanted = set(scopes)
+    return [k.id for k in KPIS if wanted.intersection(k.scopes)]
+
+
+def unit_bounds(unit: str, currency_units: frozenset[str] = frozenset()) -> tuple[float, float]:
+    """The natural range of a value in ``unit``: shares 0..1, counts, times and money >= 0."""
+    if unit == "share":
+        return 0.0, 1.0
+    if unit in PLAIN_UNITS or unit in currency_units or unit == CURRENCY:
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
+def format_value(value: float | None, unit: str, currency: str = "USD") -> str:
+    """A value in human units: $1.2M, 23.4%, 3.2 h, 41.0 d, 12.5/w, 1,234 (NaN: "-")."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    if unit == "share":
+        return f"{100 * value:.1f}%"
+    if unit == "h":
+        return format_duration(value)
+    if unit == "staff-h":
+        return f"{value:,.0f} h"
+    if unit == "d":
+        return f"{value:,.1f} d"
+    if unit == "per week":
+        return f"{value:,.1f}/w"
+    if unit in (currency, CURRENCY):
+        return format_money(value, currency)
+    if abs(value) >= 100 or float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def format_signed(value: float, unit: str, currency: str = "USD") -> str:
+    """A difference with its sign: +$12k, -3.4 d, +0.5% (NaN: "-")."""
+    if value is None or math.isnan(value):
+        return "-"
+    return ("+" if value >= 0 else "-") + format_value(abs(value), unit, currency)
