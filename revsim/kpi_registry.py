@@ -162,6 +162,12 @@ VIEWS: dict[str, tuple[tuple[str, str], ...]] = {
     "glance": (("won", "total"), ("bookings", "total"), ("conversion", "total"),
                ("cycle_time_median", "total"), ("time_to_first_touch_median", "total"),
                ("cash_collected", "cash"), ("dso", "cash"), ("ar_outstanding", "cash")),
+    # the columns of the terminal's stage and pool matrices, in order
+    "stage_matrix": (("throughput", "stage"), ("conversion", "stage"), ("wait_mean", "stage"),
+                     ("wait_p90", "stage"), ("time_in_stage_mean", "stage"),
+                     ("queue_mean", "stage"), ("wip_mean", "stage")),
+    "pool_matrix": (("utilisation", "pool"), ("available_hours", "pool"),
+                    ("headcount_end", "pool")),
     # what one more head is worth (bottlenecks)
     "marginal": (("won", "total"), ("bookings", "total"), ("cash_collected", "cash"),
                  ("cycle_time_mean", "total"), ("time_to_first_touch_mean", "total")),
@@ -186,8 +192,9 @@ def direction(metric: str) -> Direction:
 
 
 def columns(scope: str) -> list[tuple[str, str]]:
-    """(metric, heading) of the matrix columns of a stage or pool table, in order."""
-    return [(k.id, k.column) for k in KPIS if scope in k.scopes and k.column is not None]
+    """(metric, heading) of the matrix columns of the "stage" or "pool" table, in order."""
+    return [(metric, BY_ID[metric].column or label(metric))
+            for metric, _ in VIEWS[f"{scope}_matrix"]]
 
 
 def view(name: str) -> tuple[tuple[str, str], ...]:
