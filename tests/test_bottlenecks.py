@@ -21,7 +21,7 @@ from conftest import write_toml
 
 import revsim
 from revsim.analysis.paired import COLUMNS
-from revsim.bottlenecks import WEEKS_PER_YEAR, BottleneckReport
+from revsim.results.bottleneck_report import WEEKS_PER_YEAR, BottleneckReport
 from revsim.cli import main
 
 POOL_COLUMNS = ["pool", "utilisation", "utilisation_hw", "bottleneck_share",

@@ -24,7 +24,8 @@ import revsim
 from revsim import interventions as iv
 from revsim.analysis.paired import holm
 from revsim.cli import main
-from revsim.comparison import Comparison, check_comparable
+from revsim.analysis.paired import check_comparable
+from revsim.results import Comparison
 from revsim.errors import OverrideError, ScenarioError
 
 TABLE_COLUMNS = ["variant", "metric", "scope", "name", "unit", "base_mean", "variant_mean",

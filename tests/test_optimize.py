@@ -20,7 +20,7 @@ from revsim.sweep.optimize import (
     parse_budget,
     point_labels,
 )
-from revsim.sweep.sweep_result import SweepResult
+from revsim.sweep import SweepResult
 
 COSTS = (4e6, 3e6, 2e6, 1e6)
 

@@ -20,7 +20,7 @@ from revsim.sweep.plots import (  # noqa: E402
     plot_pareto,
     write_sweep_plots,
 )
-from revsim.sweep.sweep_result import SweepResult  # noqa: E402
+from revsim.sweep import SweepResult  # noqa: E402
 
 SDR, AE = "pools.sdr.headcount", "pools.ae.headcount"
 KPIS = (("won", "total", "count"), ("bookings", "total", "USD"),

@@ -102,7 +102,7 @@ def grid_levels(p: Param) -> list[Any]:
     return [int(round(v)) for v in values] if p.integer else [round(v, 12) for v in values]
 
 
-def _label(changes: Mapping[str, Any]) -> str:
+def point_label(changes: Mapping[str, Any]) -> str:
     return ", ".join(f"{k.split('.', 1)[-1] if k.count('.') > 1 else k}={v}"
                      for k, v in changes.items())
 
@@ -115,7 +115,7 @@ def grid(params: Sequence[Param]) -> list[Point]:
     points = []
     for combo in itertools.product(*axes):
         changes = {p.path: v for p, v in zip(params, combo, strict=True)}
-        points.append(Point(point_id(changes), _label(changes), changes))
+        points.append(Point(point_id(changes), point_label(changes), changes))
     return points
 
 
@@ -143,7 +143,7 @@ def latin_hypercube(params: Sequence[Param], n: int, seed: int) -> list[Point]:
         if pid in seen:
             continue  # rounding integers can repeat a point
         seen.add(pid)
-        points.append(Point(pid, _label(changes), changes))
+        points.append(Point(pid, point_label(changes), changes))
     return points
 
 

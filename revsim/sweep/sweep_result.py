@@ -1,24 +1,20 @@
-"""Running a sweep end to end and reading its results."""
+"""A finished sweep: its tidy results and per-point summary, tables on disk, plots, and the pick
+of its best point."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from revsim.progress import progress_bar
-from revsim.sweep.design import Param, Point, grid, latin_hypercube, parse_param, variants
-from revsim.sweep.executors import sweep_executor
-from revsim.sweep.runner import SweepSpec, SweepStore, check_points, execute, tables
+from revsim.io import atomic_path
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from revsim.api import Scenario
+    from revsim.sweep.runner import SweepSpec
 
 
 @dataclass
@@ -49,8 +45,6 @@ class SweepResult:
 
     def write(self, csv: bool = False) -> list[Path]:
         """results.parquet and summary.parquet (and .csv with ``csv``) in the sweep folder."""
-        from revsim.io import atomic_path
-
         written = []
         for name, frame in (("results", self.results), ("summary", self.summary)):
             target = self.folder / f"{name}.parquet"
@@ -99,56 +93,3 @@ class SweepResult:
                 (self.summary[self.summary.metric == objective].scope == "cash").any() \
                 else "total"
         return plot_pareto(self.summary, objective, scope=scope, cost=cost, ax=ax)
-
-
-def build_points(design: str, params: Sequence[str | Param] = (), *, points: int = 10,
-                 seed: int = 1, named: Sequence[Mapping[str, Any]] = ()) -> list[Point]:
-    """The points of a ``grid``, ``lhs`` or ``variants`` design."""
-    parsed = [p if isinstance(p, Param) else parse_param(p) for p in params]
-    if design == "grid":
-        return grid(parsed)
-    if design == "lhs":
-        return latin_hypercube(parsed, points, seed)
-    if design == "variants":
-        return variants(named)
-    from revsim.errors import Problem
-    from revsim.sweep.runner import SweepError
-
-    raise SweepError([Problem("--design", f"unknown design {design!r}; use grid, lhs or "
-                              "variants")])
-
-
-def run_sweep(scenario: Scenario, out: str | Path, *, params: Sequence[str | Param] = (),
-              design: str = "grid", points: int = 10, named: Sequence[Mapping[str, Any]] = (),
-              replications: int = 10, seed: int = 1, horizon: float | None = None,
-              warmup: float | None = None, jobs: int | None = None,
-              scheduler: str | None = None, dask_local: int | None = None,
-              resume: bool = False, progress: bool | None = None) -> SweepResult:
-    """Run a sweep of ``scenario`` into the folder ``out`` (see :class:`SweepResult`).
-
-    Replication r of every point uses the same random streams (common random numbers). Each
-    finished (point, replication) is saved at once; ``resume=True`` runs only what is missing.
-    """
-    from revsim.api import check_seed
-    from revsim.errors import Problem
-    from revsim.sweep.runner import SweepError
-
-    seed = check_seed(seed)
-    chosen = build_points(design, params, points=points, seed=seed, named=named)
-    if not chosen:
-        raise SweepError([Problem("--param", "the design has no points")])
-    if replications < 1:
-        raise SweepError([Problem("--replications", "must be at least 1")])
-    staff_cost = check_points(scenario.raw, chosen, horizon, warmup)
-    spec = SweepSpec(dict(scenario.raw), chosen, replications, seed, horizon, warmup, design)
-    store = SweepStore(out)
-    started = time.perf_counter()
-    total = len(chosen) * replications
-    with progress_bar(total, "tasks", progress) as bar, \
-            sweep_executor(jobs, scheduler, dask_local) as executor:
-        run = execute(spec, store, executor, resume=resume, on_done=bar.update)
-    results, summary = tables(spec, store, staff_cost)
-    swept = sorted({k for p in chosen for k in p.changes})
-    result = SweepResult(spec, Path(out), results, summary, swept, store.failures(), run.ran,
-                         run.skipped, round(time.perf_counter() - started, 3))
-    return result
