@@ -21,8 +21,8 @@ from conftest import write_toml
 
 import revsim
 from revsim.analysis.paired import COLUMNS
-from revsim.results.bottleneck_report import WEEKS_PER_YEAR, BottleneckReport
 from revsim.cli import main
+from revsim.results.bottleneck_report import WEEKS_PER_YEAR, BottleneckReport
 
 POOL_COLUMNS = ["pool", "utilisation", "utilisation_hw", "bottleneck_share",
                 "bottleneck_share_hw", "active_period_h", "active_period_h_hw"]

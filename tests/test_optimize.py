@@ -12,10 +12,10 @@ from conftest import scenario_dict, write_toml
 
 from revsim.analysis.ci import summarise
 from revsim.cli import main
+from revsim.sweep import SweepResult
 from revsim.sweep.budget import parse_budget
 from revsim.sweep.kpi_tables import OptimizeError, pareto_front, point_labels
 from revsim.sweep.optimize import Selection, optimize
-from revsim.sweep import SweepResult
 
 COSTS = (4e6, 3e6, 2e6, 1e6)
 

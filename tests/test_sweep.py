@@ -14,8 +14,8 @@ from conftest import sweep_scenario
 
 import revsim
 from revsim.cli import main
-from revsim.errors import RevsimError
-from revsim.errors import ExperimentError
+from revsim.errors import ExperimentError, RevsimError
+from revsim.experiment import core as experiment_core
 from revsim.sweep import (
     Param,
     grid,
@@ -24,7 +24,6 @@ from revsim.sweep import (
     run_sweep,
     variants,
 )
-from revsim.experiment import core as experiment_core
 from revsim.sweep import runner as sweep_runner
 from revsim.sweep.design import grid_levels
 

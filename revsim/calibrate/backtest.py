@@ -15,8 +15,11 @@ import numpy as np
 import pandas as pd
 
 from revsim.analysis.ci import cut_to_bounds, t_interval
+from revsim.calibrate.derive import _key
+from revsim.calibrate.fit_log import FitInputError, read_log
 from revsim.calibrate.journeys import build_journeys
 from revsim.calibrate.log import EventLog
+from revsim.errors import Problem
 from revsim.experiment import (
     RunOptions,
     Runs,
@@ -26,6 +29,7 @@ from revsim.experiment import (
     run_points,
 )
 from revsim.scenario.model import Model
+from revsim.table import format_value
 
 
 class HasModel(Protocol):
@@ -125,9 +129,6 @@ def backtest(scenario: HasModel, log: EventLog | str | Any, *, replications: int
     ``dask_local`` choose where the replications run (see
     :func:`revsim.experiment.open_executor`).
     """
-    from revsim.calibrate.fit_log import FitInputError, read_log
-    from revsim.errors import Problem
-
     if not isinstance(log, EventLog):
         log = read_log(log, mapping=mapping, as_of=as_of, format=format)
     start = pd.Timestamp(scenario.model.start, tz="UTC")
@@ -155,8 +156,6 @@ def backtest(scenario: HasModel, log: EventLog | str | Any, *, replications: int
         stage_key = kpi.split(":", 1)[1] if kpi.startswith("conversion:") else None
         values = sim.get(kpi)
         if values is None and stage_key is not None:
-            from revsim.calibrate.derive import _key
-
             values = sim.get(f"conversion:{_key(stage_key)}")
         if values is None:
             rows.append((kpi, unit, obs, *([math.nan] * 6), 0, None, "not simulated"))
@@ -182,8 +181,6 @@ ROUGH_BELOW = 20  # replications: below this the 2.5-97.5% range of single runs 
 
 
 def format_backtest(table: pd.DataFrame) -> str:
-    from revsim.table import format_value
-
     lines = ["Backtest: observed (log) vs simulated (mean [95% CI of the mean], 95% range of "
              "single replications)", ""]
     for r in cast(Any, table).itertuples():

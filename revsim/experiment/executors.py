@@ -134,8 +134,8 @@ def open_executor(jobs: int | None = None, *, scheduler: str | None = None,
         raise ExperimentError([Problem("--scheduler", "give either a scheduler address or "
                                        "--dask-local, not both")])
     if scheduler is not None or dask_local is not None:
-        with _dask_executor(scheduler, dask_local, timeout) as executor:
-            yield executor
+        with _dask_executor(scheduler, dask_local, timeout) as client_executor:
+            yield client_executor
         return
     workers = worker_count(jobs, tasks)
     executor: Executor = (SerialExecutor() if workers == 1 else

@@ -20,6 +20,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from revsim.errors import Problem, ScenarioError
+from revsim.scenario.load import parse_value
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,6 @@ def parse_param(spec: str) -> Param:
         integer = all(isinstance(v, int) for v in (low, high)) and \
             (step is None or isinstance(step, int))
         return Param(path, None, float(low), float(high), float(step) if step else None, integer)
-    from revsim.scenario.load import parse_value
-
     levels = tuple(parse_value(v.strip()) for v in values.split(",") if v.strip())
     if not levels:
         raise ScenarioError([Problem(path, "no values given")], "--param")

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from revsim.io import atomic_path
+from revsim.sweep.optimize import optimize as select_best
+from revsim.sweep.plots import plot_heatmap, plot_param, plot_pareto
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -61,16 +63,12 @@ class SweepResult:
     def plot_param(self, metric: str, param: str | None = None, *, scope: str = "total",
                    name: str = "", ax: Axes | None = None) -> Axes:
         """A KPI against one swept parameter, with its 95% CI band."""
-        from revsim.sweep.plots import plot_param
-
         return plot_param(self.summary, metric, param or self.params[0], scope=scope, name=name,
                           ax=ax)
 
     def plot_heatmap(self, metric: str, x: str | None = None, y: str | None = None, *,
                      scope: str = "total", name: str = "", ax: Axes | None = None) -> Axes:
         """A KPI over two swept parameters."""
-        from revsim.sweep.plots import plot_heatmap
-
         x = x or self.params[0]
         y = y or self.params[1]
         return plot_heatmap(self.summary, metric, x, y, scope=scope, name=name, ax=ax)
@@ -78,16 +76,12 @@ class SweepResult:
     def optimize(self, objective: str, *, scope: str | None = None, budget: str | None = None,
                  minimize: bool = False, confidence: float = 0.95) -> Any:
         """The best point under a budget, with how sure that is (see revsim.sweep.optimize)."""
-        from revsim.sweep.optimize import optimize
-
-        return optimize(self, objective, scope=scope, budget=budget, minimize=minimize,
-                        confidence=confidence)
+        return select_best(self, objective, scope=scope, budget=budget, minimize=minimize,
+                           confidence=confidence)
 
     def plot_pareto(self, objective: str = "cash_collected", *, scope: str | None = None,
                     cost: str = "staff_cost", ax: Axes | None = None) -> Axes:
         """Points by staff cost and objective, the Pareto front highlighted."""
-        from revsim.sweep.plots import plot_pareto
-
         if scope is None:
             scope = "cash" if (self.summary.metric == objective).any() and \
                 (self.summary[self.summary.metric == objective].scope == "cash").any() \
