@@ -101,9 +101,12 @@ def _dask_executor(scheduler: str | None, dask_local: int | None,
         if scheduler is not None:
             client = _connect(distributed, scheduler, timeout)
         else:
+            # dashboard off; the scheduler's own HTTP endpoint on loopback at a free port, so a
+            # busy 8787 (another cluster) is no concern
             cluster = distributed.LocalCluster(
                 n_workers=dask_local, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address=None,
+                host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                scheduler_kwargs={"dashboard": False},
             )
             client = distributed.Client(cluster)
     except (OSError, TimeoutError) as err:
