@@ -42,12 +42,12 @@ CHILD = """
 import hashlib, json, sys, time
 import revsim
 from revsim.sweep import run_sweep
-from revsim.api import _hours
+from revsim.experiment import hours
 
 config, out = {config!r}, {out!r}
 sc = revsim.load({scenario!r})
 kw = dict(params={params!r}, replications={replications}, seed={seed},
-          horizon=_hours({horizon!r}, "horizon"), progress=False)
+          horizon=hours({horizon!r}, "horizon"), progress=False)
 cluster = None
 if config == "local-1":
     kw["jobs"] = 1
@@ -61,8 +61,6 @@ else:
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                        host="127.0.0.1", dashboard_address=None)
     with distributed.Client(cluster) as client:
-        client.run(importlib.import_module, "revsim.sweep.runner")
-        client.run(importlib.import_module, "revsim.api")
         client.run(importlib.import_module, "revsim.experiment")
     kw["scheduler"] = cluster.scheduler_address
 t0 = time.perf_counter()

@@ -5,13 +5,12 @@
 >>> result.kpis  # one row per KPI with mean, 95% CI and n
 """
 
-__version__ = "0.1.0"
+from typing import Any
 
-from typing import Any  # noqa: E402
-
-from revsim.api import Scenario, load, loads  # noqa: E402
-from revsim.errors import OverrideError, Problem, RevsimError, ScenarioError  # noqa: E402
-from revsim.run_result import RunResult  # noqa: E402
+from revsim.api import Scenario, load, loads
+from revsim.errors import OverrideError, Problem, RevsimError, ScenarioError
+from revsim.results import RunResult
+from revsim.version import __version__
 
 
 def fit(log: Any, *, mapping: Any = None, as_of: Any = None, format: str = "canonical",

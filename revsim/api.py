@@ -3,31 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
-import numbers
 import platform
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from revsim import __version__
-from revsim.analysis.precision import run_to_precision
+from revsim.analysis.paired import check_comparable
+from revsim.analysis.precision import check_precision, first_round, next_round
+from revsim.analysis.warmup import detect_warmup
 from revsim.engine import COMPILED
 from revsim.errors import Problem, ScenarioError
-from revsim.experiment import RunOptions, run_batch_means, run_replications
+from revsim.experiment import (
+    DEFAULT_SEED,
+    ReplicationSummary,
+    RunOptions,
+    Runs,
+    check_seed,
+    check_window,
+    hours,
+    open_executor,
+    run_points,
+)
 from revsim.progress import progress_bar
-from revsim.run_result import RunResult
-from revsim.scenario.compile import compile_scenario, lead_volume_problems
+from revsim.results import BottleneckReport, Comparison, RunResult
+from revsim.results.bottleneck_report import build_report, marginal_variants
+from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import apply_overrides, parse_toml, read_toml, scenario_hash
 from revsim.scenario.model import Model
-from revsim.units import format_duration, parse_duration
+from revsim.sweep import SweepResult, run_sweep
+from revsim.version import __version__
 
-if TYPE_CHECKING:
-    from revsim.bottlenecks import BottleneckReport
-    from revsim.comparison import Comparison
-    from revsim.sweep import SweepResult
-
-DEFAULT_SEED = 1
+BASE = "base"  # the key of the scenario itself among an experiment's points
+PILOT_MAX = 10  # replications of the warm-up pilot (at least 2, at most this)
 
 
 class Scenario:
@@ -56,101 +65,102 @@ class Scenario:
 
     def run(self, replications: int = 10, seed: int | None = DEFAULT_SEED, *,
             horizon: str | float | None = None, warmup: str | float | None = None,
-            jobs: int | None = 1, records: bool = False, progress: bool | None = None,
-            precision: float | None = None, max_replications: int = 200,
-            batch_means: int | None = None, active_periods: bool = False) -> RunResult:
+            jobs: int | None = None, scheduler: str | None = None,
+            dask_local: int | None = None, records: bool = False,
+            progress: bool | None = None, precision: float | None = None,
+            max_replications: int = 200, batch_means: int | None = None,
+            active_periods: bool = False) -> RunResult:
         """Run independent replications and summarise KPIs with 95% CIs.
 
         ``horizon`` and ``warmup`` override the scenario's (a duration such as "26 w", or
         hours); ``warmup="auto"`` picks it with MSER-5 from a pilot run and reports it.
-        ``jobs`` is the number of worker processes (None or <= 0: one per CPU); results do not
-        depend on it. ``records`` keeps per-visit records (memory grows with the horizon).
-        ``precision=0.05`` adds replications until every headline KPI's 95% CI half-width is
-        within 5% of its mean, up to ``max_replications``. ``batch_means=k`` makes one long
-        run cut into k batches instead of independent replications.
-        ``progress`` shows a progress bar (None: only when stderr is a terminal).
+        ``jobs`` is the number of worker processes (None or <= 0: one per CPU; 1: in this
+        process), ``scheduler`` a Dask scheduler's address and ``dask_local`` the workers of a
+        local Dask cluster; results do not depend on any of them. ``records`` keeps per-visit
+        records (memory grows with the horizon). ``precision=0.05`` adds replications until
+        every headline KPI's 95% CI half-width is within 5% of its mean, up to
+        ``max_replications``. ``batch_means=k`` makes one long run cut into k batches instead
+        of independent replications. ``progress`` shows a progress bar (None: only when
+        stderr is a terminal).
         """
         seed = check_seed(seed)
-        h = _hours(horizon, "horizon")
-        notes: dict[str, Any] = {}
-        w: float | None
-        if isinstance(warmup, str) and warmup.strip().lower() == "auto":
-            w, notes["warmup_auto"] = self._auto_warmup(replications, seed, h, jobs, progress)
-        else:
-            w = _hours(warmup, "warmup")
-        check_window(self.model, h, w, replications)
-        options = RunOptions(horizon=h, warmup=w, records=records,
-                             active_periods=active_periods)
-        started = time.perf_counter()
-        if batch_means is not None:
-            if batch_means < 2:
-                raise ScenarioError([Problem("batch_means", "needs at least 2 batches")], "run")
-            reps = run_batch_means(self.model, seed, batch_means, options)
-            notes["method"] = f"batch means: one run cut into {batch_means} batches"
-        elif precision is not None:
-            reps, notes["precision"] = run_to_precision(
-                self.model, seed, jobs, options, precision, replications, max_replications,
-                progress,
-            )
-        else:
-            with progress_bar(replications, "replications", progress) as bar:
-                reps = run_replications(self.model, replications=replications, seed=seed,
-                                        jobs=jobs, options=options, on_done=bar.update)
-        wall = time.perf_counter() - started
-        horizon_h = h if h is not None else self.model.horizon
-        warmup_h = w if w is not None else self.model.warmup
-        window_h = (horizon_h - warmup_h) / (batch_means or 1)
-        manifest = {
+        h = hours(horizon, "horizon")
+        if batch_means is not None and batch_means < 2:
+            raise ScenarioError([Problem("batch_means", "needs at least 2 batches")], "run")
+        if precision is not None:
+            check_precision(precision)
+        tasks = 1 if batch_means is not None else (
+            max_replications if precision is not None else replications)
+        with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
+                           tasks=tasks) as executor:
+            [(w, notes)] = _warmups({BASE: self.model}, replications, seed, h, warmup,
+                                    executor, progress).values()
+            check_window(self.model, h, w, replications)
+            options = RunOptions(horizon=h, warmup=w, records=records,
+                                 active_periods=active_periods)
+            started = time.perf_counter()
+            if batch_means is not None:
+                runs = run_points({BASE: self.model}, 1, seed, options=options,
+                                  batches=batch_means, executor=executor, progress=progress,
+                                  label="batch-means runs")
+                reps = runs.replications(BASE)
+                notes["method"] = f"batch means: one run cut into {batch_means} batches"
+            elif precision is not None:
+                reps, notes["precision"] = _run_to_precision(
+                    self.model, seed, options, precision, replications, max_replications,
+                    executor, progress)
+            else:
+                reps = run_points({BASE: self.model}, replications, seed, options=options,
+                                  executor=executor, progress=progress,
+                                  label="replications").replications(BASE)
+        manifest = self._manifest(seed, len(reps), h, w, records, notes, started,
+                                  batch_means or 1)
+        return RunResult(self.model, reps, manifest)
+
+    def _manifest(self, seed: int, replications: int, horizon: float | None,
+                  warmup: float | None, records: bool, notes: dict[str, Any], started: float,
+                  batches: int = 1) -> dict[str, Any]:
+        """What a run records about itself (manifest.json)."""
+        horizon_h = horizon if horizon is not None else self.model.horizon
+        warmup_h = warmup if warmup is not None else self.model.warmup
+        return {
             "revsim_version": __version__,
             "engine": "compiled" if COMPILED else "interpreted",
             "scenario_name": self.model.name,
             "scenario_file": self.source,
             "scenario_hash": self.hash,
             "seed": seed,
-            "replications": len(reps),
+            "replications": replications,
             "horizon_hours": horizon_h,
             "warmup_hours": warmup_h,
             "window": _window(self.model.start, warmup_h, horizon_h),
-            "window_hours": window_h,
+            "window_hours": (horizon_h - warmup_h) / batches,
             "confidence": 0.95,
             "records": records,
             **notes,
             "python": platform.python_version(),
-            "wall_time_s": round(wall, 3),
+            "wall_time_s": round(time.perf_counter() - started, 3),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
-        return RunResult(self.model, reps, manifest)
-
-    def _auto_warmup(self, replications: int, seed: int, horizon: float | None,
-                     jobs: int | None, progress: bool | None) -> tuple[float, str]:
-        """Pilot replications from an empty start, then MSER-5 on their level series."""
-        from revsim.analysis.warmup import detect_warmup
-
-        pilot_n = min(max(replications, 2), 10)
-        with progress_bar(pilot_n, "warm-up pilot", progress) as bar:
-            pilot = run_replications(self.model, replications=pilot_n, seed=seed, jobs=jobs,
-                                     options=RunOptions(horizon=horizon, warmup=0.0),
-                                     on_done=bar.update)
-        result = RunResult(self.model, pilot, {})
-        choice = detect_warmup(result.series)
-        limit = (horizon if horizon is not None else self.model.horizon) / 2
-        return min(choice.hours, limit), choice.describe()
 
     def compare(self, *variants: Scenario | Mapping[str, Any] | tuple[str, Any],
                 replications: int = 10, seed: int | None = DEFAULT_SEED,
                 horizon: str | float | None = None, warmup: str | float | None = None,
-                jobs: int | None = 1, progress: bool | None = None) -> Comparison:
+                jobs: int | None = None, scheduler: str | None = None,
+                dask_local: int | None = None, progress: bool | None = None) -> Comparison:
         """Compare variants with this scenario using common random numbers.
 
         A variant is a Scenario, a mapping of dotted-path changes (``{"pools.sdr.headcount":
-        6}``) or a ``(label, scenario-or-changes)`` pair. Returns paired KPI differences with
-        95% CIs, Holm-adjusted across the variants.
+        6}``) or a ``(label, scenario-or-changes)`` pair. The base and every variant run as
+        one experiment (all their replications on one executor; ``jobs``, ``scheduler`` and
+        ``dask_local`` as in :meth:`run`). Returns paired KPI differences with 95% CIs,
+        Holm-adjusted across the variants.
         """
-        from revsim.comparison import Comparison, check_comparable
-
         if not variants:
             raise ScenarioError([Problem("variants", "give at least one variant to compare")],
                                 "compare")
+        seed = check_seed(seed)
+        h = hours(horizon, "horizon")
         named: dict[str, Scenario] = {}
         notes: list[str] = []
         for i, variant in enumerate(variants, start=1):
@@ -162,30 +172,50 @@ class Scenario:
                          else f"variant {i}")
             while label in named:
                 label = f"{label} ({i})"
-            notes += check_comparable(self.model, sc.model, label,
-                                      horizon=_hours(horizon, "horizon"),
+            notes += check_comparable(self.model, sc.model, label, horizon=h,
                                       warmup=None if warmup == "auto" else
-                                      _hours(warmup, "warmup"))
+                                      hours(warmup, "warmup"))
             named[label] = sc
-        kwargs = dict(replications=replications, seed=seed, horizon=horizon, warmup=warmup,
-                      jobs=jobs, progress=progress)
-        base = self.run(**kwargs)  # type: ignore[arg-type]
-        runs = {label: sc.run(**kwargs) for label, sc in named.items()}  # type: ignore[arg-type]
-        return Comparison.build(base, runs, notes)
+        scenarios = {BASE: self, **{f"variant {i}": sc for i, sc in
+                                    enumerate(named.values(), start=1)}}
+        with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
+                           tasks=replications * len(scenarios)) as executor:
+            windows = _warmups({p: sc.model for p, sc in scenarios.items()}, replications,
+                               seed, h, warmup, executor, progress)
+            results = _run_scenarios(scenarios, replications, seed, h, windows, executor,
+                                     progress)
+        base = results.pop(BASE)
+        return Comparison.build(base, dict(zip(named, results.values(), strict=True)), notes)
 
     def bottlenecks(self, replications: int = 10, seed: int | None = DEFAULT_SEED, *,
                     horizon: str | float | None = None, warmup: str | float | None = None,
-                    jobs: int | None = 1, progress: bool | None = None,
+                    jobs: int | None = None, scheduler: str | None = None,
+                    dask_local: int | None = None, progress: bool | None = None,
                     marginal: bool = True, ramped: bool = False) -> BottleneckReport:
         """Where the cycle is constrained, and what one more head in each pool is worth:
         at full productivity from the start, or with ``ramped`` a hire on the first day of the
-        window who ramps up as the pool's hires do."""
-        from revsim.bottlenecks import build_report
-
-        return build_report(self, replications=replications, seed=seed, horizon=horizon,
-                            warmup=warmup, jobs=jobs, progress=progress, marginal=marginal,
-                            ramped=ramped)
-
+        window who ramps up as the pool's hires do. The base and one variant per pool run as
+        one experiment (``jobs``, ``scheduler`` and ``dask_local`` as in :meth:`run`)."""
+        seed = check_seed(seed)
+        h = hours(horizon, "horizon")
+        tasks = replications * (1 + len(self.model.pools) if marginal else 1)
+        with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
+                           tasks=tasks) as executor:
+            # the base fixes the window (an automatic warm-up included): variants use the same
+            [(w, notes)] = _warmups({BASE: self.model}, replications, seed, h, warmup,
+                                    executor, progress).values()
+            check_window(self.model, h, w, replications)
+            window_w = w if w is not None else self.model.warmup
+            changes = (marginal_variants(self.raw, self.model, window_w, ramped)
+                       if marginal and self.model.pools else {})
+            scenarios = {BASE: self, **{pool: self.with_changes(c)
+                                        for pool, (_label, c) in changes.items()}}
+            windows = {BASE: (w, notes), **{pool: (window_w, {}) for pool in changes}}
+            results = _run_scenarios(scenarios, replications, seed, h, windows, executor,
+                                     progress, base_options={"active_periods": True})
+        base = results.pop(BASE)
+        return build_report(base, {pool: (changes[pool][0], result)
+                                   for pool, result in results.items()}, ramped=ramped)
 
     def sweep(self, out: str | Path, params: Sequence[str] = (), *, design: str = "grid",
               points: int = 10, variants: Sequence[Mapping[str, Any]] = (),
@@ -202,59 +232,80 @@ class Scenario:
         replication seeds; finished tasks are saved, ``resume=True`` runs only the rest.
         ``scheduler`` (a Dask address) or ``dask_local`` (workers) run it on Dask.
         """
-        from revsim.sweep import run_sweep
-
-        return run_sweep(self, out, params=params, design=design, points=points,
+        return run_sweep(self.raw, out, params=params, design=design, points=points,
                          named=variants, replications=replications, seed=seed,
-                         horizon=_hours(horizon, "horizon"), warmup=_hours(warmup, "warmup"),
+                         horizon=hours(horizon, "horizon"), warmup=hours(warmup, "warmup"),
                          jobs=jobs, scheduler=scheduler, dask_local=dask_local, resume=resume,
                          progress=progress)
 
 
+def _is_auto(warmup: Any) -> bool:
+    return isinstance(warmup, str) and warmup.strip().lower() == "auto"
+
+
+def _warmups(points: Mapping[str, Model], replications: int, seed: int, horizon: float | None,
+             warmup: str | float | None, executor: Any, progress: bool | None
+             ) -> dict[str, tuple[float | None, dict[str, Any]]]:
+    """Each point's warm-up (hours; None: the scenario's) and what to note about it. With
+    ``warmup="auto"``: pilot replications of every point from an empty start, in one
+    experiment, then MSER-5 on each point's level series."""
+    if not _is_auto(warmup):
+        w = hours(warmup, "warmup")
+        return {p: (w, {}) for p in points}
+    pilot_n = min(max(replications, 2), PILOT_MAX)
+    pilot = run_points(points, pilot_n, seed, options=RunOptions(horizon=horizon, warmup=0.0),
+                       executor=executor, progress=progress, label="warm-up pilot")
+    out: dict[str, tuple[float | None, dict[str, Any]]] = {}
+    for p, model in points.items():
+        choice = detect_warmup(RunResult(model, pilot.replications(p), {}).series)
+        limit = (horizon if horizon is not None else model.horizon) / 2
+        out[p] = (min(choice.hours, limit), {"warmup_auto": choice.describe()})
+    return out
+
+
+def _run_to_precision(model: Model, seed: int, options: RunOptions, precision: float,
+                      initial: int, cap: int, executor: Any, progress: bool | None
+                      ) -> tuple[list[ReplicationSummary], dict[str, Any]]:
+    """Replications until every headline KPI's relative half-width is <= precision, or cap.
+    Each round adds replications to the same point, so the first n are identical to a fixed
+    run of n."""
+    with progress_bar(cap, "replications", progress) as bar:
+        reps = run_points({BASE: model}, first_round(initial, cap), seed, options=options,
+                          executor=executor, bar=bar).replications(BASE)
+        while True:
+            more, info = next_round(Runs({BASE: reps}).tidy(BASE), precision, cap)
+            if not more:
+                return reps, info
+            reps = reps + run_points({BASE: model}, more, seed, options=options,
+                                     first=len(reps), executor=executor,
+                                     bar=bar).replications(BASE)
+
+
+def _run_scenarios(scenarios: Mapping[str, Scenario], replications: int, seed: int,
+                   horizon: float | None,
+                   windows: Mapping[str, tuple[float | None, dict[str, Any]]],
+                   executor: Executor, progress: bool | None, *,
+                   base_options: Mapping[str, Any] | None = None) -> dict[str, RunResult]:
+    """Every scenario as one point of one experiment (each with its warm-up and notes from
+    ``windows``); a RunResult per scenario. ``base_options`` are RunOptions fields for the
+    base point only."""
+    options = {}
+    for p, sc in scenarios.items():
+        check_window(sc.model, horizon, windows[p][0], replications)
+        extra = base_options if p == BASE and base_options else {}
+        options[p] = RunOptions(horizon=horizon, warmup=windows[p][0], **extra)
+    started = time.perf_counter()
+    runs = run_points({p: sc.model for p, sc in scenarios.items()}, replications, seed,
+                      options=options, executor=executor, progress=progress,
+                      label="replications")
+    return {p: RunResult(sc.model, runs.replications(p),
+                         sc._manifest(seed, replications, horizon, windows[p][0], False,
+                                      dict(windows[p][1]), started))
+            for p, sc in scenarios.items()}
+
+
 def _describe_changes(changes: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in changes.items()) or "no change"
-
-
-def check_seed(seed: Any) -> int:
-    """The root seed as an int (DEFAULT_SEED for None); anything else is refused clearly."""
-    if seed is None:
-        return DEFAULT_SEED
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ScenarioError([Problem("seed", f"must be a whole number >= 0, got {seed!r}")],
-                            "run")
-    return int(seed)
-
-
-def check_window(model: Model, horizon: float | None, warmup: float | None,
-                 replications: int) -> tuple[float, float]:
-    """The run window (horizon, warm-up) in hours, overrides applied; a window that cannot be
-    run (warm-up not shorter than the horizon, ...) is refused."""
-    problems = []
-    h = model.horizon if horizon is None else horizon
-    w = model.warmup if warmup is None else warmup
-    if h <= 0:
-        problems.append(Problem("horizon", "must be positive"))
-    if w < 0:
-        problems.append(Problem("warmup", "must be >= 0"))
-    elif w >= h:
-        problems.append(Problem(
-            "warmup", f"{format_duration(w)} is not shorter than the horizon "
-            f"({format_duration(h)}); shorten the warm-up (--warmup) or lengthen the horizon"))
-    if 0 < h != model.horizon:  # the scenario's own horizon was checked when it was compiled
-        problems += lead_volume_problems(model, h)
-    if replications < 1:
-        problems.append(Problem("replications", "must be at least 1"))
-    if problems:
-        raise ScenarioError(problems, "run")
-    return h, w
-
-
-def _hours(value: str | float | None, field: str) -> float | None:
-    if value is None:
-        return None
-    if isinstance(value, (int, float)):
-        return float(value)
-    return parse_duration(value, field=field)
 
 
 def _window(start: dt.date, warmup_h: float, horizon_h: float) -> str:

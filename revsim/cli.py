@@ -20,10 +20,10 @@ from typing import Any, TypeVar
 
 import click
 
-from revsim import __version__
 from revsim.engine import COMPILED
 from revsim.errors import Problem, RevsimError, ScenarioError
 from revsim.units import UnitError
+from revsim.version import __version__
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -118,9 +118,14 @@ horizon_opt = click.option("--horizon", metavar="DURATION",
 warmup_opt = click.option("--warmup", metavar="DURATION",
                           help="Override the warm-up excluded from statistics, e.g. \"4 w\".")
 jobs_opt = click.option(
-    "-j", "--jobs", type=click.IntRange(min=0), default=1, show_default=True,
-    help="Worker processes for replications (0 = one per CPU).",
+    "-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+    help="Local worker processes (0 = one per CPU, 1 = in this process); results do not "
+    "depend on it.",
 )
+scheduler_opt = click.option("--scheduler", metavar="tcp://HOST:PORT",
+                             help="Run on an existing Dask cluster (needs revsim[dask]).")
+dask_local_opt = click.option("--dask-local", type=click.IntRange(min=1), metavar="N",
+                              help="Start a local Dask cluster of N worker processes.")
 set_opt = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE",
     help="Override a scenario value by dotted path, e.g. pools.sdr.headcount=6 (repeatable).",
@@ -129,8 +134,11 @@ progress_opt = click.option("--progress/--no-progress", default=None,
                             help="Progress bar (default: only on a terminal).")
 
 
-replication_options = [replications_opt, seed_opt, horizon_opt, warmup_opt, jobs_opt]
-"""The options of every command that runs replications (run, compare, bottlenecks)."""
+executor_options = [jobs_opt, scheduler_opt, dask_local_opt, progress_opt]
+"""Where the replications run, and the progress bar: every command that runs them."""
+
+replication_options = [replications_opt, seed_opt, horizon_opt, warmup_opt, *executor_options]
+"""The options of run, compare and bottlenecks."""
 
 
 def _apply(options: list[Any]) -> Any:
@@ -199,11 +207,11 @@ plots_opt = click.option("--plots", "plots", type=OUT_DIR,
               help="One long run cut into K batches instead of independent replications.")
 @plots_opt
 @set_opt
-@progress_opt
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the KPI table.")
 @handles_errors
 def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup: str | None,
-        jobs: int, out: str | None, records: bool, event_log: str | None,
+        jobs: int, scheduler: str | None, dask_local: int | None, out: str | None,
+        records: bool, event_log: str | None,
         precision: float | None, max_replications: int, batch_means: int | None,
         plots: str | None, overrides: tuple[str, ...], progress: bool | None,
         quiet: bool) -> None:
@@ -215,7 +223,8 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
     _warn(sc)
     result = sc.run(
         replications=replications, seed=seed, horizon=horizon, warmup=warmup,
-        jobs=jobs if jobs > 0 else None, records=records or bool(event_log), progress=progress,
+        jobs=jobs, scheduler=scheduler, dask_local=dask_local,
+        records=records or bool(event_log), progress=progress,
         precision=precision, max_replications=max_replications, batch_means=batch_means,
     )
     _report_method(result.manifest)
@@ -342,14 +351,14 @@ def _variants(sc: Any, files: tuple[str, ...], overrides: tuple[str, ...],
 @_apply(replication_options)
 @click.option("-o", "--out", type=OUT_DIR, help="Write result files here.")
 @plots_opt
-@progress_opt
 @handles_errors
 def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...],
             hires: tuple[str, ...], respond_first: tuple[str, ...],
             route_by_value: tuple[str, ...], automate: tuple[str, ...], terms: tuple[str, ...],
             dunning: tuple[str, ...], conversion: tuple[str, ...], replications: int, seed: int,
-            horizon: str | None, warmup: str | None, jobs: int, out: str | None,
-            plots: str | None, progress: bool | None) -> None:
+            horizon: str | None, warmup: str | None, jobs: int, scheduler: str | None,
+            dask_local: int | None, progress: bool | None, out: str | None,
+            plots: str | None) -> None:
     """Compare BASE with variants (files, --set overrides or named RevOps changes).
 
     Every variant runs with the same seeds as the base (common random numbers); differences
@@ -363,7 +372,8 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
         raise ScenarioError([Problem("variants", "nothing to compare: give variant files, "
                                      "--set, or a named change such as --hire ae=1")], "compare")
     comparison = sc.compare(*variants, replications=replications, seed=seed, horizon=horizon,
-                            warmup=warmup, jobs=jobs if jobs > 0 else None, progress=progress)
+                            warmup=warmup, jobs=jobs, scheduler=scheduler,
+                            dask_local=dask_local, progress=progress)
     click.echo(comparison.format())
     _write_outputs(comparison, out, plots)
 
@@ -379,17 +389,18 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
 @click.option("-o", "--out", type=OUT_DIR, help="Write result files here.")
 @plots_opt
 @set_opt
-@progress_opt
 @handles_errors
 def bottlenecks(scenario: str, replications: int, seed: int, horizon: str | None,
-                warmup: str | None, jobs: int, marginal: bool, ramped: bool, out: str | None,
-                plots: str | None, overrides: tuple[str, ...], progress: bool | None) -> None:
+                warmup: str | None, jobs: int, scheduler: str | None, dask_local: int | None,
+                progress: bool | None, marginal: bool, ramped: bool, out: str | None,
+                plots: str | None, overrides: tuple[str, ...]) -> None:
     """Find the bottleneck of SCENARIO and value one more head in each pool."""
     sc = _load(scenario, overrides)
     _warn(sc)
     report = sc.bottlenecks(replications=replications, seed=seed, horizon=horizon,
-                            warmup=warmup, jobs=jobs if jobs > 0 else None,
-                            progress=progress, marginal=marginal, ramped=ramped)
+                            warmup=warmup, jobs=jobs, scheduler=scheduler,
+                            dask_local=dask_local, progress=progress, marginal=marginal,
+                            ramped=ramped)
     click.echo(report.format())
     _write_outputs(report, out, plots)
 
@@ -451,13 +462,12 @@ def fit(log: str, log_format: str, mapping: str | None, as_of: str | None, outpu
 @as_of_opt
 @replications_opt
 @seed_opt
-@jobs_opt
+@_apply(executor_options)
 @click.option("-o", "--out", type=OUT_FILE, help="Write the table as CSV.")
-@progress_opt
 @handles_errors
 def backtest(scenario: str, log: str, log_format: str, mapping: str | None, as_of: str | None,
-             replications: int, seed: int, jobs: int, out: str | None,
-             progress: bool | None) -> None:
+             replications: int, seed: int, jobs: int, scheduler: str | None,
+             dask_local: int | None, progress: bool | None, out: str | None) -> None:
     """Simulate SCENARIO over LOG's period and compare its KPIs with the log's."""
     from revsim.calibrate.backtest import backtest as run_backtest
     from revsim.calibrate.backtest import format_backtest
@@ -465,8 +475,8 @@ def backtest(scenario: str, log: str, log_format: str, mapping: str | None, as_o
 
     sc = _load(scenario)
     event_log = read_log(log, mapping=mapping, as_of=as_of, format=log_format)
-    table = run_backtest(sc, event_log, replications=replications, seed=seed,
-                         jobs=jobs if jobs > 0 else None, progress=progress)
+    table = run_backtest(sc, event_log, replications=replications, seed=seed, jobs=jobs,
+                         scheduler=scheduler, dask_local=dask_local, progress=progress)
     click.echo(format_backtest(table))
     if out:
         from revsim.io import write_csv
@@ -512,10 +522,6 @@ sweep_options = [
                  help="Full grid (default), Latin hypercube, or the file's named variants."),
     click.option("--points", type=click.IntRange(min=1), default=None,
                  help="Points of a Latin hypercube."),
-    click.option("--scheduler", metavar="tcp://HOST:PORT",
-                 help="Run on an existing Dask cluster (needs revsim[dask])."),
-    click.option("--dask-local", type=click.IntRange(min=1), metavar="N",
-                 help="Start a local Dask cluster of N worker processes."),
     click.option("-o", "--out", required=True, type=OUT_DIR,
                  help="The sweep's folder (results, manifest, finished tasks)."),
     click.option("--resume", is_flag=True, help="Run only the tasks that are not finished."),
@@ -530,10 +536,8 @@ sweep_run_options = [
                  help="Root seed (default 1)."),
     horizon_opt,
     warmup_opt,
-    click.option("-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
-                 help="Local worker processes (0 = one per CPU, 1 = serial)."),
+    *executor_options,
     plots_opt,
-    progress_opt,
 ]
 
 
@@ -542,21 +546,20 @@ def _run_sweep_cli(base: str, sweep_file: str | None, params: tuple[str, ...],
                    seed: int | None, horizon: str | None, warmup: str | None, jobs: int,
                    scheduler: str | None, dask_local: int | None, out: str, resume: bool,
                    progress: bool | None) -> Any:
-    from revsim.api import _hours
-    from revsim.sweep import run_sweep
+    from revsim.experiment import hours
 
     spec = _sweep_file(sweep_file)
     sc = _load(base)
     _warn(sc)
-    return run_sweep(
-        sc, out, params=_param_specs(spec.get("params", {}), params),
+    return sc.sweep(
+        out, params=_param_specs(spec.get("params", {}), params),
         design=design or spec.get("design", "grid"), points=points or spec.get("points", 10),
-        named=spec.get("variants", []),
+        variants=spec.get("variants", []),
         replications=replications or spec.get("replications", 10),
         seed=seed if seed is not None else spec.get("seed", 1),
-        horizon=_hours(horizon or spec.get("horizon"), "horizon"),
-        warmup=_hours(warmup or spec.get("warmup"), "warmup"),
-        jobs=jobs if jobs > 0 else None, scheduler=scheduler, dask_local=dask_local,
+        horizon=hours(horizon or spec.get("horizon"), "horizon"),
+        warmup=hours(warmup or spec.get("warmup"), "warmup"),
+        jobs=jobs, scheduler=scheduler, dask_local=dask_local,
         resume=resume, progress=progress,
     )
 
@@ -673,7 +676,8 @@ def optimize(base: str, sweep_file: str | None, objective: str, scope: str | Non
     listed. Finished tasks in -o are reused (--resume is implied), so asking again with another
     objective or budget costs nothing.
     """
-    from revsim.sweep.optimize import check_metric_name, parse_budget
+    from revsim.sweep.budget import parse_budget
+    from revsim.sweep.kpi_tables import check_metric_name
     from revsim.sweep.optimize import optimize as select
 
     check_metric_name(objective)  # before running anything

@@ -43,3 +43,11 @@ class ScenarioError(ProblemsError, ValueError):
 
 class OverrideError(ScenarioError):
     """A ``--set path=value`` override names a path that does not exist or has a bad value."""
+
+
+class ExperimentError(ProblemsError):
+    """An experiment cannot start or resume: no Dask scheduler at the address, a store folder
+    that holds another experiment, a design without points."""
+
+    def __init__(self, problems: Iterable[Problem], source: str | None = "experiment") -> None:
+        super().__init__(problems, source)

@@ -10,11 +10,13 @@ payment_received, invoice_paid, invoice_written_off), so ``revsim fit`` can read
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
 
+from revsim.experiment import ReplicationSummary
 from revsim.scenario.model import (
     BALKED,
     CHURNED,
@@ -24,10 +26,8 @@ from revsim.scenario.model import (
     NURTURE,
     RENEGED,
     WON,
+    Model,
 )
-
-if TYPE_CHECKING:
-    from revsim.run_result import RunResult
 
 COLUMNS = ["case_id", "activity", "timestamp", "object_type", "parent_id", "resource", "amount",
            "due_date", "source", "segment", "score", "replication"]
@@ -43,9 +43,9 @@ _TERMINAL_ACTIVITY = {
 }
 
 
-def event_log(result: RunResult) -> pd.DataFrame:
-    """The run's events as a tidy table (needs a run with ``records=True``)."""
-    model = result.model
+def event_log(model: Model, replications: Sequence[ReplicationSummary]) -> pd.DataFrame:
+    """The events of ``replications`` of ``model`` as a tidy table (they must have been run
+    with ``records=True``: visits plus the leads, entries and invoice log)."""
     stage_names = [s.name for s in model.stages]
     events = list(model.stage_events) or [f"stage:{n}" for n in stage_names]
     internal = {model.cash.billing_stage, model.cash.collections_stage} if model.cash else set()
@@ -53,8 +53,8 @@ def event_log(result: RunResult) -> pd.DataFrame:
     pools = [p.name for p in model.pools]
     sources = [s.name for s in model.sources]
     frames = []
-    multi = len(result.replications) > 1
-    for rep in result.replications:
+    multi = len(replications) > 1
+    for rep in replications:
         if rep.visits is None or "leads" not in rep.extra:
             raise ValueError("this run kept no records; run with records=True for an event log")
         prefix = f"{rep.replication}-" if multi else ""

@@ -174,3 +174,11 @@ def _matrix(part: pd.DataFrame, columns: list[tuple[str, str]], currency: str) -
         out.append("  " + name.ljust(first)
                    + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
     return out
+
+
+def plus_minus(mean: float | None, half_width: float, unit: str, currency: str = "USD") -> str:
+    """``mean ±half-width`` in ``unit`` ("-" without a mean, no ± without a half-width)."""
+    if mean is None or math.isnan(mean):
+        return "-"
+    text = format_value(mean, unit, currency)
+    return text if math.isnan(half_width) else f"{text} ±{format_value(half_width, unit, currency)}"

@@ -21,8 +21,8 @@ from conftest import write_toml
 
 import revsim
 from revsim.analysis.paired import COLUMNS
-from revsim.bottlenecks import WEEKS_PER_YEAR, BottleneckReport
 from revsim.cli import main
+from revsim.results.bottleneck_report import WEEKS_PER_YEAR, BottleneckReport
 
 POOL_COLUMNS = ["pool", "utilisation", "utilisation_hw", "bottleneck_share",
                 "bottleneck_share_hw", "active_period_h", "active_period_h_hw"]
@@ -182,24 +182,24 @@ def test_growing_queue_is_flagged_after_a_long_warmup() -> None:
 
 
 def test_no_marginal_skips_the_reruns(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[int] = []
-    real_run = revsim.Scenario.run
+    calls: list[int] = []  # the points of each experiment the report runs
+    real_run_points = revsim.api.run_points
 
-    def counting_run(self: revsim.Scenario, *args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return real_run(self, *args, **kwargs)
+    def counting_run_points(points: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(len(points))
+        return real_run_points(points, *args, **kwargs)
 
-    monkeypatch.setattr(revsim.Scenario, "run", counting_run)
+    monkeypatch.setattr(revsim.api, "run_points", counting_run_points)
     sc = revsim.Scenario(line())
     rep = sc.bottlenecks(replications=2, seed=1, jobs=1, progress=False, marginal=False)
-    assert len(calls) == 1
+    assert calls == [1]
     assert rep.marginal.empty
     assert "Marginal value" not in rep.format()
     assert rep.sentence.startswith("The p2 pool is the bottleneck")
     assert rep.sentence.endswith(".") and "+1" not in rep.sentence
     calls.clear()
     sc.bottlenecks(replications=2, seed=1, jobs=1, progress=False)
-    assert len(calls) == 1 + 3  # the base and one +1-head run per pool
+    assert calls == [1 + 3]  # one experiment: the base and one +1-head point per pool
 
 
 def test_scenario_without_pools() -> None:

@@ -22,10 +22,10 @@ from validation.stats import assert_consistent
 
 import revsim
 from revsim import interventions as iv
-from revsim.analysis.paired import holm
+from revsim.analysis.paired import check_comparable, holm
 from revsim.cli import main
-from revsim.comparison import Comparison, check_comparable
 from revsim.errors import OverrideError, ScenarioError
+from revsim.results import Comparison
 
 TABLE_COLUMNS = ["variant", "metric", "scope", "name", "unit", "base_mean", "variant_mean",
                  "diff", "ci_low", "ci_high", "half_width", "n", "p_value", "p_adjusted",

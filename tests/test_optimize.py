@@ -12,15 +12,10 @@ from conftest import scenario_dict, write_toml
 
 from revsim.analysis.ci import summarise
 from revsim.cli import main
-from revsim.sweep.optimize import (
-    OptimizeError,
-    Selection,
-    optimize,
-    pareto_front,
-    parse_budget,
-    point_labels,
-)
-from revsim.sweep.sweep_result import SweepResult
+from revsim.sweep import SweepResult
+from revsim.sweep.budget import parse_budget
+from revsim.sweep.kpi_tables import OptimizeError, pareto_front, point_labels
+from revsim.sweep.optimize import Selection, optimize
 
 COSTS = (4e6, 3e6, 2e6, 1e6)
 

@@ -23,7 +23,7 @@ from conftest import SCENARIOS
 
 import revsim
 from revsim.analysis.ci import t_interval
-from revsim.run_result import RunResult
+from revsim.results import RunResult
 
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))
 REPLICATIONS = 5

@@ -14,10 +14,10 @@ from conftest import sweep_scenario
 
 import revsim
 from revsim.cli import main
-from revsim.errors import RevsimError
+from revsim.errors import ExperimentError, RevsimError
+from revsim.experiment import core as experiment_core
 from revsim.sweep import (
     Param,
-    SweepError,
     grid,
     latin_hypercube,
     parse_param,
@@ -276,7 +276,7 @@ def test_folder_with_a_foreign_manifest(runner: CliRunner, base: Path, tmp_path:
 
 
 def test_unknown_design_in_the_api(scenario: revsim.Scenario, tmp_path: Path) -> None:
-    with pytest.raises(SweepError, match="unknown design"):
+    with pytest.raises(ExperimentError, match="unknown design"):
         run_sweep(scenario, tmp_path / "out", params=["pools.sdr.headcount=1:2"],
                   design="sobol", jobs=1, progress=False)
 
@@ -322,7 +322,7 @@ def test_results_table_is_tidy(staffing_sweep) -> None:
 def test_staff_cost_counts_planned_hires_and_departures(base: Path) -> None:
     """A hire one week into a three-week run, measured over the last two weeks, is paid for
     the whole window; a departure halfway through the window halves that head's cost."""
-    cost = sweep_runner.check_points(revsim.load(base).raw, variants([
+    _models, cost = sweep_runner.compile_points(revsim.load(base).raw, variants([
         {"name": "as is", "set": {}},
         {"name": "hire", "set": {"pools.sdr.hires": [{"date": "2027-01-11", "count": 1}]}},
         {"name": "leave", "set": {"pools.ae.departures": [{"date": "2027-01-18", "count": 1}]}},
@@ -467,6 +467,11 @@ def test_resume_of_a_finished_sweep_runs_nothing(scenario: revsim.Scenario,
     assert (tmp_path / "out" / "results.parquet").read_bytes() == before
 
 
+def headcounts(model) -> dict[str, int]:
+    """Each pool's headcount in an engine model (which point of the sweep it is)."""
+    return {pool.name: pool.headcount for pool in model.pools}
+
+
 # -- failed tasks ---------------------------------------------------------------------------------
 
 
@@ -475,14 +480,14 @@ def test_a_point_that_crashes_at_run_time(runner: CliRunner, base: Path, tmp_pat
     """Every replication of one point raises inside the model (validation cannot catch every
     run-time failure): the CLI reports it without a traceback, exits 1, and the other point
     completes and is saved."""
-    real = sweep_runner.run_task
+    real = experiment_core.run_one
 
-    def crashes_for_three_aes(base, changes, seed, replication, horizon, warmup):
-        if changes.get("pools.ae.headcount") == 3:
+    def crashes_for_three_aes(model, seed, replication, options):
+        if headcounts(model)["ae"] == 3:
             raise ZeroDivisionError("model blew up")
-        return real(base, changes, seed, replication, horizon, warmup)
+        return real(model, seed, replication, options)
 
-    monkeypatch.setattr(sweep_runner, "run_task", crashes_for_three_aes)
+    monkeypatch.setattr(experiment_core, "run_one", crashes_for_three_aes)
     out = tmp_path / "out"
     done = runner.invoke(main, sweep_args(base, out, "--param", "pools.ae.headcount=2,3"))
     assert_clean_failure(done, code=1)
@@ -503,18 +508,21 @@ def test_failed_task_is_reported_and_resume_reruns_only_it(
     clean = run_sweep(scenario, tmp_path / "clean", **kw)
     clean.write()
     target = clean.spec.points[2]
-    real = sweep_runner.run_task
+    real = experiment_core.run_one
     calls: list[tuple[str, int]] = []
 
     fail = True
 
-    def flaky(base, changes, seed, replication, horizon, warmup):
-        calls.append((json.dumps(changes, sort_keys=True), replication))
-        if fail and changes == target.changes and replication == 1:
+    def flaky(model, seed, replication, options):
+        calls.append((json.dumps({f"pools.{k}.headcount": v for k, v in headcounts(model).items()},
+                                 sort_keys=True), replication))
+        is_target = all(headcounts(model)[path.split(".")[1]] == value
+                        for path, value in target.changes.items())
+        if fail and is_target and replication == 1:
             raise RuntimeError("boom in the model")
-        return real(base, changes, seed, replication, horizon, warmup)
+        return real(model, seed, replication, options)
 
-    monkeypatch.setattr(sweep_runner, "run_task", flaky)
+    monkeypatch.setattr(experiment_core, "run_one", flaky)
     out = tmp_path / "out"
     broken = run_sweep(scenario, out, **kw)
     assert len(calls) == 12

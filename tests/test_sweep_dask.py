@@ -19,7 +19,8 @@ from conftest import sweep_scenario
 
 import revsim
 from revsim.cli import main
-from revsim.sweep import SweepError, run_sweep
+from revsim.errors import ExperimentError
+from revsim.sweep import run_sweep
 
 SCENARIO = sweep_scenario("sweep dask test")
 
@@ -118,7 +119,7 @@ def test_unreachable_scheduler_is_a_clean_error(scenario: revsim.Scenario, folde
                                                 unreachable: dict) -> None:
     out = folder / "unreachable-api"
     started = time.perf_counter()
-    with pytest.raises(SweepError, match="cannot reach the Dask scheduler") as err:
+    with pytest.raises(ExperimentError, match="cannot reach the Dask scheduler") as err:
         run_sweep(scenario, out, scheduler=unreachable["refused"][2], **SWEEP)
     elapsed = time.perf_counter() - started
     assert elapsed < BOUND_S, elapsed
@@ -184,7 +185,7 @@ def test_resume_on_dask_after_a_serial_start(scenario: revsim.Scenario, folder: 
     shutil.copy(folder / "serial" / "manifest.json", out / "manifest.json")
     for point in serial.spec.points[2:]:
         shutil.rmtree(out / "parts" / point.id)
-    with pytest.raises(SweepError, match="different sweep"):
+    with pytest.raises(ExperimentError, match="different sweep"):
         run_sweep(scenario, out, scheduler=cluster.scheduler_address, resume=True,
                   **{**SWEEP, "seed": 5})
     resumed = run_sweep(scenario, out, scheduler=cluster.scheduler_address, resume=True,

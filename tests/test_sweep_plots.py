@@ -14,13 +14,13 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
+from revsim.sweep import SweepResult  # noqa: E402
 from revsim.sweep.plots import (  # noqa: E402
     plot_heatmap,
     plot_param,
     plot_pareto,
     write_sweep_plots,
 )
-from revsim.sweep.sweep_result import SweepResult  # noqa: E402
 
 SDR, AE = "pools.sdr.headcount", "pools.ae.headcount"
 KPIS = (("won", "total", "count"), ("bookings", "total", "USD"),

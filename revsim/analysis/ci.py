@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import math
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 KEY = ["metric", "scope", "name", "unit"]
+
+
+class TTest(NamedTuple):
+    """A Student-t test of mean(x) = 0 with its interval: mean, CI low/high, p-value, n."""
+
+    mean: float
+    low: float
+    high: float
+    p_value: float
+    n: int
+
+
+def t_half_width(sd: Any, n: Any, confidence: float = 0.95) -> Any:
+    """Half-width of the Student-t interval of a mean: t(confidence, n-1) * sd / sqrt(n);
+    ``sd`` and ``n`` may be arrays (one interval each)."""
+    from scipy import stats  # here, not at the top: scipy.stats is slow to import
+
+    return stats.t.ppf(0.5 + confidence / 2, np.asarray(n) - 1) * sd / np.sqrt(n)
 
 
 def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, float, float, int]:
@@ -21,9 +39,32 @@ def t_interval(values: np.ndarray, confidence: float = 0.95) -> tuple[float, flo
     mean = float(x.mean())
     if n == 1:
         return mean, math.nan, math.nan, 1
-    sd = float(x.std(ddof=1))
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * sd / math.sqrt(n)
+    half = float(t_half_width(float(x.std(ddof=1)), n, confidence))
     return mean, mean - half, mean + half, n
+
+
+def t_test(x: np.ndarray, confidence: float = 0.95, alternative: str = "two-sided") -> TTest:
+    """Student-t test of mean(x) = 0 (``alternative`` as in scipy: two-sided, less, greater)
+    and the two-sided ``confidence`` interval of the mean. Identical values leave no
+    uncertainty: the interval is the point and p is 1 if they are 0, else 0."""
+    from scipy import stats  # here, not at the top: scipy.stats is slow to import
+
+    d = np.asarray(x, dtype=float)
+    n = len(d)
+    if n == 0:
+        return TTest(math.nan, math.nan, math.nan, math.nan, 0)
+    mean = float(d.mean())
+    if n == 1:
+        return TTest(mean, math.nan, math.nan, math.nan, 1)
+    if float(d.std(ddof=1)) == 0.0:
+        # identical differences: no uncertainty left (e.g. a scenario against itself)
+        worse = mean == 0 or (alternative == "less" and mean > 0) or \
+            (alternative == "greater" and mean < 0)
+        return TTest(mean, mean, mean, 1.0 if worse else 0.0, n)
+    test = stats.ttest_1samp(d, 0.0, alternative=alternative)
+    two_sided = test if alternative == "two-sided" else stats.ttest_1samp(d, 0.0)
+    ci = two_sided.confidence_interval(confidence)
+    return TTest(mean, float(ci.low), float(ci.high), float(test.pvalue), n)
 
 
 # Natural bounds of a KPI by unit. A t-interval on skewed replication values can cross them

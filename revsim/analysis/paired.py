@@ -10,30 +10,24 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
-from revsim.analysis.ci import KEY
+from revsim.analysis.ci import KEY, t_test
+from revsim.errors import Problem, ScenarioError
+from revsim.scenario.model import Model
+from revsim.units import format_duration
 
+# The KPIs a comparison shows first (metric, scope, name).
+HEADLINE = [
+    ("won", "total", ""),
+    ("bookings", "total", ""),
+    ("conversion", "total", ""),
+    ("cycle_time_median", "total", ""),
+    ("time_to_first_touch_median", "total", ""),
+    ("cash_collected", "cash", ""),
+    ("dso", "cash", ""),
+]
 COLUMNS = [*KEY, "base_mean", "variant_mean", "diff", "ci_low", "ci_high", "half_width", "n",
            "p_value"]
-
-
-def _t_test(d: np.ndarray, confidence: float) -> tuple[float, float, float, float, int]:
-    """Mean of d, its t-interval, and the two-sided p-value of mean(d) = 0."""
-    n = len(d)
-    if n == 0:
-        return math.nan, math.nan, math.nan, math.nan, 0
-    mean = float(d.mean())
-    if n == 1:
-        return mean, math.nan, math.nan, math.nan, 1
-    sd = float(d.std(ddof=1))
-    if sd == 0.0:
-        # identical differences: no uncertainty left (e.g. a scenario against itself)
-        return mean, mean, mean, (1.0 if mean == 0 else 0.0), n
-    se = sd / math.sqrt(n)
-    half = float(stats.t.ppf(0.5 + confidence / 2, n - 1)) * se
-    p = float(2 * stats.t.sf(abs(mean / se), n - 1))
-    return mean, mean - half, mean + half, p, n
 
 
 def paired_differences(base: pd.DataFrame, variant: pd.DataFrame,
@@ -50,7 +44,7 @@ def paired_differences(base: pd.DataFrame, variant: pd.DataFrame,
         ok = g["value_base"].notna() & g["value_variant"].notna()
         b = g.loc[ok, "value_base"].to_numpy(float)
         v = g.loc[ok, "value_variant"].to_numpy(float)
-        mean, lo, hi, p, n = _t_test(v - b, confidence)
+        mean, lo, hi, p, n = t_test(v - b, confidence)
         half = (hi - lo) / 2 if n > 1 else math.nan
         rows.append((*key, float(b.mean()) if n else math.nan,
                      float(v.mean()) if n else math.nan, mean, lo, hi, half, n, p))
@@ -63,6 +57,8 @@ def independent_differences(base: pd.DataFrame, variant: pd.DataFrame,
 
     Only for showing what common random numbers buy; use :func:`paired_differences` to compare.
     """
+    from scipy import stats  # here, not at the top: scipy.stats is slow to import
+
     rows = []
     b_groups = dict(list(base.groupby(KEY, sort=False, dropna=False)))
     for key, g in variant.groupby(KEY, sort=False, dropna=False):
@@ -73,16 +69,13 @@ def independent_differences(base: pd.DataFrame, variant: pd.DataFrame,
         if len(b) < 2 or len(v) < 2:
             continue
         diff = float(v.mean() - b.mean())
-        vb, vv = b.var(ddof=1) / len(b), v.var(ddof=1) / len(v)
-        se = math.sqrt(vb + vv)
-        if se == 0:
+        if b.var(ddof=1) / len(b) + v.var(ddof=1) / len(v) == 0:
             lo = hi = diff
             p = 1.0 if diff == 0 else 0.0
         else:
-            dof = (vb + vv) ** 2 / ((vb**2) / (len(b) - 1) + (vv**2) / (len(v) - 1))
-            half = float(stats.t.ppf(0.5 + confidence / 2, dof)) * se
-            lo, hi = diff - half, diff + half
-            p = float(2 * stats.t.sf(abs(diff / se), dof))
+            welch = stats.ttest_ind(v, b, equal_var=False)
+            ci = welch.confidence_interval(confidence)
+            lo, hi, p = float(ci.low), float(ci.high), float(welch.pvalue)
         rows.append((*key, float(b.mean()), float(v.mean()), diff, lo, hi, (hi - lo) / 2,
                      min(len(b), len(v)), p))
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -113,3 +106,44 @@ def adjust_across_variants(table: pd.DataFrame, alpha: float = 0.05) -> pd.DataF
         table.loc[idx, "p_adjusted"] = holm(table.loc[idx, "p_value"].to_numpy())
     table["significant"] = table["p_adjusted"] < alpha
     return table
+
+
+def check_comparable(base: Model, variant: Model, label: str, *,
+                     horizon: float | None = None, warmup: float | None = None) -> list[str]:
+    """Raise if two scenarios cannot be compared; return notes on what differs harmlessly.
+
+    ``horizon``/``warmup`` are run-time overrides (hours) that apply to both sides, so the
+    files' own values need not agree on them.
+    """
+    checks = [("start", "start date"), ("currency", "currency")]
+    if horizon is None:
+        checks.append(("horizon", "horizon"))
+    if warmup is None:
+        checks.append(("warmup", "warm-up"))
+    problems = []
+    for attr, what in checks:
+        a, b = getattr(base, attr), getattr(variant, attr)
+        if a != b:
+            shown = (format_duration(b), format_duration(a)) if attr in ("horizon", "warmup") \
+                else (b, a)
+            problems.append(Problem(
+                attr, f"{label} has a different {what} ({shown[0]}) than the base ({shown[1]}); "
+                "paired replications must cover the same window (override both with "
+                "--horizon/--warmup)"
+            ))
+    if problems:
+        raise ScenarioError(problems, label)
+    notes = []
+    for kind, getter in (("stages", lambda m: [s.name for s in m.stages]),
+                         ("pools", lambda m: [p.name for p in m.pools]),
+                         ("sources", lambda m: [s.name for s in m.sources])):
+        only_base = sorted(set(getter(base)) - set(getter(variant)))
+        only_variant = sorted(set(getter(variant)) - set(getter(base)))
+        if only_base:
+            notes.append(f"{label}: {kind} only in the base, not compared: {', '.join(only_base)}")
+        if only_variant:
+            notes.append(f"{label}: {kind} only in the variant, not compared: "
+                         f"{', '.join(only_variant)}")
+    if (base.cash is None) != (variant.cash is None):
+        notes.append(f"{label}: only one side models cash; cash KPIs are not compared")
+    return notes

@@ -9,17 +9,33 @@ would flag a perfect model. Both are reported.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
 import numpy as np
 import pandas as pd
 
 from revsim.analysis.ci import cut_to_bounds, t_interval
+from revsim.calibrate.derive import _key
+from revsim.calibrate.fit_log import FitInputError, read_log
 from revsim.calibrate.journeys import build_journeys
 from revsim.calibrate.log import EventLog
+from revsim.errors import Problem
+from revsim.experiment import (
+    RunOptions,
+    Runs,
+    check_seed,
+    check_window,
+    open_executor,
+    run_points,
+)
+from revsim.scenario.model import Model
+from revsim.table import format_value
 
-if TYPE_CHECKING:
-    from revsim.api import Scenario
+
+class HasModel(Protocol):
+    """Anything that carries a compiled engine model (a revsim Scenario does)."""
+
+    model: Model
 
 COLUMNS = ["kpi", "unit", "observed", "sim_mean", "ci_low", "ci_high", "pi_low", "pi_high", "n",
            "inside", "note"]
@@ -78,37 +94,41 @@ def _cash_observed(log: EventLog, window_start: pd.Timestamp) -> dict[str, tuple
     return out
 
 
-def simulated_values(result: Any, stages: list[str]) -> dict[str, np.ndarray]:
-    """Per-replication values of the same KPIs from a revsim run."""
+def simulated_values(tidy: pd.DataFrame, stages: list[str]) -> dict[str, np.ndarray]:
+    """Per-replication values of the same KPIs from a run's tidy table (replication, metric,
+    scope, name, unit, value)."""
+    names = tidy["name"].fillna("").astype(str)
+
+    def values(metric: str, scope: str = "total", name: str = "") -> np.ndarray:
+        sel = tidy[(tidy.metric == metric) & (tidy.scope == scope) & (names == name)]
+        return sel.sort_values("replication")["value"].to_numpy()
+
     vals: dict[str, np.ndarray] = {}
     for stage in stages:
-        try:
-            vals[f"conversion:{stage}"] = result.values("conversion", "stage", stage)
-        except KeyError:
-            continue
-    won, lost = result.values("won"), result.values("lost")
+        vals[f"conversion:{stage}"] = values("conversion", "stage", stage)
+    won, lost = values("won"), values("lost")
     with np.errstate(invalid="ignore", divide="ignore"):
         vals["win_rate"] = np.where(won + lost > 0, won / (won + lost), np.nan)
-    vals["cycle_time_median"] = result.values("cycle_time_median")
-    vals["cycle_time_p90"] = result.values("cycle_time_p90")
-    s = result.summary
-    if (s.scope == "cash").any():
-        vals["dso"] = result.values("dso", "cash")
-        vals["time_to_cash_median"] = result.values("time_to_cash_median", "cash")
+    vals["cycle_time_median"] = values("cycle_time_median")
+    vals["cycle_time_p90"] = values("cycle_time_p90")
+    if (tidy.scope == "cash").any():
+        vals["dso"] = values("dso", "cash")
+        vals["time_to_cash_median"] = values("time_to_cash_median", "cash")
     return vals
 
 
-def backtest(scenario: Scenario, log: EventLog | str | Any, *, replications: int = 20,
-             seed: int = 1, jobs: int | None = 1, progress: bool | None = None,
+def backtest(scenario: HasModel, log: EventLog | str | Any, *, replications: int = 20,
+             seed: int = 1, jobs: int | None = None, scheduler: str | None = None,
+             dask_local: int | None = None, progress: bool | None = None,
              format: str = "canonical", mapping: Any = None, as_of: Any = None
              ) -> pd.DataFrame:
     """Simulate over the log's period and compare each KPI with the log (tidy table).
 
-    ``log`` is an EventLog, or a path/DataFrame read with ``format``/``mapping``/``as_of``.
+    ``scenario`` is a Scenario (or anything with its ``model``); ``log`` an EventLog, or a
+    path/DataFrame read with ``format``/``mapping``/``as_of``. ``jobs``, ``scheduler`` and
+    ``dask_local`` choose where the replications run (see
+    :func:`revsim.experiment.open_executor`).
     """
-    from revsim.calibrate.fit_log import FitInputError, read_log
-    from revsim.errors import Problem
-
     if not isinstance(log, EventLog):
         log = read_log(log, mapping=mapping, as_of=as_of, format=format)
     start = pd.Timestamp(scenario.model.start, tz="UTC")
@@ -119,18 +139,23 @@ def backtest(scenario: Scenario, log: EventLog | str | Any, *, replications: int
             f"as-of time ({log.as_of:%Y-%m-%d %H:%M %Z}), so there is nothing to compare; "
             "backtest a scenario fitted to this log (revsim fit) or set its start earlier")])
     warmup_h = min(scenario.model.warmup, horizon_h / 2)
-    result = scenario.run(replications=replications, seed=seed, horizon=horizon_h,
-                          warmup=warmup_h, jobs=jobs, progress=progress)
+    model = scenario.model
+    seed = check_seed(seed)
+    check_window(model, horizon_h, warmup_h, replications)
+    with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
+                       tasks=replications) as executor:
+        runs = run_points({"scenario": model}, replications, seed,
+                          options=RunOptions(horizon=horizon_h, warmup=warmup_h,
+                                             artefacts=False),
+                          executor=executor, progress=progress, label="replications")
     window_start = start + pd.Timedelta(hours=warmup_h)
     observed = observed_kpis(log, window_start)
-    sim = simulated_values(result, [s.name for s in scenario.model.stages])
+    sim = simulated_values(_tidy(runs), [s.name for s in model.stages])
     rows = []
     for kpi, (obs, unit) in observed.items():
         stage_key = kpi.split(":", 1)[1] if kpi.startswith("conversion:") else None
         values = sim.get(kpi)
         if values is None and stage_key is not None:
-            from revsim.calibrate.derive import _key
-
             values = sim.get(f"conversion:{_key(stage_key)}")
         if values is None:
             rows.append((kpi, unit, obs, *([math.nan] * 6), 0, None, "not simulated"))
@@ -148,12 +173,14 @@ def backtest(scenario: Scenario, log: EventLog | str | Any, *, replications: int
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
+def _tidy(runs: Runs) -> pd.DataFrame:
+    return cast(pd.DataFrame, runs.tidy("scenario"))
+
+
 ROUGH_BELOW = 20  # replications: below this the 2.5-97.5% range of single runs is rough
 
 
 def format_backtest(table: pd.DataFrame) -> str:
-    from revsim.table import format_value
-
     lines = ["Backtest: observed (log) vs simulated (mean [95% CI of the mean], 95% range of "
              "single replications)", ""]
     for r in cast(Any, table).itertuples():

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from revsim.analysis.ci import t_half_width
 from revsim.table import _LABELS
 from revsim.units import format_money
 
@@ -221,8 +222,6 @@ def value_band(series: pd.DataFrame, variable: str, confidence: float
     The band is the Student-t interval over replications at each time (none with one
     replication).
     """
-    from scipy import stats
-
     require_columns(series, ("replication", "t_hours", "variable", "value"), "series")
     sel = series[series["variable"] == variable]
     if sel.empty:
@@ -237,7 +236,7 @@ def value_band(series: pd.DataFrame, variable: str, confidence: float
     several = n > 1
     if several.any():
         sd = np.nanstd(values[several], axis=1, ddof=1)
-        half = stats.t.ppf(0.5 + confidence / 2, n[several] - 1) * sd / np.sqrt(n[several])
+        half = t_half_width(sd, n[several], confidence)
         low[several], high[several] = mean[several] - half, mean[several] + half
     x: np.ndarray
     if "date" in sel.columns:

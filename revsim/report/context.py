@@ -17,6 +17,8 @@ import pandas as pd
 from revsim.report.figures import _Plots
 from revsim.report.markup import _duration_arg, _num
 from revsim.report.read import ResultsFolder
+from revsim.scenario.compile import compile_scenario
+from revsim.scenario.load import parse_toml, scenario_hash
 from revsim.table import format_value
 
 
@@ -33,7 +35,8 @@ class _ReportBase:
         self.m = folder.manifest
         self.plots = _Plots()
         self.scenario: dict[str, Any] = {}
-        self.model: Any = None
+        self.model: Any = None  # the engine model of scenario.toml, when it compiles
+        self.model_hash: str | None = None
         self.model_note = ""
         if folder.scenario_text is not None:
             self._load_scenario(folder.scenario_text)
@@ -47,9 +50,9 @@ class _ReportBase:
             self.model_note = f"scenario.toml could not be read ({err})"
             return
         try:
-            import revsim
-
-            self.model = revsim.loads(text, source="scenario.toml")
+            raw = parse_toml(text, "scenario.toml")
+            self.model, _warnings = compile_scenario(raw, "scenario.toml")
+            self.model_hash = scenario_hash(raw)
         except Exception as err:  # a report should still render from the tables alone
             first = str(err).splitlines()[0] if str(err) else type(err).__name__
             self.model_note = f"scenario.toml does not load with this revsim ({first})"
@@ -74,7 +77,7 @@ class _ReportBase:
         """The stages before the sale (the funnel) when the scenario compiles, else None."""
         if self.model is None:
             return None
-        model = self.model.model
+        model = self.model
         chosen = [model.stages[i].name for i in model.sales_stages]
         known = set(self.kpis_scope("stage")["name"])
         chosen = [s for s in chosen if s in known]

@@ -7,10 +7,11 @@ import math
 
 import pandas as pd
 
+from revsim.analysis.paired import HEADLINE as COMPARED_HEADLINE
 from revsim.report.context import _ReportBase, _Section
 from revsim.report.figures import plot_bottleneck_weeks
 from revsim.report.markup import _attrs, _e, _label, _num, _signed, _table
-from revsim.table import format_value
+from revsim.table import format_value, plus_minus
 
 # Short column heads of the marginal-value table.
 MARGINAL_HEADS = {"won": "deals won", "bookings": "bookings", "cash_collected": "cash collected",
@@ -25,7 +26,6 @@ class _ExtrasSections(_ReportBase):
         if not f.has_bottlenecks:
             return None
         assert f.bottleneck_pools is not None
-        from revsim.bottlenecks import _pm
 
         cur = self.currency
         out = []
@@ -41,9 +41,9 @@ class _ExtrasSections(_ReportBase):
             rows.append(
                 f'<tr data-pool="{_e(r["pool"])}"><td class="num">{rank}</td>'
                 f'<th scope="row">{_e(r["pool"])}</th>'
-                f'<td class="num">{_e(_pm(_num(r.get("bottleneck_share")), _num(r.get("bottleneck_share_hw")), "share"))}</td>'  # noqa: E501
-                f'<td class="num">{_e(_pm(_num(r.get("utilisation")), _num(r.get("utilisation_hw")), "share"))}</td>'  # noqa: E501
-                f'<td class="num">{_e(_pm(_num(r.get("active_period_h")), _num(r.get("active_period_h_hw")), "h"))}</td>'  # noqa: E501
+                f'<td class="num">{_e(plus_minus(_num(r.get("bottleneck_share")), _num(r.get("bottleneck_share_hw")), "share"))}</td>'  # noqa: E501
+                f'<td class="num">{_e(plus_minus(_num(r.get("utilisation")), _num(r.get("utilisation_hw")), "share"))}</td>'  # noqa: E501
+                f'<td class="num">{_e(plus_minus(_num(r.get("active_period_h")), _num(r.get("active_period_h_hw")), "h"))}</td>'  # noqa: E501
                 "</tr>")
         out.append('<h3 id="bottleneck-pools">Pools ranked as the bottleneck</h3>')
         out.append("<p>Bottleneck share: the share of the window in which the pool was saturated "
@@ -71,9 +71,9 @@ class _ExtrasSections(_ReportBase):
                 growing = '<span class="flag">growing</span>' if r.get("growing") else ""
                 rows.append(
                     f'<tr data-stage="{_e(r["stage"])}"><th scope="row">{_e(r["stage"])}</th>'
-                    f'<td class="num">{_e(_pm(_num(r.get("wait_share")), _num(r.get("wait_share_hw")), "share"))}</td>'  # noqa: E501
-                    f'<td class="num">{_e(_pm(_num(r.get("queue_mean")), _num(r.get("queue_mean_hw")), "count"))}</td>'  # noqa: E501
-                    f'<td class="num">{_e(_pm(_num(r.get("queue_trend")), _num(r.get("queue_trend_hw")), "count"))}</td>'  # noqa: E501
+                    f'<td class="num">{_e(plus_minus(_num(r.get("wait_share")), _num(r.get("wait_share_hw")), "share"))}</td>'  # noqa: E501
+                    f'<td class="num">{_e(plus_minus(_num(r.get("queue_mean")), _num(r.get("queue_mean_hw")), "count"))}</td>'  # noqa: E501
+                    f'<td class="num">{_e(plus_minus(_num(r.get("queue_trend")), _num(r.get("queue_trend_hw")), "count"))}</td>'  # noqa: E501
                     f"<td>{growing}</td></tr>")
             out.append('<h3 id="bottleneck-stages">Where leads wait</h3>')
             out.append(_table([("stage", ""), ("waiting share", "num"), ("queue, mean", "num"),
@@ -147,17 +147,16 @@ class _ExtrasSections(_ReportBase):
     # -- comparison -----------------------------------------------------------------------------
     def comparison(self) -> _Section | None:
         from revsim import plotting
-        from revsim.comparison import HEADLINE as CMP_HEADLINE
 
         table = self.f.comparison
         if table is None or table.empty:
             return None
         cur = self.currency
         variants = list(dict.fromkeys(table["variant"]))
-        keys = {(m, s, n) for m, s, n in CMP_HEADLINE}
+        keys = {(m, s, n) for m, s, n in COMPARED_HEADLINE}
         head_rows = table[[(m, s, n) in keys for m, s, n in
                            zip(table["metric"], table["scope"], table["name"], strict=True)]]
-        order = {k: i for i, k in enumerate(CMP_HEADLINE)}
+        order = {k: i for i, k in enumerate(COMPARED_HEADLINE)}
         out = [f"<p>{len(variants)} variant{'s' if len(variants) != 1 else ''} against the base "
                "scenario, paired by replication (common random numbers). diff = variant − base "
                "with a 95% CI; significant after Holm's correction across the variants.</p>"]

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from revsim import __version__
 from revsim.report.context import _Section
 from revsim.report.extras import MARGINAL_HEADS as MARGINAL_HEADS
 from revsim.report.extras import _ExtrasSections
@@ -39,6 +38,7 @@ from revsim.report.sections import _RunSections
 from revsim.report.sweep import SWEEP_COLUMNS as SWEEP_COLUMNS
 from revsim.report.sweep import _SweepSections
 from revsim.report.template import page
+from revsim.version import __version__
 
 
 class _Report(_RunSections, _ExtrasSections, _SweepSections):

@@ -94,10 +94,10 @@ class _RunSections(_ReportBase):
     def _hash_check(self) -> str:
         if self.model is None or not self.m.get("scenario_hash"):
             return ""
-        if self.model.hash == self.m["scenario_hash"]:
+        if self.model_hash == self.m["scenario_hash"]:
             return ' <span class="yes">matches scenario.toml in this folder</span>'
         return (' <span class="flag">differs from scenario.toml in this folder '
-                f"({_e(self.model.hash)})</span>")
+                f"({_e(self.model_hash)})</span>")
 
     # -- reproduce ------------------------------------------------------------------------------
     def run_command(self, scenario_file: str, sets: Sequence[str] = ()) -> str:

@@ -1,8 +1,8 @@
-"""Parameter sweeps: designs, executors (serial, process pool, Dask), resumable results."""
+"""Parameter sweeps: designs of points, run on the experiment core, resumable results."""
 
 from revsim.sweep.design import Param, Point, grid, latin_hypercube, parse_param, variants
-from revsim.sweep.runner import SweepError, SweepSpec
-from revsim.sweep.sweep_result import SweepResult, run_sweep
+from revsim.sweep.runner import SweepSpec, build_points, run_sweep
+from revsim.sweep.sweep_result import SweepResult
 
-__all__ = ["Param", "Point", "SweepError", "SweepResult", "SweepSpec", "grid",
+__all__ = ["Param", "Point", "SweepResult", "SweepSpec", "build_points", "grid",
            "latin_hypercube", "parse_param", "run_sweep", "variants"]

@@ -20,6 +20,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from revsim.errors import Problem, ScenarioError
+from revsim.scenario.load import parse_value
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,6 @@ def parse_param(spec: str) -> Param:
         integer = all(isinstance(v, int) for v in (low, high)) and \
             (step is None or isinstance(step, int))
         return Param(path, None, float(low), float(high), float(step) if step else None, integer)
-    from revsim.scenario.load import parse_value
-
     levels = tuple(parse_value(v.strip()) for v in values.split(",") if v.strip())
     if not levels:
         raise ScenarioError([Problem(path, "no values given")], "--param")
@@ -102,7 +101,7 @@ def grid_levels(p: Param) -> list[Any]:
     return [int(round(v)) for v in values] if p.integer else [round(v, 12) for v in values]
 
 
-def _label(changes: Mapping[str, Any]) -> str:
+def point_label(changes: Mapping[str, Any]) -> str:
     return ", ".join(f"{k.split('.', 1)[-1] if k.count('.') > 1 else k}={v}"
                      for k, v in changes.items())
 
@@ -115,7 +114,7 @@ def grid(params: Sequence[Param]) -> list[Point]:
     points = []
     for combo in itertools.product(*axes):
         changes = {p.path: v for p, v in zip(params, combo, strict=True)}
-        points.append(Point(point_id(changes), _label(changes), changes))
+        points.append(Point(point_id(changes), point_label(changes), changes))
     return points
 
 
@@ -143,7 +142,7 @@ def latin_hypercube(params: Sequence[Param], n: int, seed: int) -> list[Point]:
         if pid in seen:
             continue  # rounding integers can repeat a point
         seen.add(pid)
-        points.append(Point(pid, _label(changes), changes))
+        points.append(Point(pid, point_label(changes), changes))
     return points
 
 

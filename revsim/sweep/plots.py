@@ -29,7 +29,7 @@ from revsim.plotting._common import (
     require_columns,
     unit_axis,
 )
-from revsim.sweep.optimize import (
+from revsim.sweep.kpi_tables import (
     COST,
     currency_of,
     kpi_table,

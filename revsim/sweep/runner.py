@@ -1,5 +1,5 @@
-"""Run a sweep: every (point, replication) as one task on any concurrent.futures Executor,
-each finished task persisted atomically so that an interrupted sweep resumes where it stopped.
+"""Run a sweep: every (point, replication) as one task of the experiment core, each finished
+task persisted in the experiment store so that an interrupted sweep resumes where it stopped.
 
 Results never depend on the executor or on completion order: tasks are keyed by
 (point, replication), replication r uses the same random streams at every point (common random
@@ -11,29 +11,32 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import traceback
-from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, wait
-from dataclasses import dataclass, field
+import time
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from revsim import __version__
 from revsim.analysis.ci import summarise
-from revsim.errors import Problem, ProblemsError, ScenarioError
-from revsim.io import write_text
-from revsim.sweep.design import Point
+from revsim.errors import ExperimentError, Problem, ScenarioError
+from revsim.experiment import (
+    ExperimentStore,
+    RunOptions,
+    check_seed,
+    check_window,
+    open_executor,
+    run_points,
+)
+from revsim.scenario.compile import compile_scenario
+from revsim.scenario.load import apply_overrides, scenario_hash
+from revsim.scenario.model import Model
+from revsim.sweep.design import Param, Point, grid, latin_hypercube, parse_param, variants
+from revsim.sweep.sweep_result import SweepResult
 
 ROW_COLUMNS = ["metric", "scope", "name", "unit", "value"]
-
-
-class SweepError(ProblemsError):
-    """A sweep cannot start or resume (a different sweep in the folder, a bad point)."""
-
-    def __init__(self, problems: list[Problem], source: str = "sweep") -> None:
-        super().__init__(problems, source)
 
 
 @dataclass
@@ -58,184 +61,49 @@ class SweepSpec:
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
-def run_task(base: dict[str, Any], changes: dict[str, Any], seed: int, replication: int,
-             horizon: float | None, warmup: float | None) -> list[tuple[Any, ...]]:
-    """One replication of one point, reduced to KPI rows (runs in workers; pure)."""
-    from revsim.api import Scenario
-    from revsim.experiment import RunOptions, run_one
-    from revsim.scenario.load import apply_overrides
-
-    scenario = Scenario(apply_overrides(base, changes))
-    summary = run_one(scenario.model, seed, replication,
-                      RunOptions(horizon=horizon, warmup=warmup))
-    return [tuple(r) for r in summary.rows]
-
-
-class SweepStore:
-    """The sweep's output folder: manifest.json, parts/<point>/<rep>.json, failed/*.json."""
-
-    def __init__(self, folder: str | Path) -> None:
-        self.folder = Path(folder)
-        self.parts = self.folder / "parts"
-        self.failed = self.folder / "failed"
-
-    def open(self, spec: SweepSpec, resume: bool) -> set[tuple[str, int]]:
-        """Prepare the folder; return the (point, replication) tasks already done."""
-        manifest_path = self.folder / "manifest.json"
-        if manifest_path.exists():
-            try:
-                old = json.loads(manifest_path.read_text())
-            except (ValueError, OSError):
-                old = None
-            if not isinstance(old, dict) or "spec_hash" not in old:
-                raise SweepError([Problem("", f"{manifest_path} is not a revsim sweep manifest; "
-                                          "choose another folder")], str(self.folder))
-            problems = []
-            if old.get("spec_hash") != spec.hash():
-                problems.append(Problem("", f"{self.folder} holds a different sweep (spec "
-                                        f"{old.get('spec_hash')} vs {spec.hash()}); use another "
-                                        "folder, or delete this one to start over"))
-            if old.get("revsim_version") != __version__:
-                problems.append(Problem("", f"{self.folder} was written by revsim "
-                                        f"{old.get('revsim_version')}, this is {__version__}; "
-                                        "results would mix versions, so start a new folder"))
-            if problems:
-                raise SweepError(problems, str(self.folder))
-            if not resume:
-                done = self._done()
-                if done:
-                    raise SweepError([Problem("", f"{self.folder} already has {len(done)} "
-                                              "finished tasks of this sweep; add --resume to "
-                                              "run only what is missing")], str(self.folder))
-        elif self.folder.exists() and any(self.folder.iterdir()):
-            raise SweepError([Problem("", f"{self.folder} is not empty and is not a sweep "
-                                      "folder; choose another folder")], str(self.folder))
-        self.parts.mkdir(parents=True, exist_ok=True)
-        from revsim.scenario.load import scenario_hash
-
-        meta = spec.base.get("scenario", {}) if isinstance(spec.base, dict) else {}
-        manifest = {
-            "spec_hash": spec.hash(), "revsim_version": __version__, "seed": spec.seed,
-            "base_scenario_name": meta.get("name"), "base_scenario_hash": scenario_hash(spec.base),
-            "replications": spec.replications, "design": spec.design,
-            "horizon_hours": spec.horizon, "warmup_hours": spec.warmup,
-            "points": [{"id": p.id, "label": p.label, "changes": p.changes}
-                       for p in spec.points],
-            "replication_seeds": "SeedSequence(root seed, spawn_key=(replication,)) per "
-                                 "replication; the same at every point",
-        }
-        write_text(manifest_path, json.dumps(manifest, indent=2, default=str) + "\n")
-        return self._done()
-
-    def _done(self) -> set[tuple[str, int]]:
-        # a killed run can leave a temporary file behind (never a half-written result)
-        if self.parts.exists():
-            for stale in self.parts.glob("*/.*.part"):
-                stale.unlink(missing_ok=True)
-        done = set()
-        if self.parts.exists():
-            for f in self.parts.glob("*/*.json"):
-                done.add((f.parent.name, int(f.stem)))
-        return done
-
-    def save(self, point: str, replication: int, rows: list[tuple[Any, ...]]) -> None:
-        target = self.parts / point / f"{replication:06d}.json"
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_text(target, json.dumps(rows))
-        stale = self.failed / f"{point}-{replication:06d}.json"
-        stale.unlink(missing_ok=True)
-
-    def save_failure(self, point: str, replication: int, error: str) -> None:
-        self.failed.mkdir(parents=True, exist_ok=True)
-        write_text(self.failed / f"{point}-{replication:06d}.json",
-                      json.dumps({"point": point, "replication": replication, "error": error}))
-
-    def failures(self) -> list[dict[str, Any]]:
-        if not self.failed.exists():
-            return []
-        return [json.loads(f.read_text()) for f in sorted(self.failed.glob("*.json"))]
-
-    def load(self, spec: SweepSpec) -> pd.DataFrame:
-        """Every finished task's rows as one tidy table, sorted by key (not completion)."""
-        frames = []
-        order = {p.id: i for i, p in enumerate(spec.points)}
-        for p in spec.points:
-            folder = self.parts / p.id
-            if not folder.exists():
-                continue
-            for f in sorted(folder.glob("*.json")):
-                rows = json.loads(f.read_text())
-                df = pd.DataFrame(rows, columns=ROW_COLUMNS)
-                df.insert(0, "replication", int(f.stem))
-                df.insert(0, "point", p.id)
-                df["_order"] = order[p.id]
-                df["_row"] = range(len(df))
-                frames.append(df)
-        if not frames:
-            return pd.DataFrame(columns=["point", "replication", *ROW_COLUMNS])
-        out = pd.concat(frames, ignore_index=True)
-        out = out.sort_values(["_order", "replication", "_row"], kind="stable")
-        return out.drop(columns=["_order", "_row"]).reset_index(drop=True)
+def sweep_manifest(spec: SweepSpec) -> dict[str, Any]:
+    """What the sweep folder's manifest.json records (the store adds its fingerprint)."""
+    meta = spec.base.get("scenario", {}) if isinstance(spec.base, dict) else {}
+    return {
+        "spec_hash": spec.hash(), "seed": spec.seed,
+        "base_scenario_name": meta.get("name"), "base_scenario_hash": scenario_hash(spec.base),
+        "replications": spec.replications, "design": spec.design,
+        "horizon_hours": spec.horizon, "warmup_hours": spec.warmup,
+        "points": [{"id": p.id, "label": p.label, "changes": p.changes}
+                   for p in spec.points],
+        "replication_seeds": "SeedSequence(root seed, spawn_key=(replication,)) per "
+                             "replication; the same at every point",
+    }
 
 
-@dataclass
-class SweepRun:
-    """What running (or resuming) a sweep did."""
-
-    ran: int
-    skipped: int
-    failed: list[dict[str, Any]] = field(default_factory=list)
-
-
-def execute(spec: SweepSpec, store: SweepStore, executor: Executor, *, resume: bool = False,
-            on_done: Callable[[int], None] | None = None, in_flight: int = 64) -> SweepRun:
-    """Run every task not yet done; persist each as soon as it finishes.
-
-    Tasks are submitted a window at a time (at most ``in_flight`` pending), so finished ones
-    are saved while the rest run whatever the executor - including the serial one, which runs
-    a task at submission.
-    """
-    done = store.open(spec, resume)
-    tasks = [(p, r) for p in spec.points for r in range(spec.replications)
-             if (p.id, r) not in done]
-    if on_done is not None and done:
-        on_done(len(done))
-    futures: dict[Future[Any], tuple[Point, int]] = {}
-    failed: list[dict[str, Any]] = []
-
-    def harvest(finished: set[Future[Any]]) -> None:
-        for fut in finished:
-            p, r = futures.pop(fut)
-            error = fut.exception()
-            if error is None:
-                store.save(p.id, r, fut.result())
-            else:
-                text = "".join(traceback.format_exception_only(type(error), error)).strip()
-                store.save_failure(p.id, r, text)
-                failed.append({"point": p.id, "label": p.label, "replication": r,
-                               "error": text})
-            if on_done is not None:
-                on_done(1)
-
-    for p, r in tasks:
-        fut = executor.submit(run_task, spec.base, p.changes, spec.seed, r, spec.horizon,
-                              spec.warmup)
-        futures[fut] = (p, r)
-        harvest({f for f in futures if f.done()})
-        if len(futures) >= in_flight:
-            finished, _ = wait(set(futures), return_when=FIRST_COMPLETED)
-            harvest(finished)
-    while futures:
-        finished, _ = wait(set(futures), return_when=FIRST_COMPLETED)
-        harvest(finished)
-    return SweepRun(len(tasks), len(done), failed)
+def compile_points(base: Mapping[str, Any], points: list[Point], horizon: float | None = None,
+                   warmup: float | None = None) -> tuple[dict[str, Model], dict[str, float]]:
+    """Every point's engine model, its scenario and run window checked before anything runs,
+    and each point's staff cost per year: the planned average headcount over the window
+    (hires and departures included) times the cost per head."""
+    problems: list[Problem] = []
+    models: dict[str, Model] = {}
+    cost: dict[str, float] = {}
+    for p in points:
+        try:
+            model, _warnings = compile_scenario(apply_overrides(dict(base), p.changes), None)
+            horizon_h, warmup_h = check_window(model, horizon, warmup, 1)
+        except ScenarioError as err:
+            problems += [Problem(f"point {p.label}: {q.path}", q.message) for q in err.problems]
+            continue
+        models[p.id] = model
+        cost[p.id] = float(sum(pool.planned_headcount(warmup_h, horizon_h)
+                               * (pool.cost_per_head or 0.0) for pool in model.pools))
+    if problems:
+        raise ScenarioError(problems, "sweep")
+    return models, cost
 
 
-def tables(spec: SweepSpec, store: SweepStore, staff_cost: dict[str, float]
+def tables(spec: SweepSpec, tidy: pd.DataFrame, staff_cost: dict[str, float]
            ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The tidy results (point x replication x KPI, with parameter columns) and the per-point
     summary with 95% CIs and n."""
-    results = store.load(spec)
+    results = tidy.reset_index(drop=True)
     params = sorted({k for p in spec.points for k in p.changes})
     labels = {p.id: p.label for p in spec.points}
     values = {p.id: p.changes for p in spec.points}
@@ -267,24 +135,56 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def check_points(base: dict[str, Any], points: list[Point], horizon: float | None = None,
-                 warmup: float | None = None) -> dict[str, float]:
-    """Validate every point's scenario and run window before running anything; return each
-    point's staff cost per year: the planned average headcount over the window (hires and
-    departures included) times the cost per head."""
-    from revsim.api import Scenario, check_window
+def build_points(design: str, params: Sequence[str | Param] = (), *, points: int = 10,
+                 seed: int = 1, named: Sequence[Mapping[str, Any]] = ()) -> list[Point]:
+    """The points of a ``grid``, ``lhs`` or ``variants`` design."""
+    parsed = [p if isinstance(p, Param) else parse_param(p) for p in params]
+    if design == "grid":
+        return grid(parsed)
+    if design == "lhs":
+        return latin_hypercube(parsed, points, seed)
+    if design == "variants":
+        return variants(named)
+    raise ExperimentError([Problem("--design", f"unknown design {design!r}; use grid, lhs or "
+                                   "variants")], "sweep")
 
-    problems: list[Problem] = []
-    cost: dict[str, float] = {}
-    for p in points:
-        try:
-            sc = Scenario(base).with_changes(p.changes)
-            horizon_h, warmup_h = check_window(sc.model, horizon, warmup, 1)
-        except ScenarioError as err:
-            problems += [Problem(f"point {p.label}: {q.path}", q.message) for q in err.problems]
-            continue
-        cost[p.id] = float(sum(pool.planned_headcount(warmup_h, horizon_h)
-                               * (pool.cost_per_head or 0.0) for pool in sc.model.pools))
-    if problems:
-        raise ScenarioError(problems, "sweep")
-    return cost
+
+def run_sweep(base: Mapping[str, Any] | Any, out: str | Path, *, params: Sequence[str | Param] = (),
+              design: str = "grid", points: int = 10, named: Sequence[Mapping[str, Any]] = (),
+              replications: int = 10, seed: int = 1, horizon: float | None = None,
+              warmup: float | None = None, jobs: int | None = None,
+              scheduler: str | None = None, dask_local: int | None = None,
+              resume: bool = False, progress: bool | None = None,
+              executor: Executor | None = None) -> SweepResult:
+    """Run a sweep of the scenario ``base`` (a Scenario, or its raw mapping) into ``out``.
+
+    Replication r of every point uses the same random streams (common random numbers). Each
+    finished (point, replication) is saved at once; ``resume=True`` runs only what is missing.
+    ``jobs``/``scheduler``/``dask_local`` choose the executor (see
+    :func:`revsim.experiment.open_executor`) unless one is given.
+    """
+    base = base if isinstance(base, Mapping) else base.raw
+    seed = check_seed(seed)
+    chosen = build_points(design, params, points=points, seed=seed, named=named)
+    if not chosen:
+        raise ExperimentError([Problem("--param", "the design has no points")], "sweep")
+    if replications < 1:
+        raise ExperimentError([Problem("--replications", "must be at least 1")], "sweep")
+    models, staff_cost = compile_points(base, chosen, horizon, warmup)
+    spec = SweepSpec(dict(base), chosen, replications, seed, horizon, warmup, design)
+    store = ExperimentStore(out)
+    started = time.perf_counter()
+    store.open(sweep_manifest(spec), resume)
+    options = RunOptions(horizon=horizon, warmup=warmup, artefacts=False)
+    kwargs: dict[str, Any] = dict(options=options, store=store, progress=progress,
+                                  record_failures=True)
+    if executor is not None:
+        runs = run_points(models, replications, seed, executor=executor, **kwargs)
+    else:
+        with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
+                           tasks=len(chosen) * replications) as opened:
+            runs = run_points(models, replications, seed, executor=opened, **kwargs)
+    results, summary = tables(spec, runs.table, staff_cost)
+    swept = sorted({k for p in chosen for k in p.changes})
+    return SweepResult(spec, Path(out), results, summary, swept, store.failures(), runs.ran,
+                       runs.skipped, round(time.perf_counter() - started, 3))

@@ -1,24 +1,22 @@
-"""Running a sweep end to end and reading its results."""
+"""A finished sweep: its tidy results and per-point summary, tables on disk, plots, and the pick
+of its best point."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from revsim.progress import progress_bar
-from revsim.sweep.design import Param, Point, grid, latin_hypercube, parse_param, variants
-from revsim.sweep.executors import sweep_executor
-from revsim.sweep.runner import SweepSpec, SweepStore, check_points, execute, tables
+from revsim.io import atomic_path
+from revsim.sweep.optimize import optimize as select_best
+from revsim.sweep.plots import plot_heatmap, plot_param, plot_pareto
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-    from revsim.api import Scenario
+    from revsim.sweep.runner import SweepSpec
 
 
 @dataclass
@@ -49,8 +47,6 @@ class SweepResult:
 
     def write(self, csv: bool = False) -> list[Path]:
         """results.parquet and summary.parquet (and .csv with ``csv``) in the sweep folder."""
-        from revsim.io import atomic_path
-
         written = []
         for name, frame in (("results", self.results), ("summary", self.summary)):
             target = self.folder / f"{name}.parquet"
@@ -67,16 +63,12 @@ class SweepResult:
     def plot_param(self, metric: str, param: str | None = None, *, scope: str = "total",
                    name: str = "", ax: Axes | None = None) -> Axes:
         """A KPI against one swept parameter, with its 95% CI band."""
-        from revsim.sweep.plots import plot_param
-
         return plot_param(self.summary, metric, param or self.params[0], scope=scope, name=name,
                           ax=ax)
 
     def plot_heatmap(self, metric: str, x: str | None = None, y: str | None = None, *,
                      scope: str = "total", name: str = "", ax: Axes | None = None) -> Axes:
         """A KPI over two swept parameters."""
-        from revsim.sweep.plots import plot_heatmap
-
         x = x or self.params[0]
         y = y or self.params[1]
         return plot_heatmap(self.summary, metric, x, y, scope=scope, name=name, ax=ax)
@@ -84,71 +76,14 @@ class SweepResult:
     def optimize(self, objective: str, *, scope: str | None = None, budget: str | None = None,
                  minimize: bool = False, confidence: float = 0.95) -> Any:
         """The best point under a budget, with how sure that is (see revsim.sweep.optimize)."""
-        from revsim.sweep.optimize import optimize
-
-        return optimize(self, objective, scope=scope, budget=budget, minimize=minimize,
-                        confidence=confidence)
+        return select_best(self, objective, scope=scope, budget=budget, minimize=minimize,
+                           confidence=confidence)
 
     def plot_pareto(self, objective: str = "cash_collected", *, scope: str | None = None,
                     cost: str = "staff_cost", ax: Axes | None = None) -> Axes:
         """Points by staff cost and objective, the Pareto front highlighted."""
-        from revsim.sweep.plots import plot_pareto
-
         if scope is None:
             scope = "cash" if (self.summary.metric == objective).any() and \
                 (self.summary[self.summary.metric == objective].scope == "cash").any() \
                 else "total"
         return plot_pareto(self.summary, objective, scope=scope, cost=cost, ax=ax)
-
-
-def build_points(design: str, params: Sequence[str | Param] = (), *, points: int = 10,
-                 seed: int = 1, named: Sequence[Mapping[str, Any]] = ()) -> list[Point]:
-    """The points of a ``grid``, ``lhs`` or ``variants`` design."""
-    parsed = [p if isinstance(p, Param) else parse_param(p) for p in params]
-    if design == "grid":
-        return grid(parsed)
-    if design == "lhs":
-        return latin_hypercube(parsed, points, seed)
-    if design == "variants":
-        return variants(named)
-    from revsim.errors import Problem
-    from revsim.sweep.runner import SweepError
-
-    raise SweepError([Problem("--design", f"unknown design {design!r}; use grid, lhs or "
-                              "variants")])
-
-
-def run_sweep(scenario: Scenario, out: str | Path, *, params: Sequence[str | Param] = (),
-              design: str = "grid", points: int = 10, named: Sequence[Mapping[str, Any]] = (),
-              replications: int = 10, seed: int = 1, horizon: float | None = None,
-              warmup: float | None = None, jobs: int | None = None,
-              scheduler: str | None = None, dask_local: int | None = None,
-              resume: bool = False, progress: bool | None = None) -> SweepResult:
-    """Run a sweep of ``scenario`` into the folder ``out`` (see :class:`SweepResult`).
-
-    Replication r of every point uses the same random streams (common random numbers). Each
-    finished (point, replication) is saved at once; ``resume=True`` runs only what is missing.
-    """
-    from revsim.api import check_seed
-    from revsim.errors import Problem
-    from revsim.sweep.runner import SweepError
-
-    seed = check_seed(seed)
-    chosen = build_points(design, params, points=points, seed=seed, named=named)
-    if not chosen:
-        raise SweepError([Problem("--param", "the design has no points")])
-    if replications < 1:
-        raise SweepError([Problem("--replications", "must be at least 1")])
-    staff_cost = check_points(scenario.raw, chosen, horizon, warmup)
-    spec = SweepSpec(dict(scenario.raw), chosen, replications, seed, horizon, warmup, design)
-    store = SweepStore(out)
-    started = time.perf_counter()
-    total = len(chosen) * replications
-    with progress_bar(total, "tasks", progress) as bar, \
-            sweep_executor(jobs, scheduler, dask_local) as executor:
-        run = execute(spec, store, executor, resume=resume, on_done=bar.update)
-    results, summary = tables(spec, store, staff_cost)
-    swept = sorted({k for p in chosen for k in p.changes})
-    result = SweepResult(spec, Path(out), results, summary, swept, store.failures(), run.ran,
-                         run.skipped, round(time.perf_counter() - started, 3))
-    return result

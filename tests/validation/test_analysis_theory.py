@@ -17,7 +17,7 @@ from scipy import stats as st
 
 import revsim
 from revsim.analysis.paired import independent_differences, paired_differences
-from revsim.bottlenecks import WEEKS_PER_YEAR
+from revsim.results.bottleneck_report import WEEKS_PER_YEAR
 
 from . import test_cash_theory as receivables
 from .conftest import JOBS, START, exponential, hours, per_hour, seed, station_toml

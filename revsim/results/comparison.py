@@ -6,72 +6,17 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from revsim.analysis.paired import adjust_across_variants, paired_differences
-from revsim.errors import Problem, ScenarioError
+from revsim.analysis.paired import HEADLINE, adjust_across_variants, paired_differences
+from revsim.io import write_csv, write_text
+from revsim.results.run_result import RunResult
 from revsim.table import format_value, replications_text, too_few_replications
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-    from revsim.run_result import RunResult
-    from revsim.scenario.model import Model
-
-HEADLINE = [
-    ("won", "total", ""),
-    ("bookings", "total", ""),
-    ("conversion", "total", ""),
-    ("cycle_time_median", "total", ""),
-    ("time_to_first_touch_median", "total", ""),
-    ("cash_collected", "cash", ""),
-    ("dso", "cash", ""),
-]
-
-
-def check_comparable(base: Model, variant: Model, label: str, *,
-                     horizon: float | None = None, warmup: float | None = None) -> list[str]:
-    """Raise if two scenarios cannot be compared; return notes on what differs harmlessly.
-
-    ``horizon``/``warmup`` are run-time overrides (hours) that apply to both sides, so the
-    files' own values need not agree on them.
-    """
-    from revsim.units import format_duration
-
-    checks = [("start", "start date"), ("currency", "currency")]
-    if horizon is None:
-        checks.append(("horizon", "horizon"))
-    if warmup is None:
-        checks.append(("warmup", "warm-up"))
-    problems = []
-    for attr, what in checks:
-        a, b = getattr(base, attr), getattr(variant, attr)
-        if a != b:
-            shown = (format_duration(b), format_duration(a)) if attr in ("horizon", "warmup") \
-                else (b, a)
-            problems.append(Problem(
-                attr, f"{label} has a different {what} ({shown[0]}) than the base ({shown[1]}); "
-                "paired replications must cover the same window (override both with "
-                "--horizon/--warmup)"
-            ))
-    if problems:
-        raise ScenarioError(problems, label)
-    notes = []
-    for kind, getter in (("stages", lambda m: [s.name for s in m.stages]),
-                         ("pools", lambda m: [p.name for p in m.pools]),
-                         ("sources", lambda m: [s.name for s in m.sources])):
-        only_base = sorted(set(getter(base)) - set(getter(variant)))
-        only_variant = sorted(set(getter(variant)) - set(getter(base)))
-        if only_base:
-            notes.append(f"{label}: {kind} only in the base, not compared: {', '.join(only_base)}")
-        if only_variant:
-            notes.append(f"{label}: {kind} only in the variant, not compared: "
-                         f"{', '.join(only_variant)}")
-    if (base.cash is None) != (variant.cash is None):
-        notes.append(f"{label}: only one side models cash; cash KPIs are not compared")
-    return notes
 
 
 @dataclass
@@ -137,7 +82,7 @@ class Comparison:
 
     def plot_forest(self, metric: str | None = None, ax: Axes | None = None) -> Axes:
         """Forest plot of the differences (see revsim.plotting.plot_forest)."""
-        from revsim.plotting import plot_forest
+        from revsim.plotting import plot_forest  # here: matplotlib is slow to import
 
         return plot_forest(self.table, metric=metric, ax=ax)
 
@@ -147,12 +92,8 @@ class Comparison:
 
     def to_dir(self, out: str | Path) -> list[Path]:
         """Write comparison.csv (the full table) and each run's KPI table."""
-        from revsim.io import write_csv
-
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        from revsim.io import write_text
-
         written = [write_csv(self.table, out / "comparison.csv"),
                    write_csv(self.base.kpis, out / "kpis_base.csv"),
                    write_text(out / "comparison_manifest.json", json.dumps({**self.base.manifest,
@@ -169,4 +110,4 @@ def _signed(value: float, unit: str, currency: str) -> str:
     return ("+" if value >= 0 else "-") + text
 
 
-__all__ = ["Comparison", "check_comparable", "HEADLINE", "Any"]
+__all__ = ["Comparison"]

@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 
 from revsim.analysis.ci import summarise
-from revsim.experiment import ReplicationSummary
+from revsim.eventlog import event_log
+from revsim.experiment import ReplicationSummary, Runs
 from revsim.io import write_csv, write_text
 from revsim.scenario.model import Model
-from revsim.table import format_table, format_value
+from revsim.table import format_table
 
 
 @dataclass
@@ -26,6 +27,12 @@ class RunResult:
     manifest: dict[str, Any]
     confidence: float = 0.95
     _kpis: pd.DataFrame | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_runs(cls, runs: Runs, point: str, model: Model,
+                  manifest: dict[str, Any]) -> RunResult:
+        """The result of one point of an experiment."""
+        return cls(model, runs.replications(point), manifest)
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -95,9 +102,7 @@ class RunResult:
 
     def event_log(self) -> pd.DataFrame:
         """Simulated events in the canonical event-log format (needs ``records=True``)."""
-        from revsim.eventlog import event_log
-
-        return event_log(self)
+        return event_log(self.model, self.replications)
 
     def write_event_log(self, path: str | Path) -> Path:
         """Write :meth:`event_log` as CSV, atomically."""
@@ -111,7 +116,7 @@ class RunResult:
     def plot(self, kind: str, ax: Any = None, **kw: Any) -> Any:
         """One plot by name: funnel, stage_time, utilisation, queue (stage=...), cycle_time,
         cash_curve, ar_aging. Returns the matplotlib Axes."""
-        from revsim import plotting
+        from revsim import plotting  # here, not at the top: matplotlib is slow to import
 
         cur = self.model.currency
         stages = self._funnel_stages()
@@ -133,7 +138,7 @@ class RunResult:
 
     def write_plots(self, out: str | Path, **extra: Any) -> list[Path]:
         """Write every plot this run supports to ``out`` as PNG and SVG."""
-        from revsim.plotting import write_plots
+        from revsim.plotting import write_plots  # here: matplotlib is slow to import
 
         return write_plots(
             Path(out), kpis=self.kpis, series=self.series, cycle_times=self.cycle_times(),
@@ -175,4 +180,4 @@ class RunResult:
         return written
 
 
-__all__ = ["RunResult", "format_value", "format_table"]
+__all__ = ["RunResult"]

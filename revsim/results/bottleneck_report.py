@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -15,14 +16,14 @@ import pandas as pd
 from revsim.analysis.active_periods import mean_active_period, momentary_bottleneck, queue_slope
 from revsim.analysis.ci import t_interval
 from revsim.analysis.paired import paired_differences
-from revsim.scenario.model import BILLING_STAGE, COLLECTIONS_STAGE
-from revsim.table import format_value, replications_text, too_few_replications
+from revsim.interventions import hire
+from revsim.io import write_csv, write_text
+from revsim.results.run_result import RunResult
+from revsim.scenario.model import BILLING_STAGE, COLLECTIONS_STAGE, Model
+from revsim.table import format_value, plus_minus, replications_text, too_few_replications
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-    from revsim.api import Scenario
-    from revsim.run_result import RunResult
 
 # (metric, scope, annualise?) differences reported for "+1 head"
 MARGINAL_KPIS = [
@@ -33,11 +34,6 @@ MARGINAL_KPIS = [
     ("time_to_first_touch_mean", "total", False),
 ]
 WEEKS_PER_YEAR = 52.1775
-
-
-def _ci_row(values: list[float]) -> tuple[float, float, float, int]:
-    mean, lo, hi, n = t_interval(np.asarray(values, dtype=float))
-    return mean, lo, hi, n
 
 
 @dataclass
@@ -64,18 +60,18 @@ class BottleneckReport:
                      f"{'mean active period':>22}")
         for r in _rows(self.pools):
             lines.append(
-                f"  {r.pool:<14}{_pm(r.utilisation, r.utilisation_hw, 'share'):>22}"
-                f"{_pm(r.bottleneck_share, r.bottleneck_share_hw, 'share'):>24}"
-                f"{_pm(r.active_period_h, r.active_period_h_hw, 'h'):>22}"
+                f"  {r.pool:<14}{plus_minus(r.utilisation, r.utilisation_hw, 'share'):>22}"
+                f"{plus_minus(r.bottleneck_share, r.bottleneck_share_hw, 'share'):>24}"
+                f"{plus_minus(r.active_period_h, r.active_period_h_hw, 'h'):>22}"
             )
         lines += ["", "Stages (waiting share = share of all time in stages spent queueing here)",
                   f"  {'stage':<16}{'waiting share':>20}{'queue':>16}{'queue trend /w':>20}"]
         for r in _rows(self.stages):
             flag = "  GROWING" if r.growing else ""
             lines.append(
-                f"  {r.stage:<16}{_pm(r.wait_share, r.wait_share_hw, 'share'):>20}"
-                f"{_pm(r.queue_mean, r.queue_mean_hw, 'count'):>16}"
-                f"{_pm(r.queue_trend, r.queue_trend_hw, 'count'):>20}{flag}"
+                f"  {r.stage:<16}{plus_minus(r.wait_share, r.wait_share_hw, 'share'):>20}"
+                f"{plus_minus(r.queue_mean, r.queue_mean_hw, 'count'):>16}"
+                f"{plus_minus(r.queue_trend, r.queue_trend_hw, 'count'):>20}{flag}"
             )
         if not self.marginal.empty:
             lines += ["", f"Marginal value of {self.added} (paired with common random "
@@ -104,7 +100,7 @@ class BottleneckReport:
         return "\n".join(lines)
 
     def plot_tornado(self, metric: str = "bookings", ax: Axes | None = None) -> Axes:
-        from revsim.plotting import plot_tornado
+        from revsim.plotting import plot_tornado  # here: matplotlib is slow to import
 
         return plot_tornado(self.marginal, metric=metric, currency=self.base.model.currency,
                             ax=ax)
@@ -115,8 +111,6 @@ class BottleneckReport:
         return self.base.write_plots(out, **extra)
 
     def to_dir(self, out: str | Path) -> list[Path]:
-        from revsim.io import write_csv, write_text
-
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
         return [
@@ -135,41 +129,45 @@ def _rows(frame: pd.DataFrame) -> list[Any]:
     return list(cast(Any, frame).itertuples())
 
 
-def _pm(mean: float, hw: float, unit: str, currency: str = "USD") -> str:
-    if mean is None or math.isnan(mean):
-        return "-"
-    text = format_value(mean, unit, currency)
-    return text if math.isnan(hw) else f"{text} ±{format_value(hw, unit, currency)}"
-
-
 def _signed(value: float, unit: str, currency: str) -> str:
     return ("+" if value >= 0 else "-") + format_value(abs(value), unit, currency)
 
 
-def build_report(scenario: Scenario, *, replications: int, seed: int | None,
-                 horizon: Any, warmup: Any, jobs: int | None, progress: bool | None,
-                 marginal: bool = True, ramped: bool = False) -> BottleneckReport:
-    """Run the scenario (and one variant per pool) and assemble the report.
-
-    Each variant adds one head to a pool: from the start at full productivity (the capacity's
-    shadow price), or with ``ramped`` a hire on the first day of the window who ramps up as
-    the pool's hires do (what hiring now is worth over the window).
-    """
-    run_kw = dict(replications=replications, seed=seed, horizon=horizon, warmup=warmup,
-                  jobs=jobs, progress=progress)
-    base = scenario.run(**run_kw, active_periods=True)  # type: ignore[arg-type]
-    model = base.model
+def build_report(base: RunResult, variants: Mapping[str, tuple[str, RunResult]], *,
+                 ramped: bool = False) -> BottleneckReport:
+    """Assemble the report from the base run (with active periods) and, per pool, the label
+    and run of its "+1 head" variant (see :func:`marginal_variants`; none: no marginal
+    values)."""
     start, end = base.manifest["warmup_hours"], base.manifest["horizon_hours"]
     pools = _pool_table(base, start, end)
     timeline = _timeline(base, start, end)
     stages = _stage_table(base, start, end)
-    marg = (_marginal(scenario, base, run_kw, ramped) if marginal and model.pools
-            else pd.DataFrame())
+    marg = _marginal(base, variants) if variants else pd.DataFrame()
     added = ("one hire per pool on the first day of the window, ramping up like the pool's "
              "hires" if ramped else "+1 head at full productivity from the start")
     report = BottleneckReport(base, pools, stages, timeline, marg, "", added)
     report.sentence = _sentence(report)
     return report
+
+
+def marginal_variants(raw: Mapping[str, Any], model: Model, warmup_hours: float,
+                      ramped: bool = False) -> dict[str, tuple[str, dict[str, Any]]]:
+    """Per pool, the label and the scenario changes of its variant: one more head from the
+    start at full productivity (the capacity's shadow price), or with ``ramped`` a hire on the
+    first day of the window who ramps up as the pool's hires do (what hiring now is worth
+    over the window)."""
+    out = {}
+    for pool in model.pools:
+        if ramped:
+            label, changes = hire(raw, pool.name, 1,
+                                  first_window_day(model.start, warmup_hours))
+            if pool.ramp is None:
+                label += " (no ramp set for this pool: fully productive)"
+        else:
+            label, changes = (f"+1 {pool.name}",
+                              {f"pools.{pool.name}.headcount": pool.headcount + 1})
+        out[pool.name] = (label, changes)
+    return out
 
 
 def _pool_table(base: RunResult, start: float, end: float) -> pd.DataFrame:
@@ -185,8 +183,8 @@ def _pool_table(base: RunResult, start: float, end: float) -> pd.DataFrame:
     rows = []
     for n in names:
         util = base.kpi("utilisation", "pool", n)
-        sm, slo, shi, _ = _ci_row(share[n])
-        am, alo, ahi, _ = _ci_row(active[n])
+        sm, slo, shi, _ = t_interval(np.asarray(share[n], dtype=float))
+        am, alo, ahi, _ = t_interval(np.asarray(active[n], dtype=float))
         rows.append((n, util["mean"], util["half_width"], sm, (shi - slo) / 2, am,
                      (ahi - alo) / 2))
     table = pd.DataFrame(rows, columns=["pool", "utilisation", "utilisation_hw",
@@ -226,8 +224,8 @@ def _stage_table(base: RunResult, start: float, end: float) -> pd.DataFrame:
             g = window[(window.replication == base.replications[rep].replication)
                        & (window.variable == f"queue:{name}")]
             slopes.append(queue_slope(g.t_hours.to_numpy(), g.value.to_numpy()))
-        sm, slo, shi, _ = _ci_row(shares)
-        tm, tlo, thi, _ = _ci_row(slopes)
+        sm, slo, shi, _ = t_interval(np.asarray(shares, dtype=float))
+        tm, tlo, thi, _ = t_interval(np.asarray(slopes, dtype=float))
         q = base.kpi("queue_mean", "stage", name)
         # Growing without bound: a significant upward trend *and* more arriving than leaving
         # (a flow imbalance of over 2% of arrivals) - unlike a level test, this does not
@@ -245,33 +243,21 @@ def _stage_table(base: RunResult, start: float, end: float) -> pd.DataFrame:
                                        "growing"])
 
 
-def _window_start_date(base: RunResult) -> dt.date:
+def first_window_day(start: dt.date, warmup_hours: float) -> dt.date:
     """The first whole day of the statistics window (hires start at midnight)."""
-    begins = (dt.datetime.combine(base.model.start, dt.time())
-              + dt.timedelta(hours=float(base.manifest["warmup_hours"])))
+    begins = dt.datetime.combine(start, dt.time()) + dt.timedelta(hours=float(warmup_hours))
     return begins.date() + dt.timedelta(days=0 if begins.time() == dt.time() else 1)
 
 
-def _marginal(scenario: Scenario, base: RunResult, run_kw: dict[str, Any],
-              ramped: bool = False) -> pd.DataFrame:
-    from revsim.interventions import hire
-
+def _marginal(base: RunResult, variants: Mapping[str, tuple[str, RunResult]]) -> pd.DataFrame:
     model = base.model
-    # the base run fixed the window (an automatic warm-up included): variants use the same
-    run_kw = {**run_kw, "warmup": base.manifest["warmup_hours"]}
     weeks = base.manifest["window_hours"] / 168.0
     per_year = WEEKS_PER_YEAR / weeks
     keys = pd.DataFrame([(m, s) for m, s, _ in MARGINAL_KPIS], columns=["metric", "scope"])
     annual = {m for m, _, a in MARGINAL_KPIS if a}
     frames = []
     for pool in model.pools:
-        if ramped:
-            label, changes = hire(scenario.raw, pool.name, 1, _window_start_date(base))
-            if pool.ramp is None:
-                label += " (no ramp set for this pool: fully productive)"
-        else:
-            label, changes = f"+1 {pool.name}", {f"pools.{pool.name}.headcount": pool.headcount + 1}
-        result = scenario.with_changes(changes).run(**run_kw)
+        label, result = variants[pool.name]
         diffs = paired_differences(base.summary, result.summary).merge(
             keys, on=["metric", "scope"])
         for col in ("base_mean", "variant_mean", "diff", "ci_low", "ci_high", "half_width"):

@@ -1,0 +1,151 @@
+"""Where tasks run, behind the concurrent.futures Executor interface: in this process (serial),
+in a local process pool (the default), or on a Dask cluster (optional extra:
+``pip install revsim[dask]``). :func:`open_executor` is the one way to get one; it always cleans
+up, and on Ctrl-C or an error it stops the workers at once, so none outlives its parent.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from typing import Any
+
+from revsim.errors import ExperimentError, Problem
+
+DASK_TIMEOUT_S = 10.0
+
+
+class SerialExecutor(Executor):
+    """Runs each task at submit time in this process (``jobs=1``), behind the Executor API."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
+        future: Future[Any] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as err:  # noqa: BLE001 - handed to the caller via the future
+            if isinstance(err, KeyboardInterrupt):
+                raise
+            future.set_exception(err)
+        return future
+
+
+def default_jobs() -> int:
+    """One worker per CPU this process may run on."""
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1)
+
+
+def worker_count(jobs: int | None, tasks: int | None = None) -> int:
+    """Workers for ``jobs`` (None or <= 0: one per CPU), never more than there are tasks."""
+    n = default_jobs() if jobs is None or jobs <= 0 else jobs
+    return max(1, min(n, tasks)) if tasks is not None else n
+
+
+def _ignore_sigint() -> None:
+    # Ctrl-C is the parent's to handle: it stops the pool and exits cleanly. Workers that also
+    # received it would each print a KeyboardInterrupt traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def stop_executor(executor: Executor) -> None:
+    """Stop now: cancel queued work and end worker processes (used on Ctrl-C and errors)."""
+    processes = list((getattr(executor, "_processes", None) or {}).values())
+    executor.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+
+
+def _distributed() -> Any:
+    try:
+        import distributed  # here, not at the top: Dask is optional and slow to import
+    except ImportError:
+        raise ExperimentError([Problem("--scheduler", "Dask is not installed; install the "
+                                       "extra with: pip install 'revsim[dask]'")]) from None
+    return distributed
+
+
+def _connect(distributed: Any, address: str, timeout: float) -> Any:
+    """A Client for ``address``, or TimeoutError after ``timeout`` (+ a grace period).
+
+    Client's own timeout covers the TCP connection but not the handshake: a port that accepts
+    connections and never answers (a wrong service) would hang forever, so the wait is bounded
+    here, in a daemon thread.
+    """
+    box: dict[str, Any] = {}
+
+    def connect() -> None:
+        try:
+            box["client"] = distributed.Client(address, timeout=timeout)
+        except BaseException as err:  # noqa: BLE001 - handed back to the caller
+            box["error"] = err
+
+    thread = threading.Thread(target=connect, name="revsim-dask-connect", daemon=True)
+    thread.start()
+    thread.join(timeout + 5.0)
+    if thread.is_alive():
+        raise TimeoutError(f"no Dask handshake from {address} after {timeout + 5.0:g} s")
+    if "error" in box:
+        raise box["error"]
+    return box["client"]
+
+
+@contextmanager
+def _dask_executor(scheduler: str | None, dask_local: int | None,
+                   timeout: float) -> Iterator[Executor]:
+    distributed = _distributed()
+    cluster = None
+    try:
+        if scheduler is not None:
+            client = _connect(distributed, scheduler, timeout)
+        else:
+            # dashboard off; the scheduler's own HTTP endpoint on loopback at a free port, so a
+            # busy 8787 (another cluster) is no concern
+            cluster = distributed.LocalCluster(
+                n_workers=dask_local, threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address="127.0.0.1:0",
+                scheduler_kwargs={"dashboard": False},
+            )
+            client = distributed.Client(cluster)
+    except (OSError, TimeoutError) as err:
+        where = scheduler or "a local cluster"
+        raise ExperimentError([Problem("--scheduler", f"cannot reach the Dask scheduler at "
+                                       f"{where} within {timeout + 5:g} s ({err}); check the "
+                                       "address and that the scheduler is running")]) from None
+    try:
+        yield client.get_executor()
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+@contextmanager
+def open_executor(jobs: int | None = None, *, scheduler: str | None = None,
+                  dask_local: int | None = None, tasks: int | None = None,
+                  timeout: float = DASK_TIMEOUT_S) -> Iterator[Executor]:
+    """An Executor for an experiment's tasks, shut down on exit (stopped at once on Ctrl-C).
+
+    ``scheduler`` is the address of a running Dask scheduler (``tcp://host:8786``), which must
+    answer within ``timeout`` seconds; ``dask_local=N`` starts a LocalCluster of N
+    single-thread worker processes on 127.0.0.1 (no dashboard). Otherwise ``jobs`` local
+    processes (None or <= 0: one per CPU; 1, or a single task: serial, in this process).
+    """
+    if scheduler is not None and dask_local is not None:
+        raise ExperimentError([Problem("--scheduler", "give either a scheduler address or "
+                                       "--dask-local, not both")])
+    if scheduler is not None or dask_local is not None:
+        with _dask_executor(scheduler, dask_local, timeout) as client_executor:
+            yield client_executor
+        return
+    workers = worker_count(jobs, tasks)
+    executor: Executor = (SerialExecutor() if workers == 1 else
+                          ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint))
+    try:
+        yield executor
+    except BaseException:
+        stop_executor(executor)
+        raise
+    executor.shutdown(wait=True)

@@ -1,0 +1,98 @@
+"""What a worker runs: one replication (or one long run cut into batches) reduced to KPI rows.
+
+Replication r is seeded by ``SeedSequence(root, spawn_key=(r,))`` whatever the scenario, so
+replication r of every point of an experiment shares its random streams (common random
+numbers). Ctrl-C in the process that runs the engine stops it at the next event.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from revsim.engine.environment import StopRequest
+from revsim.engine.simulation import ReplicationOutput, simulate, simulate_batches
+from revsim.kpis import Row, replication_rows
+from revsim.scenario.model import Model
+
+
+@dataclass
+class ReplicationSummary:
+    """The picklable result of one replication: KPI rows, level series, optional visits."""
+
+    replication: int
+    rows: list[Row]
+    series: dict[str, np.ndarray]
+    visits: dict[str, np.ndarray] | None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How to run each replication: window overrides (hours) and what to record.
+
+    ``artefacts=False`` keeps only the KPI rows (no level series, visits or extra data), which
+    is all a sweep needs and keeps what workers send back small.
+    """
+
+    horizon: float | None = None
+    warmup: float | None = None
+    records: bool = False
+    active_periods: bool = False
+    artefacts: bool = True
+
+
+def _summary(out: ReplicationOutput, model: Model, replication: int,
+             options: RunOptions) -> ReplicationSummary:
+    rows = replication_rows(out, model)
+    if not options.artefacts:
+        return ReplicationSummary(replication, rows, {}, None)
+    return ReplicationSummary(replication, rows, out.series, out.visits, out.extra)
+
+
+@contextmanager
+def _ctrl_c_between_events() -> Iterator[StopRequest | None]:
+    """While the engine runs in this thread, Ctrl-C stops it at the next event (see
+    StopRequest). Left alone: other threads (no signals there) and workers that ignore it."""
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) in (signal.SIG_IGN, None)):
+        yield None
+        return
+    stop = StopRequest()
+
+    def request_stop(signum: int, frame: Any) -> None:
+        stop.requested = True
+
+    previous = signal.signal(signal.SIGINT, request_stop)
+    try:
+        yield stop
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if stop.requested:  # arrived after the last event
+        raise KeyboardInterrupt
+
+
+def run_one(model: Model, seed: int, replication: int,
+            options: RunOptions = RunOptions()) -> ReplicationSummary:
+    """Simulate one replication and reduce it to KPI rows (runs inside worker processes)."""
+    with _ctrl_c_between_events() as stop:
+        out = simulate(model, seed, replication, horizon=options.horizon,
+                       warmup=options.warmup, records=options.records,
+                       active_periods=options.active_periods, stop=stop)
+    return _summary(out, model, replication, options)
+
+
+def run_batch_means(model: Model, seed: int, batches: int,
+                    options: RunOptions = RunOptions()) -> list[ReplicationSummary]:
+    """One long run (replication 0) cut into ``batches`` after the warm-up; each batch is
+    summarised like a replication, numbered 0..batches-1."""
+    with _ctrl_c_between_events() as stop:
+        outs = simulate_batches(model, seed, 0, batches, horizon=options.horizon,
+                                warmup=options.warmup, stop=stop)
+    return [_summary(out, model, i, options) for i, out in enumerate(outs)]

@@ -1,0 +1,56 @@
+"""Checks before anything runs: the root seed, and the run window (horizon, warm-up)."""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+from revsim.errors import Problem, ScenarioError
+from revsim.scenario.compile import lead_volume_problems
+from revsim.scenario.model import Model
+from revsim.units import format_duration, parse_duration
+
+DEFAULT_SEED = 1
+
+
+def check_seed(seed: Any) -> int:
+    """The root seed as an int (DEFAULT_SEED for None); anything else is refused clearly."""
+    if seed is None:
+        return DEFAULT_SEED
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ScenarioError([Problem("seed", f"must be a whole number >= 0, got {seed!r}")],
+                            "run")
+    return int(seed)
+
+
+def check_window(model: Model, horizon: float | None, warmup: float | None,
+                 replications: int) -> tuple[float, float]:
+    """The run window (horizon, warm-up) in hours, overrides applied; a window that cannot be
+    run (warm-up not shorter than the horizon, ...) is refused."""
+    problems = []
+    h = model.horizon if horizon is None else horizon
+    w = model.warmup if warmup is None else warmup
+    if h <= 0:
+        problems.append(Problem("horizon", "must be positive"))
+    if w < 0:
+        problems.append(Problem("warmup", "must be >= 0"))
+    elif w >= h:
+        problems.append(Problem(
+            "warmup", f"{format_duration(w)} is not shorter than the horizon "
+            f"({format_duration(h)}); shorten the warm-up (--warmup) or lengthen the horizon"))
+    if 0 < h != model.horizon:  # the scenario's own horizon was checked when it was compiled
+        problems += lead_volume_problems(model, h)
+    if replications < 1:
+        problems.append(Problem("replications", "must be at least 1"))
+    if problems:
+        raise ScenarioError(problems, "run")
+    return h, w
+
+
+def hours(value: str | float | None, field: str) -> float | None:
+    """A duration ("26 w") or a number of hours as hours; None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    return parse_duration(value, field=field)
