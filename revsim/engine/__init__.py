@@ -88,7 +88,7 @@ def _use_sources_if_stale() -> tuple[bool, str | None]:
             f"interpreted engine from its sources instead (same results, slower). Rebuild it with "
             f"`pip install -e {project}` (or `REVSIM_PURE_PYTHON=1 pip install -e {project}` "
             "to install the interpreted engine only).",
-            StaleEngineWarning, stacklevel=3,
+            StaleEngineWarning, stacklevel=2,
         )
     return False, stale
 
