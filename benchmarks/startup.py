@@ -10,9 +10,9 @@ Method:
 - The repeats are interleaved round-robin across the commands, rotating the order each round, so
   noise on a shared machine hits every command alike. The table shows the median (and min, max)
   of at least 7 repeats.
-- The heavy libraries loaded are read from one extra run under ``python -X importtime``: each
-  top-level heavy module is listed with its cumulative import time from that run (a single,
-  noisier run; it says *what* is loaded and roughly what it costs).
+- The heavy libraries loaded are those in ``sys.modules`` when one extra run exits; that run is
+  under ``python -X importtime``, which gives each one's cumulative import time (a single,
+  noisier run: it says *what* is loaded and roughly what it costs).
 - Children run in an empty temporary folder, so the installed revsim is measured, not a checkout
   in the working directory.
 
@@ -80,26 +80,44 @@ def time_commands(cmds: dict[str, list[str]], repeats: int, cwd: str) -> dict[st
     return times
 
 
-def loaded_heavy_modules(args: list[str], cwd: str) -> dict[str, float]:
-    """Heavy modules (see HEAVY) that ``python args`` imports, each with its cumulative import
-    time in seconds from one ``-X importtime`` run; a submodule listed in HEAVY (scipy.stats)
-    counts even when its parent is imported first."""
-    err = run_child(args, cwd, python_flags=("-X", "importtime"))
-    found: dict[str, float] = {}
-    for line in err.splitlines():
-        if not line.startswith("import time:") or "|" not in line:
+PROBE = """\
+import atexit, json, sys
+atexit.register(lambda: sys.stderr.write(
+    "\\nHEAVY " + json.dumps([m for m in {heavy!r} if m in sys.modules]) + "\\n"))
+"""
+
+
+def probe_code(args: list[str]) -> str:
+    """``python -c`` code that runs ``python args`` and reports the heavy modules it loaded."""
+    code = PROBE.format(heavy=HEAVY)
+    if args[0] == "-c":
+        return code + args[1]
+    return code + f"import runpy\nsys.argv = {args!r}\nrunpy.run_path({args[0]!r}, run_name='__main__')\n"
+
+
+def loaded_heavy_modules(args: list[str], cwd: str) -> dict[str, float | None]:
+    """Heavy modules (see HEAVY) in ``sys.modules`` when ``python args`` exits, each with its
+    cumulative import time in seconds from one ``-X importtime`` run (None where importtime does
+    not list the module itself, e.g. a package imported through its submodules)."""
+    err = run_child(["-c", probe_code(args)], cwd, python_flags=("-X", "importtime"))
+    marker = err.rfind("\nHEAVY ")
+    loaded = json.loads(err[marker + len("\nHEAVY "):].splitlines()[0])
+    cost: dict[str, float] = {}
+    for line in err[:marker].splitlines():
+        if not line.startswith("import time:") or line.count("|") != 2:
             continue
         _, cumulative, name = (part.strip() for part in line[len("import time:"):].split("|"))
         if name in HEAVY and cumulative.isdigit():
-            found[name] = int(cumulative) / 1e6
-    return {name: found[name] for name in HEAVY if name in found}
+            cost[name] = int(cumulative) / 1e6
+    return {name: cost.get(name) for name in loaded}
 
 
 def markdown(times: dict[str, list[float]], heavy: dict[str, dict[str, float]]) -> str:
     lines = ["| command | median s | min s | max s | heavy modules loaded (import s, one run) |",
              "|---|---:|---:|---:|---|"]
     for name, ts in times.items():
-        loaded = ", ".join(f"{m} {s:.2f}" for m, s in heavy[name].items()) or "none"
+        loaded = ", ".join(m if s is None else f"{m} {s:.2f}"
+                           for m, s in heavy[name].items()) or "none"
         lines.append(f"| `{name}` | {statistics.median(ts):.3f} | {min(ts):.3f} | {max(ts):.3f} "
                      f"| {loaded} |")
     return "\n".join(lines)
