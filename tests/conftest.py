@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 from collections.abc import Callable, Mapping
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -20,33 +21,88 @@ import pytest
 import tomli_w
 
 import revsim
+import revsim.engine
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"
 SAAS = SCENARIOS / "saas_sales_led.toml"
+SHIPPED = sorted(SCENARIOS.glob("*.toml"))
+
+# The suite runs on pytest-xdist workers (pyproject: `-n auto --dist loadgroup`). Tests go to
+# workers one by one, except in these modules: their module-scoped fixtures (or cached runs)
+# are expensive (a simulation, a report, a Dask cluster, a browser), so all of a module's tests
+# share one worker and each fixture is built once. A module missing here is still correct, only
+# its fixtures may be built once per worker. The two modules that read `shipped_run` share one
+# group, so each shipped scenario is simulated once.
+SHARED_FIXTURE_GROUPS: dict[str, str] = {
+    "test_bottlenecks.py": "bottlenecks",
+    "test_calibrate_log.py": "calibrate_log",
+    "test_compare.py": "compare",
+    "test_engine_invariants.py": "engine_invariants",
+    "test_eventlog.py": "eventlog",
+    "test_fit_cli.py": "fit_cli",
+    "test_maven.py": "maven",
+    "test_overrides.py": "overrides",
+    "test_plotting.py": "plotting",
+    "test_report.py": "report",
+    "test_report_browser.py": "report_browser",
+    "test_reproducibility.py": "reproducibility",
+    "test_scenario_plausibility.py": "shipped_run",
+    "test_shipped_scenarios.py": "shipped_run",
+    "test_sweep_dask.py": "sweep_dask",
+    "test_sweep_resume.py": "sweep_resume",
+    "test_calibration_roundtrip.py": "calibration_roundtrip",
+}
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`--dist loadgroup`, plus the module groups above.
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Refuse to test a stale compiled engine: in an editable install, the compiled modules
-    shadow their sources, so an edit to the engine is not what runs until it is rebuilt."""
-    import revsim.engine
+    The groups are applied here, in the controller, rather than as xdist_group marks: xdist
+    applies marks by rewriting node ids, which pytest 9.2 no longer honours (pytest-xdist issue
+    #1386), so marks would be silently ignored. Marked groups still win where they work.
+    """
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling  # only under xdist
 
-    if not revsim.engine.COMPILED:
-        return
-    engine = Path(revsim.engine.__file__).parent
-    stale = [
-        src.name for src in engine.glob("*.py")
-        for ext in engine.glob(f"{src.stem}.*.so")
-        if src.stat().st_mtime > ext.stat().st_mtime + 2.0  # an install writes both at once
-    ]
-    if stale:
-        pytest.exit(
-            f"the compiled engine is older than {', '.join(sorted(stale))}: rebuild it with "
-            "`pip install -e .` (or `REVSIM_PURE_PYTHON=1 pip install -e .` for the "
-            "interpreted engine)", returncode=4,
-        )
+    class SharedFixtureScheduling(LoadGroupScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope = super()._split_scope(nodeid)
+            if scope != nodeid:  # an xdist_group mark that took effect
+                return scope
+            module = nodeid.split("::", 1)[0].rsplit("/", 1)[-1]
+            return SHARED_FIXTURE_GROUPS.get(module, nodeid)
 
+    return SharedFixtureScheduling(config, log)
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Say which engine is under test.
+
+    A stale compiled engine (its sources edited since the build) is not refused: revsim.engine
+    then runs the interpreted engine from the edited sources, so the suite tests exactly the code
+    on disk, and an engine edit can be tested without a rebuild. The header (and the warning
+    revsim.engine gives on import) say so, because test_compiled_engine then compares the
+    interpreted engine with itself until the engine is rebuilt.
+    """
+    if revsim.engine.STALE_BUILD is not None:
+        return (f"revsim engine: interpreted; the compiled engine is stale "
+                f"({revsim.engine.STALE_BUILD}): rebuild it with `pip install -e .`")
+    return f"revsim engine: {'compiled' if revsim.engine.COMPILED else 'interpreted'}"
+
+
+SHIPPED_REPLICATIONS = 5
+SHIPPED_SEED = 20270104
+
+
+@cache
+def shipped_run(path: Path) -> tuple[revsim.Scenario, Any]:
+    """A shipped scenario and its run over its own horizon and warm-up (5 replications, jobs=2),
+    made once per worker and shared by the tests of shipped scenarios."""
+    sc = revsim.load(path)
+    return sc, sc.run(replications=SHIPPED_REPLICATIONS, seed=SHIPPED_SEED, jobs=2)
 
 START = dt.date(2027, 1, 4)  # a Monday
 QUIET_RATE = "0.0001/y"

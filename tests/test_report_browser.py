@@ -250,7 +250,6 @@ PAGE_STATE = """
 
 
 def test_report_renders_in_chromium(browser: Browser, report: Path) -> None:
-    started = time.monotonic()
     browser.navigate(report.resolve().as_uri())
     state = browser.evaluate(PAGE_STATE)
     # the document
@@ -289,7 +288,6 @@ def test_report_renders_in_chromium(browser: Browser, report: Path) -> None:
                      int(img["x"]) + 2:int(img["x"] + img["width"]) - 2]
         assert box.size and box.std() > 10, f"image not painted: {img['alt'][:60]}"
         assert (box < 128).mean() > 0.005, f"image has no dark ink: {img['alt'][:60]}"
-    assert time.monotonic() - started < 20
 
 
 def test_the_checks_catch_a_broken_page(browser: Browser, tmp_path: Path) -> None:

@@ -14,21 +14,17 @@ A new scenario must be added to ``KIND_OF``; the test fails and says so until it
 from __future__ import annotations
 
 import math
-from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
-from conftest import SCENARIOS
+from conftest import SCENARIOS, SHIPPED_REPLICATIONS, shipped_run
 
 import revsim
 from revsim.analysis.ci import t_interval
 from revsim.results import RunResult
 
 SHIPPED = sorted(SCENARIOS.glob("*.toml"))
-REPLICATIONS = 5
-SEED = 20270104
-JOBS = 2
 
 
 class Range(NamedTuple):
@@ -121,13 +117,6 @@ def _kind(path: Path) -> str:
     return kind
 
 
-@cache
-def _run(path: Path) -> tuple[revsim.Scenario, RunResult]:
-    """One run per scenario over its own horizon and warm-up, shared by the tests below."""
-    sc = revsim.load(path)
-    return sc, sc.run(replications=REPLICATIONS, seed=SEED, jobs=JOBS)
-
-
 def _opportunity_stages(sc: revsim.Scenario) -> list[str]:
     stages = sc.raw.get("stages", {})
     return [name for name, spec in stages.items() if (spec or {}).get("event") == OPPORTUNITY_EVENT]
@@ -167,7 +156,7 @@ def test_every_shipped_scenario_has_a_kind() -> None:
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_kpis_overlap_plausible_ranges(path: Path) -> None:
     kind = _kind(path)
-    sc, res = _run(path)
+    sc, res = shipped_run(path)
     problems = []
     for metric, rng in RANGES[kind].items():
         mean, lo, hi = _interval(sc, res, metric)
@@ -187,10 +176,10 @@ def test_kpis_overlap_plausible_ranges(path: Path) -> None:
 
 @pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.name)
 def test_cash_identities_hold_on_every_replication(path: Path) -> None:
-    sc, res = _run(path)
+    sc, res = shipped_run(path)
     if sc.model.cash is None:
         pytest.skip(f"{path.name} has no cash side")
-    assert len(res.replications) == REPLICATIONS
+    assert len(res.replications) == SHIPPED_REPLICATIONS
     for rep in res.replications:
         ledger = rep.extra["ledger"]
         assert all(isinstance(v, int) for v in ledger.values()), ledger
