@@ -7,20 +7,26 @@ from typing import Any
 
 import pandas as pd
 
-from revsim.calibrate import adapters
+from revsim.calibrate.billing_adapters import generic_ar, stripe_invoices
+from revsim.calibrate.crm_adapters import (
+    hubspot_deals,
+    maven_pipeline,
+    salesforce_opportunity_history,
+)
 from revsim.calibrate.derive import FittedScenario, fit_log
 from revsim.calibrate.log import EventLog, read_event_log
 from revsim.calibrate.mapping import load_mapping
 from revsim.errors import Problem, ProblemsError
 from revsim.progress import progress_bar
+from revsim.scenario.compile import suggest
 
 FORMATS = {
     "canonical": None,
-    "salesforce": adapters.salesforce_opportunity_history,
-    "hubspot": adapters.hubspot_deals,
-    "stripe": adapters.stripe_invoices,
-    "ar": adapters.generic_ar,
-    "maven": adapters.maven_pipeline,
+    "salesforce": salesforce_opportunity_history,
+    "hubspot": hubspot_deals,
+    "stripe": stripe_invoices,
+    "ar": generic_ar,
+    "maven": maven_pipeline,
 }
 
 
@@ -34,8 +40,6 @@ def read_log(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path |
     if isinstance(log, EventLog):
         return log
     if format not in FORMATS:
-        from revsim.scenario.compile import suggest
-
         raise FitInputError([Problem("--format", f"unknown format {format!r}; "
                                      f"{suggest(format, list(FORMATS))}")])
     mapped = load_mapping(mapping) if isinstance(mapping, str | Path) else mapping

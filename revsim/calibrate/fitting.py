@@ -43,7 +43,6 @@ from revsim.calibrate._format import (
     with_zero_mass,
 )
 from revsim.calibrate._gof import KS_ALPHA, MIN_KS_N, CensoringAdjustment, grid_hint
-from revsim.calibrate._mixture import EMPIRICAL_MAX_VALUES as EMPIRICAL_MAX_VALUES  # re-exported
 from revsim.calibrate._mixture import MixtureFit, fit_mixture, km_values, reduce_values
 from revsim.calibrate.survival import km_quantile, km_table
 from revsim.distributions import Distribution, Empirical
