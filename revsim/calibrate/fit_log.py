@@ -13,7 +13,8 @@ from revsim.calibrate.crm_adapters import (
     maven_pipeline,
     salesforce_opportunity_history,
 )
-from revsim.calibrate.derive import FittedScenario, fit_log
+from revsim.calibrate.derive import fit_log
+from revsim.calibrate.fitted import FittedScenario
 from revsim.calibrate.log import EventLog, read_event_log
 from revsim.calibrate.mapping import load_mapping
 from revsim.errors import Problem, ProblemsError
@@ -56,7 +57,7 @@ def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any 
 
     ``format`` picks an adapter for a raw export (salesforce, hubspot, stripe, ar, maven);
     ``mapping`` maps raw activity labels to canonical ones. The result's ``to_toml()`` is a
-    runnable, annotated scenario; ``scenario()`` loads it; see revsim.calibrate.write for the
+    runnable, annotated scenario; ``scenario()`` compiles it; see revsim.calibrate.fitted for the
     report folder. ``progress=None`` shows the steps on a terminal only.
     """
     with progress_bar(None, "fitting", progress) as bar:

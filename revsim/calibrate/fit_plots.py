@@ -31,7 +31,7 @@ _GRID_POINTS = 400
 def _axes(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib is slow to import; only plots need it
 
     _, new = plt.subplots(figsize=(7, 4.5))
     return new

@@ -38,7 +38,7 @@ import pytest
 from scipy import stats
 
 import revsim
-from revsim.calibrate.derive import FittedScenario
+from revsim.calibrate.fitted import FittedScenario
 from revsim.calibrate.survival import kaplan_meier, km_quantile
 
 from .conftest import seed
@@ -357,7 +357,7 @@ def test_dropping_open_visits_biases_the_median_short(fitted: dict[str, FittedSc
 
 
 def test_fitted_scenario_loads_and_runs(fitted: dict[str, FittedScenario]) -> None:
-    sc = fitted["end"].scenario()
+    sc = revsim.loads(fitted["end"].to_toml())
     assert {s.name for s in sc.model.stages} == set(ROUTES)
     result = sc.run(replications=2, seed=seed(44), horizon="2 w", warmup="0 h", progress=False)
     assert result.values("won").sum() > 0
