@@ -21,6 +21,7 @@ count before censorings (a case censored at t was still at risk of an event at t
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
@@ -40,7 +41,7 @@ def risk_sets(t: FloatArray, observed: BoolArray) -> tuple[FloatArray, FloatArra
     events = np.bincount(inv, weights=observed.astype(float), minlength=len(u))
     censored = np.bincount(inv, weights=(~observed).astype(float), minlength=len(u))
     at_risk = len(t) - np.concatenate(([0.0], np.cumsum(events + censored)[:-1]))
-    return u, events, censored, at_risk
+    return u, cast(FloatArray, events), cast(FloatArray, censored), cast(FloatArray, at_risk)
 
 
 def product_limit(events: FloatArray, at_risk: FloatArray) -> FloatArray:
@@ -50,7 +51,7 @@ def product_limit(events: FloatArray, at_risk: FloatArray) -> FloatArray:
     """
     with np.errstate(divide="ignore", invalid="ignore"):
         hazard = np.where(at_risk > 0, events / at_risk, 0.0)
-    return np.cumprod(1.0 - hazard)
+    return cast(FloatArray, np.cumprod(1.0 - hazard))
 
 
 def kaplan_meier(t: FloatArray, observed: BoolArray) -> tuple[FloatArray, FloatArray, FloatArray]:
