@@ -17,14 +17,22 @@ for the M/M/2 at rho = 0.75), so no ``rel_floor`` is needed.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import pytest
 
 import revsim
 
 from . import theory as th
-from .conftest import assert_littles_law_everywhere, exponential, run, seed, stage_values, \
-    station_toml, window_hours
+from .conftest import (
+    assert_littles_law_everywhere,
+    exponential,
+    run,
+    seed,
+    stage_values,
+    station_toml,
+    window_hours,
+)
 from .stats import assert_consistent
 
 REPS = 20
@@ -32,9 +40,9 @@ WARMUP, HORIZON = 200.0, 2200.0
 PER_WEEK = 168.0
 
 
-def _station(**kw: object) -> revsim.RunResult:
-    k = kw.pop("k")
-    toml = station_toml(name="station", horizon_h=HORIZON, warmup_h=WARMUP, **kw)  # type: ignore[arg-type]
+def _station(k: int, **kw: Any) -> revsim.RunResult:
+    """A single station observed over [WARMUP, HORIZON], REPS replications from seed(k)."""
+    toml = station_toml(name="station", horizon_h=HORIZON, warmup_h=WARMUP, **kw)
     return run(toml, replications=REPS, seed=seed(k))
 
 
