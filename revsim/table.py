@@ -52,6 +52,9 @@ _LABELS = {
     "time_to_cash_p90": "time to cash won->paid, p90",
     "dso": "DSO (AR end / invoiced x days)",
     "ar_outstanding": "AR outstanding at end",
+    "ar_outstanding_mean": "AR outstanding, time average",
+    "open_invoices": "open invoices at end",
+    "open_invoices_mean": "open invoices, time average",
     "ar_current": "AR not yet due",
     "ar_1_30": "AR 1-30 days past due",
     "ar_31_60": "AR 31-60 days past due",
@@ -89,11 +92,12 @@ def format_value(value: float, unit: str, currency: str = "USD") -> str:
 _STAGE_COLUMNS = [("throughput", "throughput"), ("conversion", "conversion"),
                   ("wait_mean", "wait mean"), ("wait_p90", "wait p90"),
                   ("time_in_stage_mean", "time in stage"), ("queue_mean", "queue"),
-                  ("wip_mean", "WIP")]
+                  ("wip_mean", "WIP"), ("blocked", "blocked"), ("abandoned", "abandoned")]
 _POOL_COLUMNS = [("utilisation", "utilisation"), ("available_hours", "available hours"),
                  ("headcount_end", "headcount at end")]
 # Counts that are structurally zero unless the scenario uses the feature.
-_HIDE_IF_ZERO = {"reneged", "balked", "done", "churned_in_onboarding", "written_off"}
+_HIDE_IF_ZERO = {"reneged", "balked", "done", "churned_in_onboarding", "written_off", "blocked",
+                 "abandoned"}
 
 
 def _cell(r: pd.Series | None, currency: str) -> str:
@@ -164,6 +168,9 @@ def format_table(kpis: pd.DataFrame, currency: str, manifest: dict[str, Any]) ->
 def _matrix(part: pd.DataFrame, columns: list[tuple[str, str]], currency: str) -> list[str]:
     names = list(dict.fromkeys(part["name"]))
     index = {(r["name"], r["metric"]): r for _, r in part.iterrows()}
+    # a loss column (blocked, abandoned) shows only when some stage has such losses
+    columns = [(metric, head) for metric, head in columns if metric not in _HIDE_IF_ZERO
+               or any(k[1] == metric and r["mean"] > 0 for k, r in index.items())]
     cells = [[_cell(index.get((name, metric)), currency) for metric, _ in columns]
              for name in names]
     heads = [head for _, head in columns]
