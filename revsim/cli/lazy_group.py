@@ -11,7 +11,6 @@ from importlib import import_module
 from typing import NamedTuple
 
 import click
-from click.utils import make_default_short_help
 
 
 class LazyCommand(NamedTuple):
@@ -47,8 +46,9 @@ class LazyGroup(click.Group):
         for name in names:
             command = self.commands.get(name)
             if command is None:
-                rows.append((name, make_default_short_help(self.lazy_commands[name].summary,
-                                                           limit)))
+                # a stand-in shortens the summary exactly as the command itself would
+                stand_in = click.Command(name, help=self.lazy_commands[name].summary)
+                rows.append((name, stand_in.get_short_help_str(limit)))
             elif not command.hidden:
                 rows.append((name, command.get_short_help_str(limit)))
         with formatter.section("Commands"):
