@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 import pytest
+from click.testing import CliRunner
 
 import revsim
 import revsim.engine
@@ -104,3 +105,14 @@ def test_help_lists_what_an_eager_group_would() -> None:
     lazy_text = click.Context(lazy, info_name="revsim").get_help()
     eager_text = click.Context(eager, info_name="revsim").get_help()
     assert lazy_text == eager_text
+
+
+def test_ctrl_c_while_a_command_is_imported_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under load the import of a command's module takes seconds; Ctrl-C then is a clean exit."""
+    def interrupted(module: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("revsim.cli.lazy_group.import_module", interrupted)
+    result = CliRunner().invoke(LazyGroup("revsim", lazy_commands=COMMANDS), ["run", "x.toml"])
+    assert result.exit_code == 130
+    assert "interrupted" in result.output and "Aborted" not in result.output

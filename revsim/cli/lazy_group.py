@@ -12,6 +12,8 @@ from typing import NamedTuple
 
 import click
 
+from revsim.cli.exits import clean_errors
+
 
 class LazyCommand(NamedTuple):
     module: str
@@ -32,7 +34,10 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands or cmd_name not in self.lazy_commands:
             return super().get_command(ctx, cmd_name)
-        command = import_command(cmd_name, self.lazy_commands[cmd_name])
+        # Under load the import takes seconds: Ctrl-C then ends as it does during the command
+        # (exit 130, one clean line), not as click's "Aborted!" (exit 1).
+        with clean_errors():
+            command = import_command(cmd_name, self.lazy_commands[cmd_name])
         self.add_command(command, cmd_name)
         return command
 
