@@ -1,7 +1,11 @@
 """Start-up benchmark: whole-process wall time of `import revsim`, `revsim --help` and
 `revsim --version`, and which heavy libraries each of them loads.
 
-    python benchmarks/startup.py [--repeats 9] [--json startup.json]
+    python benchmarks/startup.py [--repeats 9] [--json startup.json] [--python PATH ...]
+
+``--python`` (repeatable) measures the revsim installed with each given interpreter instead of
+this one, all in the same interleaved rounds: e.g. a checkout before and after a change, each
+with its own venv, compared under the same machine load.
 
 Method:
 - Every timing is a fresh interpreter (``subprocess.run``), measured from the parent with
@@ -38,27 +42,28 @@ HEAVY = ("scipy.stats", "pandas", "matplotlib", "dask", "pyarrow", "distributed"
          "scipy", "pydantic", "numpy", "simpy")
 
 
-def revsim_command() -> list[str]:
-    """The console script beside this interpreter, else an equivalent ``python -c`` call."""
-    script = Path(sys.executable).with_name("revsim")
+def revsim_command(python: str = sys.executable) -> list[str]:
+    """The console script beside ``python``, else an equivalent ``python -c`` call."""
+    script = Path(python).with_name("revsim")
     if script.exists():
-        return [sys.executable, str(script)]
-    return [sys.executable, "-c", "import sys; from revsim.cli import main; sys.exit(main())"]
+        return [python, str(script)]
+    return [python, "-c", "import sys; from revsim.cli import main; sys.exit(main())"]
 
 
-def commands() -> dict[str, list[str]]:
-    """The measured commands: name -> argv after the interpreter (``python`` + these)."""
-    cli = revsim_command()[1:]
+def commands(python: str = sys.executable, label: str = "") -> dict[str, list[str]]:
+    """The measured commands: name -> argv (the interpreter first), names prefixed by label."""
+    cli = revsim_command(python)[1:]
     return {
-        "import revsim": ["-c", "import revsim"],
-        "revsim --help": [*cli, "--help"],
-        "revsim --version": [*cli, "--version"],
+        f"{label}import revsim": [python, "-c", "import revsim"],
+        f"{label}revsim --help": [python, *cli, "--help"],
+        f"{label}revsim --version": [python, *cli, "--version"],
     }
 
 
-def run_child(args: list[str], cwd: str, *, python_flags: tuple[str, ...] = ()) -> str:
-    """Run ``python [flags] args`` in ``cwd``; return its stderr; fail loudly if it fails."""
-    proc = subprocess.run([sys.executable, *python_flags, *args], cwd=cwd, capture_output=True,
+def run_child(argv: list[str], cwd: str, *, python_flags: tuple[str, ...] = ()) -> str:
+    """Run ``argv`` (``python [flags] args...``) in ``cwd``; return its stderr; fail loudly."""
+    python, *args = argv
+    proc = subprocess.run([python, *python_flags, *args], cwd=cwd, capture_output=True,
                           text=True, check=False)
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(args)} exited {proc.returncode}: {proc.stderr[-2000:]}")
@@ -88,18 +93,21 @@ atexit.register(lambda: sys.stderr.write(
 
 
 def probe_code(args: list[str]) -> str:
-    """``python -c`` code that runs ``python args`` and reports the heavy modules it loaded."""
+    """``python -c`` code that runs ``python args`` (the arguments after the interpreter) and
+    reports the heavy modules it loaded."""
     code = PROBE.format(heavy=HEAVY)
     if args[0] == "-c":
         return code + args[1]
     return code + f"import runpy\nsys.argv = {args!r}\nrunpy.run_path({args[0]!r}, run_name='__main__')\n"
 
 
-def loaded_heavy_modules(args: list[str], cwd: str) -> dict[str, float | None]:
-    """Heavy modules (see HEAVY) in ``sys.modules`` when ``python args`` exits, each with its
-    cumulative import time in seconds from one ``-X importtime`` run (None where importtime does
-    not list the module itself, e.g. a package imported through its submodules)."""
-    err = run_child(["-c", probe_code(args)], cwd, python_flags=("-X", "importtime"))
+def loaded_heavy_modules(argv: list[str], cwd: str) -> dict[str, float | None]:
+    """Heavy modules (see HEAVY) in ``sys.modules`` when ``argv`` (``python args...``) exits,
+    each with its cumulative import time in seconds from one ``-X importtime`` run (None where
+    importtime does not list the module itself, e.g. a package imported through its
+    submodules)."""
+    python, *args = argv
+    err = run_child([python, "-c", probe_code(args)], cwd, python_flags=("-X", "importtime"))
     marker = err.rfind("\nHEAVY ")
     loaded = json.loads(err[marker + len("\nHEAVY "):].splitlines()[0])
     cost: dict[str, float] = {}
@@ -123,22 +131,34 @@ def markdown(times: dict[str, list[float]], heavy: dict[str, dict[str, float]]) 
     return "\n".join(lines)
 
 
+def engine_of(python: str, cwd: str) -> str:
+    """Which engine the revsim of ``python`` runs (asked after the timings)."""
+    code = "import revsim.engine as e; print('compiled' if e.COMPILED else 'interpreted')"
+    proc = subprocess.run([python, "-c", code], cwd=cwd, capture_output=True, text=True,
+                          check=True)
+    return proc.stdout.strip()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Whole-process start-up times of revsim.")
     parser.add_argument("--repeats", type=int, default=9, help="timed runs per command (>= 7)")
     parser.add_argument("--json", type=Path, help="also write every timing to this file")
+    parser.add_argument("--python", action="append", metavar="PATH",
+                        help="measure the revsim of this interpreter (repeatable; default: "
+                        "this one)")
     args = parser.parse_args()
     if args.repeats < 7:
         parser.error("--repeats must be at least 7 (the table reports medians)")
-    cmds = commands()
+    pythons = args.python or [sys.executable]
+    cmds: dict[str, list[str]] = {}
+    for python in pythons:
+        cmds |= commands(python, f"{python}: " if len(pythons) > 1 else "")
     with tempfile.TemporaryDirectory(prefix="revsim-startup-") as cwd:
         times = time_commands(cmds, args.repeats, cwd)
         heavy = {name: loaded_heavy_modules(argv, cwd) for name, argv in cmds.items()}
-    import revsim.engine  # after the timings: what the children ran, for the heading
-
-    engine = "compiled" if revsim.engine.COMPILED else "interpreted"
+        engines = ", ".join(engine_of(python, cwd) for python in pythons)
     print(f"revsim start-up, {args.repeats} interleaved repeats per command; Python "
-          f"{platform.python_version()}, {engine} engine, {os.cpu_count()} CPUs, "
+          f"{platform.python_version()}, {engines} engine, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}\n")
     print(markdown(times, heavy))
     if args.json:

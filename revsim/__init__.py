@@ -3,14 +3,44 @@
 >>> import revsim
 >>> result = revsim.load("scenarios/saas_sales_led.toml").run(replications=10, seed=1)
 >>> result.kpis  # one row per KPI with mean, 95% CI and n
+
+``import revsim`` is fast: the API (and numpy, scipy, pandas under it) is imported the first
+time one of its names is used (PEP 562), so the command line's ``--help`` and any module that
+only needs revsim's errors or version start quickly. Type checkers see the names as usual.
 """
 
-from typing import Any
+from __future__ import annotations
 
-from revsim.api import Scenario, load, loads
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from revsim.errors import OverrideError, Problem, RevsimError, ScenarioError
-from revsim.results import RunResult
 from revsim.version import __version__
+
+if TYPE_CHECKING:
+    from revsim.api import Scenario, load, loads
+    from revsim.results import RunResult
+
+_LAZY_NAMES = {
+    "Scenario": "revsim.api",
+    "load": "revsim.api",
+    "loads": "revsim.api",
+    "RunResult": "revsim.results",
+}
+"""The public names imported on first use, and the module each comes from."""
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY_NAMES.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY_NAMES})
 
 
 def fit(log: Any, *, mapping: Any = None, as_of: Any = None, format: str = "canonical",
@@ -22,9 +52,11 @@ def fit(log: Any, *, mapping: Any = None, as_of: Any = None, format: str = "cano
     time at which open cases are right-censored; ``progress=None`` shows the fit's steps on a
     terminal only. Returns a FittedScenario (see :func:`revsim.calibrate.fit_log.fit`).
     """
-    from revsim.calibrate.fit_log import fit as _fit
+    # lazy: calibrate loads scipy, pandas and lifelines; `import revsim` must not
+    from revsim.calibrate.fit_log import fit as fit_log
 
-    return _fit(log, mapping=mapping, as_of=as_of, format=format, name=name, progress=progress)
+    return fit_log(log, mapping=mapping, as_of=as_of, format=format, name=name,
+                   progress=progress)
 
 
 __all__ = [

@@ -1,0 +1,38 @@
+"""``revsim fit``: a scenario fitted to an event log, with its evidence."""
+
+from __future__ import annotations
+
+import click
+
+from revsim.calibrate.fit_log import fit as fit_log
+from revsim.cli.exits import echo_err, handles_errors
+from revsim.cli.options import as_of_opt, format_opt, mapping_opt, progress_opt
+from revsim.cli.output import OUT_DIR, OUT_FILE
+
+
+@click.command()
+@click.argument("log", type=click.Path(dir_okay=False))
+@format_opt
+@mapping_opt
+@as_of_opt
+@click.option("-o", "--output", required=True, type=OUT_FILE,
+              help="Write the fitted scenario (TOML) here.")
+@click.option("--report", "report_dir", type=OUT_DIR,
+              help="Write the fit report (tables, KM/QQ plots, summary.md) to this folder.")
+@click.option("--name", help="Scenario name.")
+@progress_opt
+@handles_errors
+def fit(log: str, log_format: str, mapping: str | None, as_of: str | None, output: str,
+        report_dir: str | None, name: str | None, progress: bool | None) -> None:
+    """Fit a scenario to an event LOG (CRM/billing export) and write it with its evidence."""
+    fitted = fit_log(log, mapping=mapping, as_of=as_of, format=log_format, name=name,
+                     progress=progress)
+    echo_err(fitted.log.describe())
+    fitted.write(output)
+    fitted.scenario()  # the written file must load; raises with every problem if not
+    echo_err(f"wrote the fitted scenario to {output}")
+    for note in fitted.notes:
+        echo_err(f"note: {note}")
+    if report_dir:
+        written = fitted.write_report(report_dir)
+        echo_err(f"wrote {len(written)} report files to {report_dir}")

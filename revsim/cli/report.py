@@ -1,0 +1,26 @@
+"""``revsim report``: a self-contained HTML report of a results folder."""
+
+from __future__ import annotations
+
+import click
+import matplotlib
+
+from revsim.cli.exits import echo_err, handles_errors
+from revsim.cli.output import OUT_FILE
+from revsim.report import write_report
+
+
+@click.command()
+@click.argument("results_dir", type=click.Path())
+@click.option("-o", "--output", type=OUT_FILE,
+              help="Write the report here (default: RESULTS_DIR/report.html).")
+@handles_errors
+def report(results_dir: str, output: str | None) -> None:
+    """Write a self-contained HTML report (KPIs, plots, how to reproduce) of RESULTS_DIR.
+
+    RESULTS_DIR is a folder written by `revsim run -o`, optionally with the files of
+    `revsim bottlenecks -o` and `revsim compare -o` beside them, or by `revsim sweep -o`.
+    """
+    matplotlib.use("Agg")  # files only: never open a window
+    path = write_report(results_dir, output)
+    echo_err(f"wrote the report to {path}")

@@ -1,0 +1,94 @@
+"""``revsim run``: one scenario's KPIs with confidence intervals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+
+from revsim.cli.exits import echo_err, handles_errors
+from revsim.cli.options import (
+    apply_options,
+    out_dir_opt,
+    plots_opt,
+    replication_options,
+    set_opt,
+)
+from revsim.cli.output import OUT_FILE
+from revsim.cli.scenario_input import load_scenario, warn
+from revsim.scenario.toml_out import dumps
+
+
+@click.command()
+@click.argument("scenario", type=click.Path(dir_okay=False))
+@apply_options(replication_options)
+@out_dir_opt
+@click.option("--records/--no-records", default=False,
+              help="Keep per-visit records (written to visits.csv with --out).")
+@click.option("--event-log", "event_log", type=OUT_FILE,
+              help="Write the simulated events (canonical event-log CSV) to this file.")
+@click.option("--precision", type=click.FloatRange(min=0, min_open=True, max=1, max_open=True),
+              help="Add replications until every headline KPI's 95% CI half-width is within "
+              "this share of its mean (e.g. 0.05).")
+@click.option("--max-replications", type=click.IntRange(min=2), default=200, show_default=True,
+              help="Cap for --precision.")
+@click.option("--batch-means", type=click.IntRange(min=2), metavar="K",
+              help="One long run cut into K batches instead of independent replications.")
+@plots_opt
+@set_opt
+@click.option("--quiet", "-q", is_flag=True, help="Do not print the KPI table.")
+@handles_errors
+def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup: str | None,
+        jobs: int, scheduler: str | None, dask_local: int | None, out: str | None,
+        records: bool, event_log: str | None,
+        precision: float | None, max_replications: int, batch_means: int | None,
+        plots: str | None, overrides: tuple[str, ...], progress: bool | None,
+        quiet: bool) -> None:
+    """Run SCENARIO (a TOML file) and print its KPIs, each with mean, 95% CI and n.
+
+    --warmup auto picks the warm-up with MSER-5 and reports it.
+    """
+    sc = load_scenario(scenario, overrides)
+    warn(sc)
+    result = sc.run(
+        replications=replications, seed=seed, horizon=horizon, warmup=warmup,
+        jobs=jobs, scheduler=scheduler, dask_local=dask_local,
+        records=records or bool(event_log), progress=progress,
+        precision=precision, max_replications=max_replications, batch_means=batch_means,
+    )
+    report_method(result.manifest)
+    if event_log:
+        result.write_event_log(event_log)
+        echo_err(f"wrote the event log to {event_log}")
+    if not quiet:
+        click.echo(result.table())
+    if out:
+        text = Path(scenario).read_text(encoding="utf-8") if not overrides else None
+        if overrides:
+            text = as_toml_comment(sc.raw, overrides)
+            result.manifest["overrides"] = list(overrides)
+        written = result.to_dir(out, visits=records, scenario_text=text)
+        echo_err(f"wrote {len(written)} files to {out}")
+    if plots:
+        paths = result.write_plots(plots)
+        echo_err(f"wrote {len(paths)} plot files to {plots}")
+
+
+def report_method(manifest: dict[str, Any]) -> None:
+    """Say how the replications were chosen: auto warm-up, precision target, batch means."""
+    if "warmup_auto" in manifest:
+        echo_err(manifest["warmup_auto"])
+    if "precision" in manifest:
+        p = manifest["precision"]
+        verdict = "met" if p["met"] else f"NOT met (cap of {p['cap']} reached)"
+        echo_err(f"precision {p['target']:.0%}: {verdict} after {p['replications']} "
+                 f"replications (worst relative half-width {p['worst_relative_half_width']:.1%})")
+    if "method" in manifest:
+        echo_err(manifest["method"])
+
+
+def as_toml_comment(raw: dict[str, Any], overrides: tuple[str, ...]) -> str:
+    """The scenario as run (overrides applied), headed by a comment naming the overrides."""
+    header = "# scenario as run, with overrides: " + ", ".join(overrides) + "\n"
+    return header + dumps(raw)
