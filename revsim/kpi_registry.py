@@ -21,7 +21,19 @@ from revsim.units import format_duration, format_money
 Direction = Literal["higher", "lower", "neutral"]
 CURRENCY = "$"
 SCOPES = ("total", "cash", "source", "stage", "pool")
+#: The heading of each scope's section in the terminal table and the report, in display order.
+SECTIONS: dict[str, str] = {
+    "total": "Whole cycle",
+    "cash": "Cash (deals, invoices, payments)",
+    "source": "Leads in, by source",
+    "stage": "Stages",
+    "pool": "Staff pools",
+}
+#: Scopes shown as a matrix (one row per stage or pool, one column per KPI), not as rows.
+MATRIX_SCOPES = ("stage", "pool")
+#: Units that are not money (any other unit of a tidy table is a currency code).
 PLAIN_UNITS = frozenset({"count", "share", "h", "d", "per week", "staff-h", ""})
+_NON_NEGATIVE_UNITS = frozenset({"count", "h", "d", "per week", "staff-h"})
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,11 @@ class KPI:
         if self.unit == "share":
             return 0.0, 1.0
         return 0.0, math.inf
+
+    @property
+    def window_total(self) -> bool:
+        """A count or amount summed over the window, so it scales with the window's length."""
+        return self.aggregation in (_COUNT_IN_WINDOW, _AMOUNT_IN_WINDOW)
 
     @property
     def sign(self) -> int:
@@ -154,10 +171,13 @@ VIEWS: dict[str, tuple[tuple[str, str], ...]] = {
     "precision": (("leads_in", "total"), ("won", "total"), ("bookings", "total"),
                   ("conversion", "total"), ("time_to_first_touch_median", "total"),
                   ("cycle_time_median", "total"), ("cash_collected", "cash"), ("dso", "cash")),
-    # the comparison's terminal table and the forest plot
+    # the comparison's terminal table and the report's comparison table
     "compare": (("won", "total"), ("bookings", "total"), ("conversion", "total"),
                 ("cycle_time_median", "total"), ("time_to_first_touch_median", "total"),
                 ("cash_collected", "cash"), ("dso", "cash")),
+    # the comparison's multi-KPI forest plot
+    "forest": (("won", "total"), ("bookings", "total"), ("cash_collected", "cash"),
+               ("cycle_time_median", "total"), ("time_to_first_touch_median", "total")),
     # the report's "at a glance" cards
     "glance": (("won", "total"), ("bookings", "total"), ("conversion", "total"),
                ("cycle_time_median", "total"), ("time_to_first_touch_median", "total"),
@@ -183,6 +203,11 @@ def label(metric: str) -> str:
     """The human label of a KPI (its id with spaces for an unknown one)."""
     found = BY_ID.get(metric)
     return found.label if found else metric.replace("_", " ")
+
+
+def display_label(metric: str) -> str:
+    """The label for plots and HTML, with a real arrow: "cycle time created→won, median"."""
+    return label(metric).replace("->", "→")
 
 
 def direction(metric: str) -> Direction:
@@ -218,7 +243,7 @@ def unit_bounds(unit: str, currency_units: frozenset[str] = frozenset()) -> tupl
     """The natural range of a value in ``unit``: shares 0..1, counts, times and money >= 0."""
     if unit == "share":
         return 0.0, 1.0
-    if unit in PLAIN_UNITS or unit in currency_units or unit == CURRENCY:
+    if unit in _NON_NEGATIVE_UNITS or unit in currency_units or unit == CURRENCY:
         return 0.0, math.inf
     return -math.inf, math.inf
 
@@ -245,7 +270,40 @@ def format_value(value: float | None, unit: str, currency: str = "USD") -> str:
 
 
 def format_signed(value: float, unit: str, currency: str = "USD") -> str:
-    """A difference with its sign: +$12k, -3.4 d, +0.5% (NaN: "-")."""
-    if value is None or math.isnan(value):
+    """A difference with its sign: +$12k, -3.4 d, +0.5% (NaN or infinite: "-")."""
+    if value is None or not math.isfinite(value):
         return "-"
     return ("+" if value >= 0 else "-") + format_value(abs(value), unit, currency)
+
+
+def unit_in(metric: str, currency: str) -> str:
+    """The unit of ``metric``'s values in a run whose money is in ``currency``."""
+    unit = BY_ID[metric].unit
+    return currency if unit == CURRENCY else unit
+
+
+def markdown_table() -> str:
+    """docs/kpis.md: every KPI with its label, unit, direction, aggregation and scopes."""
+    lines = [
+        "# KPIs",
+        "",
+        "Every KPI revsim reports. Generated from `revsim/kpi_registry.py` by",
+        "`revsim.kpi_registry.markdown_table()`; do not edit by hand.",
+        "",
+        f"Units: `{CURRENCY}` is the scenario's currency, `share` is 0..1, `h` hours, `d` days,",
+        "`staff-h` staff hours. Direction: which way is better (`neutral`: neither).",
+    ]
+    for scope in SCOPES:
+        lines += ["", f"## {SECTIONS[scope]} (scope `{scope}`)", "",
+                  "| id | label | unit | bounds | better | aggregation | also in |",
+                  "|---|---|---|---|---|---|---|"]
+        for k in KPIS:
+            if k.scopes[0] != scope:
+                continue
+            others = ", ".join(f"`{s}`" for s in k.scopes[1:])
+            low, high = k.bounds
+            bounds = f"{low:g}..{high:g}" if math.isfinite(high) else f">= {low:g}"
+            lines.append(f"| `{k.id}` | {k.label} | {k.unit} | {bounds} | {k.direction} | "
+                         f"{k.aggregation}{' (' + k.description + ')' if k.description else ''}"
+                         f" | {others} |")
+    return "\n".join(lines) + "\n"
