@@ -54,6 +54,8 @@ class KPI:
     #: a count that is structurally zero unless the scenario uses the feature
     hide_if_zero: bool = False
     description: str = ""
+    #: when a run reports it only for some scenarios: "scope: condition" ("" = always)
+    only_when: str = ""
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -94,10 +96,11 @@ KPIS: tuple[KPI, ...] = (
     _k("lost", "lost", "count", "lower", _COUNT_IN_WINDOW),
     _k("disqualified", "disqualified", "count", "lower", _COUNT_IN_WINDOW),
     _k("reneged", "lost to reneging", "count", "lower", _COUNT_IN_WINDOW, ("total", "stage"),
-       hide_if_zero=True),
+       hide_if_zero=True, only_when="stage: a stage whose patience mode is renege"),
     _k("balked", "lost to full queue", "count", "lower", _COUNT_IN_WINDOW, ("total", "stage"),
-       hide_if_zero=True),
-    _k("done", "done", "count", "neutral", _COUNT_IN_WINDOW, hide_if_zero=True),
+       hide_if_zero=True, only_when="stage: a stage with a queue or WIP limit"),
+    _k("done", "done", "count", "neutral", _COUNT_IN_WINDOW, hide_if_zero=True,
+       only_when="total: a lead reached a done exit in the window"),
     _k("bookings", "bookings", CURRENCY, "higher", _AMOUNT_IN_WINDOW),
     _k("conversion", "conversion", "share", "higher", _RATIO, ("total", "stage"),
        column="conversion"),
@@ -287,8 +290,9 @@ def markdown_table() -> str:
     lines = [
         "# KPIs",
         "",
-        "Every KPI revsim reports. Generated from `revsim/kpi_registry.py` by",
-        "`revsim.kpi_registry.markdown_table()`; do not edit by hand.",
+        "Every KPI revsim reports, generated from `revsim/kpi_registry.py` by",
+        "`revsim.kpi_registry.markdown_table()` (do not edit by hand; tests/test_docs.py checks",
+        "it). A KPI's id is its `metric` in kpis.csv and the sweep tables.",
         "",
         f"Units: `{CURRENCY}` is the scenario's currency, `share` is 0..1, `h` hours, `d` days,",
         "`staff-h` staff hours. Direction: which way is better (`neutral`: neither).",
@@ -305,5 +309,6 @@ def markdown_table() -> str:
             bounds = f"{low:g}..{high:g}" if math.isfinite(high) else f">= {low:g}"
             lines.append(f"| `{k.id}` | {k.label} | {k.unit} | {bounds} | {k.direction} | "
                          f"{k.aggregation}{' (' + k.description + ')' if k.description else ''}"
+                         f"{'; only for ' + k.only_when if k.only_when else ''}"
                          f" | {others} |")
     return "\n".join(lines) + "\n"
