@@ -191,6 +191,10 @@ VIEWS: dict[str, tuple[tuple[str, str], ...]] = {
                      ("queue_mean", "stage"), ("wip_mean", "stage")),
     "pool_matrix": (("utilisation", "pool"), ("available_hours", "pool"),
                     ("headcount_end", "pool")),
+    # the sweep report's table columns (when the sweep has them) and the sweep plots' KPIs
+    "sweep_table": (("won", "total"), ("bookings", "total"), ("cash_collected", "cash"),
+                    ("cycle_time_median", "total")),
+    "sweep_plots": (("won", "total"), ("bookings", "total"), ("cash_collected", "cash")),
     # what one more head is worth (bottlenecks)
     "marginal": (("won", "total"), ("bookings", "total"), ("cash_collected", "cash"),
                  ("cycle_time_mean", "total"), ("time_to_first_touch_mean", "total")),

@@ -260,9 +260,9 @@ class _RunSections(_ReportBase):
         stages = self.funnel_stages()
         names = stages or list(dict.fromkeys(self.kpis_scope("stage")["name"]))
         parts = []
-        for label, scope, metric, name in (("leads in", "total", "leads_in", ""),
+        for label, scope, metric, name in ((display_label("leads_in"), "total", "leads_in", ""),
                                            *((s, "stage", "arrivals", s) for s in names),
-                                           ("deals won", "total", "won", "")):
+                                           (display_label("won"), "total", "won", "")):
             r = self.kpi(scope, metric, name)
             if r is not None:
                 parts.append(f"{label} {self.fmt(r['mean'], 'count')}")

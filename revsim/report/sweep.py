@@ -10,17 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from revsim.kpi_registry import display_label, format_value
+from revsim.kpi_registry import PLAIN_UNITS, display_label, format_value, view
 from revsim.report.context import _ReportBase, _Section
 from revsim.report.figures import plot_sweep_points
 from revsim.report.markup import _dl, _duration_arg, _e, _num, _table
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-# Sweep table columns (scope, metric), shown when the sweep has them.
-SWEEP_COLUMNS = (("total", "won"), ("total", "bookings"), ("cash", "cash_collected"),
-                 ("total", "cycle_time_median"))
 
 
 class _SweepSections(_ReportBase):
@@ -112,11 +108,11 @@ class _SweepSections(_ReportBase):
         totals = summary[summary["name"] == ""]
         index = {(r["point"], r["scope"], r["metric"]): r for _, r in totals.iterrows()}
         labels = dict(zip(summary["point"], summary["label"], strict=True))
-        money = [u for u in summary["unit"].unique() if u not in
-                 {"count", "h", "d", "share", "per week", "staff-h", ""}]
+        money = [u for u in summary["unit"].unique() if u not in PLAIN_UNITS]
         cur = str(money[0]) if money else "USD"
         self.currency = cur
-        columns = [(s, m) for s, m in SWEEP_COLUMNS if any((p, s, m) in index for p in points)]
+        columns = [(s, m) for m, s in view("sweep_table")
+                   if any((p, s, m) in index for p in points)]
         main = self.sweep_metric()
         out = [f"<p>{len(points)} points. Each cell: mean ± 95% CI half-width over the "
                "replications of the point; every point uses the same random streams (common "

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from revsim.kpi_registry import direction, display_label
+from revsim.kpi_registry import direction, display_label, view
 from revsim.plotting._common import (
     ACCENT,
     MUTED,
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
     from revsim.sweep.sweep_result import SweepResult
 
 SUMMARY_COLUMNS = ("point", "metric", "scope", "name", "unit", "mean", "ci_low", "ci_high")
-# The KPIs write_sweep_plots draws against each parameter, when the sweep has them.
-DEFAULT_KPIS = (("won", "total"), ("bookings", "total"), ("cash_collected", "cash"))
 MAX_LINES = 8  # more combinations of the other parameters: points, not lines
 MAX_POINT_LABELS = 8  # more points on a Pareto plot: only the front is labelled
 BAND_NOTE = "band: 95% CI over replications (common random numbers at every point)"
@@ -334,7 +332,7 @@ def write_sweep_plots(result: SweepResult, folder: str | Path,
                       strict=True))
     params = [p for p in (result.params or param_columns(summary)) if p in summary.columns]
     jobs: list[tuple[str, Callable[[], Axes]]] = []
-    for metric, scope in DEFAULT_KPIS:
+    for metric, scope in view("sweep_plots"):
         if (metric, scope, "") not in present:
             continue
         for p in params:
