@@ -223,6 +223,17 @@ def direction(metric: str) -> Direction:
     return found.direction if found else "neutral"
 
 
+def verdict(metric: str, diff: float, significant: bool) -> str:
+    """What a significant change of ``diff`` in ``metric`` means: "better" or "worse" by the
+    KPI's direction, "changed" for a neutral KPI, else "no significant change"."""
+    if not significant or not math.isfinite(diff) or diff == 0:
+        return "no significant change"
+    sign = BY_ID[metric].sign if metric in BY_ID else 0
+    if sign == 0:
+        return "changed"
+    return "better" if sign * diff > 0 else "worse"
+
+
 def columns(scope: str) -> list[tuple[str, str]]:
     """(metric, heading) of the matrix columns of the "stage" or "pool" table, in order."""
     return [(metric, BY_ID[metric].column or label(metric))

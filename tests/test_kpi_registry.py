@@ -102,3 +102,12 @@ def test_terminal_table_sections_and_labels_come_from_the_registry() -> None:
         assert any(line == title or line.startswith(f"{title} (mean") for line in lines), scope
     for metric in set(kpis.loc[kpis.scope == "total", "metric"]) - R.hidden_if_zero():
         assert f"  {R.label(metric):<40} " in text, metric
+
+
+def test_verdict_reads_the_direction() -> None:
+    assert R.verdict("dso", -3.0, True) == "better"
+    assert R.verdict("dso", 3.0, True) == "worse"
+    assert R.verdict("won", 3.0, True) == "better"
+    assert R.verdict("wip_mean", 3.0, True) == "changed"
+    assert R.verdict("won", 3.0, False) == R.verdict("won", math.nan, True) \
+        == "no significant change"

@@ -12,7 +12,7 @@ import pandas as pd
 
 from revsim.analysis.paired import adjust_across_variants, paired_differences
 from revsim.io import write_csv, write_text
-from revsim.kpi_registry import format_signed, format_value, view
+from revsim.kpi_registry import format_signed, format_value, verdict, view
 from revsim.results.run_result import RunResult
 from revsim.table import replications_text, too_few_replications
 
@@ -50,6 +50,15 @@ class Comparison:
         keys = pd.DataFrame([(m, s, "") for m, s in view("compare")],
                             columns=["metric", "scope", "name"])
         return self.table.merge(keys, on=["metric", "scope", "name"])
+
+    def verdicts(self) -> pd.DataFrame:
+        """The headline rows with a ``verdict`` column: "better" or "worse" by each KPI's
+        registered direction when the difference is significant, "changed" for a neutral KPI,
+        else "no significant change"."""
+        head = self.headline()
+        return head.assign(verdict=[verdict(m, d, bool(s)) for m, d, s in
+                                    zip(head["metric"], head["diff"], head["significant"],
+                                        strict=True)])
 
     def format(self) -> str:
         """A terminal table of headline KPI differences, one block per variant."""
