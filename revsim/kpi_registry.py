@@ -60,9 +60,7 @@ class KPI:
     @property
     def bounds(self) -> tuple[float, float]:
         """The natural range of a value (a CI is cut at it): 0..1 for shares, >= 0 else."""
-        if self.unit == "share":
-            return 0.0, 1.0
-        return 0.0, math.inf
+        return unit_bounds(self.unit)
 
     @property
     def window_total(self) -> bool:
