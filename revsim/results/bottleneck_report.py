@@ -295,9 +295,9 @@ def _sentence(report: BottleneckReport) -> str:
     for r in _rows(rows):
         if r.pool not in selling and (m.metric == "cash_collected").any():
             r = _rows(m[(m.metric == "cash_collected") & (m.pool == r.pool)])[0]
-            what = "cash collected"
+            what = BY_ID["cash_collected"].label
         else:
-            what = "bookings"
+            what = BY_ID["bookings"].label
         if math.isnan(r.half_width):
             text = f"{r.added} adds {format_signed(r.diff, cur, cur)} {what} per year (no CI)"
         else:
