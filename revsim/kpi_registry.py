@@ -86,6 +86,8 @@ _MEAN_OVER = "mean over the window's items"
 _MEDIAN_OVER = "median over the window's items"
 _P90_OVER = "90th percentile over the window's items"
 _RATIO = "ratio of two window totals"
+_CAN_REFUSE = "stage: a stage with a queue or WIP limit and when_full = lose"
+_HAS_TARGET = "stage: a stage with a service_level target"
 
 KPIS: tuple[KPI, ...] = (
     # -- the whole cycle ------------------------------------------------------------------------
@@ -118,9 +120,9 @@ KPIS: tuple[KPI, ...] = (
     _k("time_in_stage_p90", "time in stage, p90", "h", "lower", _P90_OVER, ("stage",)),
     _k("wip_mean", "in stage (WIP), mean", "count", "neutral", _TIME_AVERAGE, ("stage",),
        column="WIP"),
-    _k("wait_mean", "wait, mean", "h", "lower", _MEAN_OVER, ("stage",), column="wait mean"),
-    _k("wait_p90", "wait, p90", "h", "lower", _P90_OVER, ("stage",), column="wait p90"),
-    _k("p_wait", "share that waited", "share", "lower", _RATIO, ("stage",)),
+    _k("wait_mean", "wait, mean (served leads)", "h", "lower", _MEAN_OVER, ("stage",), column="wait mean"),
+    _k("wait_p90", "wait, p90 (served leads)", "h", "lower", _P90_OVER, ("stage",), column="wait p90"),
+    _k("p_wait", "share that waited (served leads)", "share", "lower", _RATIO, ("stage",)),
     _k("queue_mean", "queue length, mean", "count", "lower", _TIME_AVERAGE, ("stage",),
        column="queue"),
     _k("staff_hours", "staff hours", "staff-h", "neutral", _AMOUNT_IN_WINDOW, ("stage",)),
@@ -162,6 +164,40 @@ KPIS: tuple[KPI, ...] = (
     _k("bad_debt_rate", "bad-debt rate (written off / invoiced)", "share", "lower", _RATIO,
        ("cash",)),
     _k("dunning_touches", "dunning touches", "count", "neutral", _COUNT_IN_WINDOW, ("cash",)),
+    # -- stages: losses and waiting over all arrivals -------------------------------------------
+    _k("blocked", "blocked (refused at a full stage)", "count", "lower", _COUNT_IN_WINDOW,
+       ("stage",), column="blocked", hide_if_zero=True,
+       description="Leads refused on arrival because the stage was full (when_full = lose).",
+       only_when=_CAN_REFUSE),
+    _k("blocked_share", "blocked share of arrivals", "share", "lower", _RATIO, ("stage",),
+       description="blocked / arrivals (arrivals include the blocked leads).",
+       only_when=_CAN_REFUSE),
+    _k("abandoned", "abandoned (reneged or gone cold)", "count", "lower", _COUNT_IN_WINDOW,
+       ("stage",), column="abandoned", hide_if_zero=True,
+       description="Leads whose patience ran out while waiting: they left the queue "
+       "(renege) or were served cold (decay)."),
+    _k("abandoned_share", "abandoned share of arrivals", "share", "lower", _RATIO, ("stage",),
+       description="abandoned / arrivals."),
+    _k("p_wait_all", "share that waited (all arrivals)", "share", "lower", _RATIO, ("stage",),
+       description="Share of the admitted arrivals whose wait ended in the window (served or "
+       "gave up) that waited at all; blocked leads never joined the queue."),
+    _k("wait_mean_all", "wait, mean (all arrivals)", "h", "lower", _MEAN_OVER, ("stage",),
+       description="Mean wait of the admitted arrivals whose wait ended in the window; a lead "
+       "that gave up counts the time it waited."),
+    _k("p_wait_over_target", "waited over the service-level target (served leads)", "share",
+       "lower", _RATIO, ("stage",),
+       description="Share of the served leads that waited longer than the stage's "
+       "service_level; reported only for stages that set one.", only_when=_HAS_TARGET),
+    _k("p_wait_over_target_all", "waited over the service-level target (all arrivals)",
+       "share", "lower", _RATIO, ("stage",),
+       description="As p_wait_over_target, over every admitted arrival whose wait ended "
+       "(a lead that gave up counts the time it waited).", only_when=_HAS_TARGET),
+    # -- cash: time averages --------------------------------------------------------------------
+    _k("ar_outstanding_mean", "AR outstanding, time average", CURRENCY, "lower", _TIME_AVERAGE,
+       ("cash",)),
+    _k("open_invoices", "open invoices at end", "count", "neutral", _AT_END, ("cash",)),
+    _k("open_invoices_mean", "open invoices, time average", "count", "neutral", _TIME_AVERAGE,
+       ("cash",)),
 )
 
 BY_ID: dict[str, KPI] = {k.id: k for k in KPIS}
@@ -186,7 +222,8 @@ VIEWS: dict[str, tuple[tuple[str, str], ...]] = {
     # the columns of the terminal's stage and pool matrices, in order
     "stage_matrix": (("throughput", "stage"), ("conversion", "stage"), ("wait_mean", "stage"),
                      ("wait_p90", "stage"), ("time_in_stage_mean", "stage"),
-                     ("queue_mean", "stage"), ("wip_mean", "stage")),
+                     ("queue_mean", "stage"), ("wip_mean", "stage"), ("blocked", "stage"),
+                     ("abandoned", "stage")),
     "pool_matrix": (("utilisation", "pool"), ("available_hours", "pool"),
                     ("headcount_end", "pool")),
     # the sweep report's table columns (when the sweep has them) and the sweep plots' KPIs

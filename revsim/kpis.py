@@ -73,11 +73,37 @@ def replication_rows(out: ReplicationOutput, model: Model) -> list[Row]:
                 Row("p_wait", "stage", st.name, "share", _ratio(s["waited"], s["started"])),
                 Row("queue_mean", "stage", st.name, "count", s["queue_mean"]),
                 Row("staff_hours", "stage", st.name, "staff-h", s["work_hours"]),
+                # over all admitted arrivals whose wait ended: those who gave up count the
+                # time they waited (the rows above are over the served leads only)
+                Row("p_wait_all", "stage", st.name, "share",
+                    _ratio(s["waited_all"], s["wait_ended"])),
+                Row("wait_mean_all", "stage", st.name, "h",
+                    _ratio(s["wait_sum_all"], s["wait_ended"])),
             ]
+            if st.service_level is not None:
+                rows += [
+                    Row("p_wait_over_target", "stage", st.name, "share",
+                        _ratio(s["over_target"], s["started"])),
+                    Row("p_wait_over_target_all", "stage", st.name, "share",
+                        _ratio(s["over_target_all"], s["wait_ended"])),
+                ]
         if st.patience_mode == "renege":
             rows.append(Row("reneged", "stage", st.name, "count", float(outcomes.get("reneged", 0))))
         if st.queue_limit is not None or st.wip_limit is not None:
             rows.append(Row("balked", "stage", st.name, "count", float(outcomes.get("balked", 0))))
+        if st.when_full == "lose" and (st.queue_limit is not None or st.wip_limit is not None):
+            rows += [
+                Row("blocked", "stage", st.name, "count", float(s["refused"])),
+                Row("blocked_share", "stage", st.name, "share",
+                    _ratio(s["refused"], s["arrivals"])),
+            ]
+        if st.patience_mode is not None:
+            abandoned = float(s["reneged"] + s["went_cold"])
+            rows += [
+                Row("abandoned", "stage", st.name, "count", abandoned),
+                Row("abandoned_share", "stage", st.name, "share",
+                    _ratio(abandoned, s["arrivals"])),
+            ]
     for name, p in out.pools.items():
         rows += [
             Row("utilisation", "pool", name, "share", p["utilisation"]),
@@ -102,6 +128,9 @@ CASH_KPIS: tuple[tuple[str, str, str], ...] = (
     ("time_to_cash_p90", "time_to_cash_p90", "d"),
     ("dso", "dso", "d"),
     ("ar_outstanding", "ar_outstanding", "$"),
+    ("ar_outstanding_mean", "ar_outstanding_mean", "$"),
+    ("open_invoices", "open_invoices", "count"),
+    ("open_invoices_mean", "open_invoices_mean", "count"),
     ("ar_current", "ar_current", "$"),
     ("ar_1_30", "ar_1_30", "$"),
     ("ar_31_60", "ar_31_60", "$"),

@@ -87,6 +87,10 @@ def format_table(kpis: pd.DataFrame, currency: str, manifest: dict[str, Any]) ->
 def _matrix(part: pd.DataFrame, cols: list[tuple[str, str]], currency: str) -> list[str]:
     names = list(dict.fromkeys(part["name"]))
     index = {(r["name"], r["metric"]): r for _, r in part.iterrows()}
+    # a loss column (blocked, abandoned) shows only when some stage has such losses
+    hidden = hidden_if_zero()
+    cols = [(metric, head) for metric, head in cols if metric not in hidden
+            or any(k[1] == metric and r["mean"] > 0 for k, r in index.items())]
     cells = [[cell_text(index.get((name, metric)), currency) for metric, _ in cols]
              for name in names]
     heads = [head for _, head in cols]

@@ -1,4 +1,5 @@
-"""Adapters from CRM and billing exports to the canonical event log (revsim.calibrate.adapters)."""
+"""Adapters from CRM and billing exports to the canonical event log
+(revsim.calibrate.crm_adapters and billing_adapters)."""
 
 from __future__ import annotations
 

@@ -238,13 +238,27 @@ def test_ar_series_follows_the_ledger_by_hand() -> None:
     s = res.series
     s = s[s.replication == 0].pivot(index="t_hours", columns="variable", values="value")
     t = s.index.to_numpy()
-    assert np.all(np.diff(t) == 24.0) and t[0] == 0.0  # sampled daily from the start
+    # sampled daily from the start, and once more at the horizon (6700 h is not a whole day)
+    assert np.all(np.diff(t[:-1]) == 24.0) and t[0] == 0.0 and t[-1] == 6700.0
     issue_times = np.array([202 + k * MONTH for k in range(12)])
     n_issued = (issue_times[None, :] <= t[:, None]).sum(axis=1)
     n_paid = ((issue_times + 3840)[None, :] <= t[:, None]).sum(axis=1)
     np.testing.assert_allclose(s["invoiced"], 100.0 * n_issued)
     np.testing.assert_allclose(s["collected"], 100.0 * n_paid)
     np.testing.assert_allclose(s["ar_outstanding"], 100.0 * (n_issued - n_paid))
+
+
+def test_ar_and_open_invoices_time_averaged_by_hand() -> None:
+    # Twelve 100.00 invoices issued at 202 + k MONTH, each paid 3840 h later: AR is 100.00 per
+    # invoice open, so its time average is 100.00 x (open invoice-hours) / 6700 h.
+    res, _ = run_one(deal_scenario({"billing": "monthly_advance"}, payment=LATE_130,
+                                   horizon=AGING_HORIZON))
+    issued = np.array([202 + k * MONTH for k in range(12)])
+    open_hours = np.clip(np.minimum(issued + 3840, 6700.0) - issued, 0.0, None).sum()
+    assert kpi(res, "open_invoices_mean") == pytest.approx(open_hours / 6700.0)
+    assert kpi(res, "ar_outstanding_mean") == pytest.approx(100.0 * open_hours / 6700.0)
+    assert kpi(res, "open_invoices") == 5  # issued by 6700 h (9) minus paid (4)
+    assert kpi(res, "ar_outstanding") == pytest.approx(500.0)
 
 
 # ---------------------------------------------------------------------------- billing runs

@@ -167,7 +167,7 @@ def test_a_source_that_enters_at_several_stages_keeps_each_reachable(tmp_path: P
     entries = {spec["to"] for spec in sources.values()}
     assert {"mql", "opportunity"} <= entries and len(entries) == len(sources)
     assert all(name.startswith("leads_to_") for name in sources)
-    fitted.scenario().run(replications=1, progress=False)  # every stage reachable: it loads
+    revsim.loads(fitted.to_toml()).run(replications=1, progress=False)  # every stage reachable
 
 
 def test_backtest_intervals_stop_at_natural_bounds() -> None:

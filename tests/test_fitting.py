@@ -21,13 +21,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import optimize, stats
 
-from revsim.calibrate.fitting import (
-    FAMILIES,
-    DurationFit,
-    fit_duration,
-    fit_proportion,
-    fit_rate,
-)
+from revsim.calibrate.fitting import FAMILIES, DurationFit, fit_duration
+from revsim.calibrate.rates import fit_proportion, fit_rate
 from revsim.distributions import Empirical, Mixture, from_spec
 
 matplotlib.use("Agg")

@@ -17,7 +17,7 @@ import pytest
 
 import revsim
 from revsim.calibrate.backtest import COLUMNS, backtest, format_backtest
-from revsim.calibrate.derive import FittedScenario
+from revsim.calibrate.fitted import FittedScenario
 
 DATA = Path(__file__).parent / "data"
 MAVEN = DATA / "maven_crm_sales_pipeline.csv"

@@ -2,8 +2,8 @@
 
 Lognormal, gamma, Weibull, exponential and log-logistic (lower end fixed at 0) are fitted with
 ``scipy.stats.<dist>.fit(CensoredData(...))`` on median-scaled durations, optimised over the log
-parameters; standard errors come from a numerical Hessian. ``_table`` lays the fits out as the
-comparison table of ``DurationFit``.
+parameters; standard errors come from a numerical Hessian. ``comparison_table`` lays the fits
+out as the comparison table of ``DurationFit``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, stats
 
-from revsim.calibrate._gof import _anderson, _CensoringAdjustment
+from revsim.calibrate._gof import anderson, CensoringAdjustment
 from revsim.distributions import Distribution, Exponential, Gamma, Lognormal, ScipyDist, Weibull
 
 FloatArray = npt.NDArray[np.float64]
@@ -80,7 +80,7 @@ class FamilyFit:
     message: str
 
 
-def _check_families(families: Sequence[str]) -> list[str]:
+def check_families(families: Sequence[str]) -> list[str]:
     if isinstance(families, str):
         families = [families]
     out: list[str] = []
@@ -110,7 +110,7 @@ def _make_dist(family: str, p: dict[str, float]) -> Distribution:
     return ScipyDist("fisk", c=p["c"], scale=p["scale"])
 
 
-def _failed_family(family: str, message: str) -> FamilyFit:
+def failed_family(family: str, message: str) -> FamilyFit:
     names = _PARAM_NAMES[family]
     nan = math.nan
     return FamilyFit(
@@ -131,12 +131,12 @@ def _failed_family(family: str, message: str) -> FamilyFit:
     )
 
 
-def _fit_family(
+def fit_family(
     family: str,
     t: FloatArray,
     obs: BoolArray,
     scale: float,
-    cadj: _CensoringAdjustment,
+    cadj: CensoringAdjustment,
     n_total: int,
 ) -> FamilyFit:
     xu, xc = t[obs] / scale, t[~obs] / scale
@@ -155,7 +155,7 @@ def _fit_family(
             kw: dict[str, Any] = {} if lognormal else {"floc": 0}
             fitted = rv.fit(data, optimizer=_log_optimizer(state, len(t), positive), **kw)
     except (ValueError, RuntimeError, FloatingPointError, np.linalg.LinAlgError) as e:
-        return _failed_family(family, f"scipy could not fit: {e}")
+        return failed_family(family, f"scipy could not fit: {e}")
     fitted = np.asarray(fitted, dtype=float)
     if lognormal:
         mu, sigma = fitted
@@ -164,7 +164,7 @@ def _fit_family(
         free = np.array([*fitted[:-2], fitted[-1]])  # shapes..., scale (loc is 0)
         z_hat = np.log(free) if (free > 0).all() else np.full(len(free), math.nan)
     if not np.isfinite(z_hat).all() or (np.abs(z_hat[: len(z_hat) - 1]) > _MAX_LOG_SHAPE).any():
-        return _failed_family(family, f"degenerate fit: parameters {fitted.tolist()}")
+        return failed_family(family, f"degenerate fit: parameters {fitted.tolist()}")
 
     def nll(z: FloatArray) -> float:
         with np.errstate(all="ignore"):
@@ -190,14 +190,14 @@ def _fit_family(
     params = {k: float(v) for k, v in zip(names, values, strict=True)}
     se = {k: float(v * e) for k, v, e in zip(names, values, se_log, strict=True)}
     if not math.isfinite(loglik):
-        return _failed_family(family, "the log-likelihood is not finite at the fitted values")
+        return failed_family(family, "the log-likelihood is not finite at the fitted values")
     try:
         dist = _make_dist(family, params)
     except ValueError as e:
-        return _failed_family(family, f"invalid fitted parameters: {e}")
+        return failed_family(family, f"invalid fitted parameters: {e}")
     k = len(names)
     ks_stat, ks_p = cadj.ks(dist.cdf, t[obs])
-    ad_stat, ad_p = _anderson(family, t[obs]) if obs.all() else (math.nan, math.nan)
+    ad_stat, ad_p = anderson(family, t[obs]) if obs.all() else (math.nan, math.nan)
     return FamilyFit(
         family=family,
         params=params,
@@ -286,7 +286,7 @@ def _hessian_se(nll: Callable[[FloatArray], float], z: FloatArray, h: float = 1e
     return np.where(np.isfinite(d) & (d > 0), np.sqrt(np.abs(d)), math.nan)
 
 
-def _table(fits: dict[str, FamilyFit], ranked: list[FamilyFit], n: int, n_cens: int) -> pd.DataFrame:
+def comparison_table(fits: dict[str, FamilyFit], ranked: list[FamilyFit], n: int, n_cens: int) -> pd.DataFrame:
     order = [f.family for f in ranked] + [f for f in fits if not fits[f].converged]
     best_aic = ranked[0].aic if ranked else math.nan
     rows = []

@@ -1,7 +1,7 @@
 """Output helpers for ``fit_duration`` and ``fit_rate``: scenario specs and plain-words text.
 
-``_spec`` / ``_spec_with_zero_mass`` turn a fitted distribution (hours) into a scenario spec with
-readable durations ("3.2 d", 4 significant digits); ``_with_zero_mass`` adds a point mass at 0;
+``_spec`` / ``spec_with_zero_mass`` turn a fitted distribution (hours) into a scenario spec with
+readable durations ("3.2 d", 4 significant digits); ``with_zero_mass`` adds a point mass at 0;
 the remaining helpers format numbers and words for notes and error messages.
 """
 
@@ -32,7 +32,7 @@ BoolArray = npt.NDArray[np.bool_]
 # -- specs ------------------------------------------------------------------------------------
 
 
-def _with_zero_mass(dist: Distribution, p_zero: float) -> Distribution:
+def with_zero_mass(dist: Distribution, p_zero: float) -> Distribution:
     if p_zero <= 0:
         return dist
     if isinstance(dist, Mixture):
@@ -41,7 +41,7 @@ def _with_zero_mass(dist: Distribution, p_zero: float) -> Distribution:
     return Mixture([Deterministic(0.0), dist], [p_zero, 1 - p_zero])
 
 
-def _spec_with_zero_mass(dist: Distribution, p_zero: float) -> dict[str, Any]:
+def spec_with_zero_mass(dist: Distribution, p_zero: float) -> dict[str, Any]:
     if isinstance(dist, Mixture):
         comps = [_spec(c) for c in dist.components]
         weights = [float(w) for w in dist.weights]
@@ -72,16 +72,16 @@ def _spec(d: Distribution) -> dict[str, Any]:
     if isinstance(d, Lognormal):
         median, p90 = dur(d.median), dur(float(d.ppf(0.9)))
         if float(p90.split()[0]) <= float(median.split()[0]):  # too narrow for 4 digits
-            return {"dist": "lognormal", "median": median, "sigma": _sig(d.sigma)}
+            return {"dist": "lognormal", "median": median, "sigma": sig(d.sigma)}
         return {"dist": "lognormal", "median": median, "p90": p90}
     if isinstance(d, Gamma):
-        return {"dist": "gamma", "shape": _sig(d.shape), "scale": dur(d.scale)}
+        return {"dist": "gamma", "shape": sig(d.shape), "scale": dur(d.scale)}
     if isinstance(d, Weibull):
-        return {"dist": "weibull", "shape": _sig(d.shape), "scale": dur(d.scale)}
+        return {"dist": "weibull", "shape": sig(d.shape), "scale": dur(d.scale)}
     if isinstance(d, Exponential):
         return {"dist": "exponential", "mean": dur(d.mean)}
     if isinstance(d, ScipyDist):
-        shapes = {k: _sig(v) for k, v in d.params.items() if k not in ("loc", "scale")}
+        shapes = {k: sig(v) for k, v in d.params.items() if k not in ("loc", "scale")}
         return {"dist": "scipy", "name": d.name, **shapes, "scale": dur(d.params["scale"])}
     raise TypeError(f"no spec form for {type(d).__name__}")
 
@@ -99,45 +99,45 @@ def _unit_for(hours: float) -> tuple[str, float]:
 
 def _dur(hours: float, unit: tuple[str, float]) -> str:
     label, size = unit
-    text = np.format_float_positional(_sig(hours / size), trim="-")
+    text = np.format_float_positional(sig(hours / size), trim="-")
     return f"{text} {label}"
 
 
-def _sig(x: float, digits: int = 4) -> float:
+def sig(x: float, digits: int = 4) -> float:
     return float(f"{float(x):.{digits}g}")
 
 
 # -- text -------------------------------------------------------------------------------------
 
 
-def _fmt_h(hours: float) -> str:
+def fmt_h(hours: float) -> str:
     return format_duration(hours) if math.isfinite(hours) else "not reached"
 
 
-def _fmt_p(p: float) -> str:
+def fmt_p(p: float) -> str:
     if not math.isfinite(p):
         return "p n/a"
     return "p < 0.001" if p < 0.001 else f"p = {p:.2g}"
 
 
-def _count(k: int, noun: str) -> str:
+def count(k: int, noun: str) -> str:
     return f"{k} {noun}" + ("" if k == 1 else "s")
 
 
-def _was(k: int) -> str:
+def was(k: int) -> str:
     return "was" if k == 1 else "were"
 
 
-def _is_are(k: int | Sequence[Any]) -> str:
+def is_are(k: int | Sequence[Any]) -> str:
     n = k if isinstance(k, int) else len(k)
     return "is" if n == 1 else "are"
 
 
-def _join_words(items: Sequence[str]) -> str:
+def join_words(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def _positions(mask: BoolArray, limit: int = 5) -> str:
+def positions(mask: BoolArray, limit: int = 5) -> str:
     idx = np.flatnonzero(mask)
     text = ", ".join(str(int(i)) for i in idx[:limit])
     return text + (f" (+{len(idx) - limit} more)" if len(idx) > limit else "")

@@ -1,9 +1,9 @@
-"""Goodness-of-fit helpers for ``fit_duration``: KS under censoring, Anderson-Darling, Kaplan-Meier.
+"""Goodness-of-fit helpers for ``fit_duration``: KS under censoring and Anderson-Darling.
 
-``_CensoringAdjustment`` turns a fitted F into the distribution of completed durations (F
-weighted by the Kaplan-Meier estimate of the censoring times) for the KS test; ``_anderson``
-gives scipy's Anderson-Darling test where it exists; ``_kaplan_meier`` is the lifelines estimate
-kept for comparison and plots; ``_grid_hint`` explains KS failures caused by rounded durations.
+``CensoringAdjustment`` turns a fitted F into the distribution of completed durations (F
+weighted by the Kaplan-Meier estimate of the censoring times) for the KS test; ``anderson``
+gives scipy's Anderson-Darling test where it exists; ``grid_hint`` explains KS failures caused
+by rounded durations.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
 from scipy import stats
+
+from revsim.calibrate.survival import censoring_survival
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -40,7 +41,7 @@ _AD = {
 # -- KS and Anderson-Darling ------------------------------------------------------------------
 
 
-def _anderson(family: str, x: FloatArray) -> tuple[float, float]:
+def anderson(family: str, x: FloatArray) -> tuple[float, float]:
     if family not in _AD or len(x) < 8:
         return math.nan, math.nan
     transform, dist = _AD[family]
@@ -54,7 +55,7 @@ def _anderson(family: str, x: FloatArray) -> tuple[float, float]:
         return math.nan, math.nan
 
 
-class _CensoringAdjustment:
+class CensoringAdjustment:
     """The distribution of completed durations implied by a fitted F and the censoring.
 
     A duration t is completed if T <= C, so completed durations have density
@@ -64,15 +65,7 @@ class _CensoringAdjustment:
     """
 
     def __init__(self, t: FloatArray, obs: BoolArray) -> None:
-        u, inv = np.unique(t, return_inverse=True)
-        d_obs = np.bincount(inv, weights=obs.astype(float), minlength=len(u))
-        d_cens = np.bincount(inv, weights=(~obs).astype(float), minlength=len(u))
-        counts = d_obs + d_cens
-        at_risk = len(t) - np.concatenate(([0.0], np.cumsum(counts)[:-1]))
-        cens = d_cens > 0
-        factor = 1 - d_cens[cens] / (at_risk[cens] - d_obs[cens])
-        self.breaks = np.concatenate(([0.0], u[cens]))
-        self.weights = np.concatenate(([1.0], np.cumprod(factor)))
+        self.breaks, self.weights = censoring_survival(t, obs)
 
     def cdf(self, cdf: Callable[[FloatArray], Any]) -> Callable[[FloatArray], FloatArray]:
         b, g = self.breaks, self.weights
@@ -102,7 +95,7 @@ class _CensoringAdjustment:
 _GRIDS = (("whole days", 24.0), ("whole hours", 1.0), ("whole minutes", 1 / 60))
 
 
-def _grid_hint(x: FloatArray) -> str:
+def grid_hint(x: FloatArray) -> str:
     """A hint when completed durations are rounded to a coarse grid (many ties)."""
     distinct = len(np.unique(x))
     if len(x) < MIN_KS_N or distinct > len(x) / 5:
@@ -115,32 +108,3 @@ def _grid_hint(x: FloatArray) -> str:
                 "KS test is strict about such ties: a fitted family may still be usable"
             )
     return ""
-
-
-# -- Kaplan-Meier -----------------------------------------------------------------------------
-
-
-def _kaplan_meier(t: FloatArray, obs: BoolArray) -> tuple[pd.DataFrame, float, float]:
-    from lifelines import KaplanMeierFitter
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        kmf = KaplanMeierFitter().fit(t, event_observed=obs)
-    sf = kmf.survival_function_
-    ci = kmf.confidence_interval_
-    km = pd.DataFrame(
-        {
-            "time": sf.index.to_numpy(dtype=float),
-            "survival": sf.iloc[:, 0].to_numpy(dtype=float),
-            "ci_lower": ci.iloc[:, 0].to_numpy(dtype=float),
-            "ci_upper": ci.iloc[:, 1].to_numpy(dtype=float),
-        }
-    )
-    return km, _km_quantile(km, 0.5), _km_quantile(km, 0.9)
-
-
-def _km_quantile(km: pd.DataFrame, q: float) -> float:
-    """The first time at which the KM survival is at or below 1 - q (inf if never)."""
-    s = km["survival"].to_numpy()
-    hit = np.flatnonzero(s <= 1 - q + 1e-12)
-    return float(km["time"].iloc[hit[0]]) if len(hit) else math.inf

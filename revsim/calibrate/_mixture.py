@@ -15,7 +15,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize, special
 
-from revsim.calibrate._gof import _CensoringAdjustment
+from revsim.calibrate._gof import CensoringAdjustment
+from revsim.calibrate.survival import kaplan_meier
 from revsim.distributions import Distribution, Lognormal, Mixture
 
 FloatArray = npt.NDArray[np.float64]
@@ -116,7 +117,7 @@ def _minimize_mixture(
         return optimize.minimize(_mixture_nll, x0, args=(yu, yc), jac=True, method="L-BFGS-B", bounds=bounds)
 
 
-def _fit_mixture(t: FloatArray, obs: BoolArray, cadj: _CensoringAdjustment) -> MixtureFit | None:
+def fit_mixture(t: FloatArray, obs: BoolArray, cadj: CensoringAdjustment) -> MixtureFit | None:
     scale = float(np.median(t))
     y = np.log(t / scale)
     yu, yc = y[obs], y[~obs]
@@ -181,20 +182,15 @@ def _fit_mixture(t: FloatArray, obs: BoolArray, cadj: _CensoringAdjustment) -> M
 # -- empirical fallback -----------------------------------------------------------------------
 
 
-def _km_values(
+def km_values(
     t: FloatArray, obs: BoolArray, tail: Distribution | None
 ) -> tuple[FloatArray, float, float] | None:
     """Equal-weight values representing the Kaplan-Meier estimate: its quantiles at
     (i + 0.5) / m, and beyond the longest completed duration (where KM stops) the quantiles of
     ``tail`` conditional on exceeding it. Returns (values, longest completed duration, KM
     survival there), or None when KM stops short and there is no tail model."""
-    u, inv = np.unique(t, return_inverse=True)
-    d = np.bincount(inv, weights=obs.astype(float), minlength=len(u))
-    counts = np.bincount(inv, minlength=len(u))
-    at_risk = len(t) - np.concatenate(([0], np.cumsum(counts)[:-1]))
-    surv = np.cumprod(1 - d / at_risk)
-    ev = d > 0
-    times, cdf = u[ev], 1 - surv[ev]
+    times, surv, _ = kaplan_meier(t, obs)
+    cdf = 1 - surv
     t_last, f_last = float(times[-1]), float(cdf[-1])
     s_last = max(1 - f_last, 0.0)
     if s_last > 1e-12 and tail is None:
@@ -215,7 +211,7 @@ def _km_values(
     return np.sort(out), t_last, s_last
 
 
-def _reduce_values(x: FloatArray) -> FloatArray:
+def reduce_values(x: FloatArray) -> FloatArray:
     """At most EMPIRICAL_MAX_VALUES values: equally spaced quantiles of the data (each stands
     for the same share of it, so resampling them keeps the distribution unbiased)."""
     s = np.sort(np.asarray(x, dtype=float))

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from revsim.analysis.ci import cut_to_bounds, t_interval
-from revsim.calibrate.derive import _key
+from revsim.calibrate.evidence import scenario_key
 from revsim.calibrate.fit_log import FitInputError, read_log
 from revsim.calibrate.journeys import build_journeys
 from revsim.calibrate.log import EventLog
@@ -117,29 +117,29 @@ def simulated_values(tidy: pd.DataFrame, stages: list[str]) -> dict[str, np.ndar
     return vals
 
 
-def backtest(scenario: HasModel, log: EventLog | str | Any, *, replications: int = 20,
+def backtest(scenario: Model | HasModel, log: EventLog | str | Any, *, replications: int = 20,
              seed: int = 1, jobs: int | None = None, scheduler: str | None = None,
              dask_local: int | None = None, progress: bool | None = None,
              format: str = "canonical", mapping: Any = None, as_of: Any = None
              ) -> pd.DataFrame:
     """Simulate over the log's period and compare each KPI with the log (tidy table).
 
-    ``scenario`` is a Scenario (or anything with its ``model``); ``log`` an EventLog, or a
-    path/DataFrame read with ``format``/``mapping``/``as_of``. ``jobs``, ``scheduler`` and
-    ``dask_local`` choose where the replications run (see
-    :func:`revsim.experiment.open_executor`).
+    ``scenario`` is an engine Model (``FittedScenario.scenario()``) or anything with its
+    ``model`` (a revsim Scenario); ``log`` an EventLog, or a path/DataFrame read with
+    ``format``/``mapping``/``as_of``. ``jobs``, ``scheduler`` and ``dask_local`` choose where the
+    replications run (see :func:`revsim.experiment.open_executor`).
     """
     if not isinstance(log, EventLog):
         log = read_log(log, mapping=mapping, as_of=as_of, format=format)
-    start = pd.Timestamp(scenario.model.start, tz="UTC")
+    model = scenario if isinstance(scenario, Model) else scenario.model
+    start = pd.Timestamp(model.start, tz="UTC")
     horizon_h = (log.as_of - start).total_seconds() / 3600
     if horizon_h <= 0:
         raise FitInputError([Problem(
-            "scenario.start", f"the scenario starts ({scenario.model.start}) after the log's "
+            "scenario.start", f"the scenario starts ({model.start}) after the log's "
             f"as-of time ({log.as_of:%Y-%m-%d %H:%M %Z}), so there is nothing to compare; "
             "backtest a scenario fitted to this log (revsim fit) or set its start earlier")])
-    warmup_h = min(scenario.model.warmup, horizon_h / 2)
-    model = scenario.model
+    warmup_h = min(model.warmup, horizon_h / 2)
     seed = check_seed(seed)
     check_window(model, horizon_h, warmup_h, replications)
     with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
@@ -156,7 +156,7 @@ def backtest(scenario: HasModel, log: EventLog | str | Any, *, replications: int
         stage_key = kpi.split(":", 1)[1] if kpi.startswith("conversion:") else None
         values = sim.get(kpi)
         if values is None and stage_key is not None:
-            values = sim.get(f"conversion:{_key(stage_key)}")
+            values = sim.get(f"conversion:{scenario_key(stage_key)}")
         if values is None:
             rows.append((kpi, unit, obs, *([math.nan] * 6), 0, None, "not simulated"))
             continue

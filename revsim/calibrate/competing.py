@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from revsim.calibrate.survival import cumulative_incidence
+
 FloatArray = npt.NDArray[np.float64]
 
 BOOTSTRAP = 400  # resamples for the confidence intervals of the shares
@@ -58,24 +60,6 @@ class CompetingOutcomes:
         return times[np.minimum(np.searchsorted(cdf, probs, side="left"), len(times) - 1)]
 
 
-def _incidence(counts: npt.NDArray[np.float64]) -> tuple[FloatArray, float]:
-    """Cumulative-incidence increments from counts per distinct duration, in increasing order.
-
-    ``counts`` is (outcomes + 1, durations), the last row being visits censored at that
-    duration. Censoring at a duration counts as after the events then.
-    """
-    events = counts[:-1]
-    leaving = counts.sum(axis=0)
-    at_risk = leaving[::-1].cumsum()[::-1]  # visits with a duration >= each time
-    d = events.sum(axis=0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        hazard = np.where(at_risk > 0, d / at_risk, 0.0)
-        after = np.cumprod(1.0 - hazard)
-        before = np.concatenate([[1.0], after[:-1]])
-        inc = np.where(at_risk > 0, before * events / at_risk, 0.0)
-    return inc, float(after[-1]) if len(after) else 1.0
-
-
 def _shares(inc: FloatArray) -> FloatArray:
     total = inc.sum()
     return inc.sum(axis=1) / total if total > 0 else np.full(len(inc), np.nan)
@@ -101,7 +85,7 @@ def competing_outcomes(hours: npt.ArrayLike, outcomes: npt.ArrayLike, censored: 
     times, t_index = np.unique(h, return_inverse=True)
     counts = np.zeros((len(names) + 1, len(times)))
     np.add.at(counts, (code, t_index), 1.0)
-    inc, unresolved = _incidence(counts)
+    inc, unresolved = cumulative_incidence(counts)
     shares = _shares(inc)
 
     # Bootstrap on binned counts: resampling visits is a multinomial draw over the cells.
@@ -114,7 +98,7 @@ def competing_outcomes(hours: npt.ArrayLike, outcomes: npt.ArrayLike, censored: 
     draws = rng.multinomial(len(h), cells / cells.sum(), size=BOOTSTRAP)
     boot = np.empty((BOOTSTRAP, len(names)))
     for b in range(BOOTSTRAP):
-        boot_inc, _ = _incidence(draws[b].reshape(len(names) + 1, n_bins).astype(float))
+        boot_inc, _ = cumulative_incidence(draws[b].reshape(len(names) + 1, n_bins).astype(float))
         boot[b] = _shares(boot_inc)
     low, high = np.nanquantile(boot, [0.025, 0.975], axis=0)
     completed = counts[:-1].sum(axis=1).astype(np.int64)

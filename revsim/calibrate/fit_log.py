@@ -7,20 +7,27 @@ from typing import Any
 
 import pandas as pd
 
-from revsim.calibrate import adapters
-from revsim.calibrate.derive import FittedScenario, fit_log
+from revsim.calibrate.billing_adapters import generic_ar, stripe_invoices
+from revsim.calibrate.crm_adapters import (
+    hubspot_deals,
+    maven_pipeline,
+    salesforce_opportunity_history,
+)
+from revsim.calibrate.derive import fit_log
+from revsim.calibrate.fitted import FittedScenario
 from revsim.calibrate.log import EventLog, read_event_log
 from revsim.calibrate.mapping import load_mapping
 from revsim.errors import Problem, ProblemsError
 from revsim.progress import progress_bar
+from revsim.scenario.compile import suggest
 
 FORMATS = {
     "canonical": None,
-    "salesforce": adapters.salesforce_opportunity_history,
-    "hubspot": adapters.hubspot_deals,
-    "stripe": adapters.stripe_invoices,
-    "ar": adapters.generic_ar,
-    "maven": adapters.maven_pipeline,
+    "salesforce": salesforce_opportunity_history,
+    "hubspot": hubspot_deals,
+    "stripe": stripe_invoices,
+    "ar": generic_ar,
+    "maven": maven_pipeline,
 }
 
 
@@ -34,8 +41,6 @@ def read_log(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path |
     if isinstance(log, EventLog):
         return log
     if format not in FORMATS:
-        from revsim.scenario.compile import suggest
-
         raise FitInputError([Problem("--format", f"unknown format {format!r}; "
                                      f"{suggest(format, list(FORMATS))}")])
     mapped = load_mapping(mapping) if isinstance(mapping, str | Path) else mapping
@@ -52,7 +57,7 @@ def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any 
 
     ``format`` picks an adapter for a raw export (salesforce, hubspot, stripe, ar, maven);
     ``mapping`` maps raw activity labels to canonical ones. The result's ``to_toml()`` is a
-    runnable, annotated scenario; ``scenario()`` loads it; see revsim.calibrate.write for the
+    runnable, annotated scenario; ``scenario()`` compiles it; see revsim.calibrate.fitted for the
     report folder. ``progress=None`` shows the steps on a terminal only.
     """
     with progress_bar(None, "fitting", progress) as bar:

@@ -15,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 
 from revsim.calibrate.fitting import DurationFit
+from revsim.calibrate.survival import kaplan_meier
 from revsim.distributions import Distribution
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ _GRID_POINTS = 400
 def _axes(ax: Axes | None) -> Axes:
     if ax is not None:
         return ax
-    import matplotlib.pyplot as plt
+    import matplotlib.pyplot as plt  # lazy: matplotlib is slow to import; only plots need it
 
     _, new = plt.subplots(figsize=(7, 4.5))
     return new
@@ -106,14 +107,8 @@ def _km_positions(
     t: npt.NDArray[np.float64], obs: npt.NDArray[np.bool_]
 ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
     """Distinct completed durations and their Kaplan-Meier plotting positions (mid-jump)."""
-    u, inv = np.unique(t, return_inverse=True)
-    d = np.bincount(inv, weights=obs.astype(float), minlength=len(u))
-    counts = np.bincount(inv, minlength=len(u))
-    at_risk = len(t) - np.concatenate(([0], np.cumsum(counts)[:-1]))
-    surv = np.cumprod(1 - d / at_risk)
-    before = np.concatenate(([1.0], surv[:-1]))
-    keep = d > 0
-    return u[keep], 1 - (before[keep] + surv[keep]) / 2
+    times, surv, before = kaplan_meier(t, obs)
+    return times, 1 - (before + surv) / 2
 
 
 def _qq_model(fit: DurationFit) -> tuple[Distribution | None, str]:

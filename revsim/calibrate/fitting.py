@@ -1,4 +1,4 @@
-"""Fit durations, proportions and rates from event-log data, with right-censoring.
+"""Fit durations from event-log data, with right-censoring.
 
 ``fit_duration`` fits lognormal, gamma, Weibull, exponential and log-logistic distributions (all
 with the lower end fixed at 0) by censored maximum likelihood, ranks them by AIC, checks the best
@@ -6,8 +6,7 @@ one's goodness of fit, and falls back to a two-lognormal mixture or to the empir
 when no single family describes the data. The result carries a revsim distribution (hours), a
 scenario spec ready for TOML, a Kaplan-Meier estimate for comparison and a plain-words note.
 
-``fit_proportion`` gives a proportion with a Wilson interval; ``fit_rate`` an arrival rate with
-a Poisson dispersion test.
+Shares and arrival rates are in revsim.calibrate.rates.
 """
 
 from __future__ import annotations
@@ -20,31 +19,30 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
-from scipy import special, stats
 
 from revsim.calibrate._families import (
     FAMILIES,
     FamilyFit,
-    _check_families,
-    _failed_family,
-    _fit_family,
-    _table,
+    check_families,
+    failed_family,
+    fit_family,
+    comparison_table,
 )
 from revsim.calibrate._format import (
-    _count,
-    _fmt_h,
-    _fmt_p,
-    _is_are,
-    _join_words,
-    _positions,
-    _sig,
-    _spec_with_zero_mass,
-    _was,
-    _with_zero_mass,
+    count,
+    fmt_h,
+    fmt_p,
+    is_are,
+    join_words,
+    positions,
+    sig,
+    spec_with_zero_mass,
+    was,
+    with_zero_mass,
 )
-from revsim.calibrate._gof import KS_ALPHA, MIN_KS_N, _CensoringAdjustment, _grid_hint, _kaplan_meier
-from revsim.calibrate._mixture import EMPIRICAL_MAX_VALUES as EMPIRICAL_MAX_VALUES  # re-exported
-from revsim.calibrate._mixture import MixtureFit, _fit_mixture, _km_values, _reduce_values
+from revsim.calibrate._gof import KS_ALPHA, MIN_KS_N, CensoringAdjustment, grid_hint
+from revsim.calibrate._mixture import MixtureFit, fit_mixture, km_values, reduce_values
+from revsim.calibrate.survival import km_quantile, km_table
 from revsim.distributions import Distribution, Empirical
 from revsim.units import format_duration
 
@@ -56,10 +54,7 @@ __all__ = [
     "DurationFit",
     "FamilyFit",
     "MixtureFit",
-    "RateFit",
     "fit_duration",
-    "fit_proportion",
-    "fit_rate",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -126,35 +121,13 @@ class DurationFit:
         ff = self.fits.get(family)
         if ff is None or ff.dist is None:
             return None
-        return _with_zero_mass(ff.dist, self.p_zero)
+        return with_zero_mass(ff.dist, self.p_zero)
 
     def describe(self) -> str:
         """A short human summary (name, n, chosen distribution, note)."""
         head = f"{self.name}: " if self.name else ""
         text = f"{head}n={self.n} ({self.n_censored} censored); {self.dist.describe(format_duration)}"
         return f"{text}. {self.note}" if self.note else text
-
-
-@dataclass(frozen=True)
-class RateFit:
-    """An arrival rate from counts per period.
-
-    ``ci`` is the exact (Garwood) Poisson interval, widened by the dispersion index
-    (quasi-Poisson) when the counts are overdispersed (``overdispersion_p`` < 0.01).
-    ``dispersion_index`` is the Pearson statistic over n - 1 (with equal periods, the sample
-    variance over the mean; about 1 for Poisson); ``overdispersion_p`` its upper-tail p-value
-    (chi2(n - 1)). ``period_hours`` is the mean period length, ``exposure_hours`` their sum.
-    """
-
-    rate_per_hour: float
-    ci: tuple[float, float]
-    dispersion_index: float
-    overdispersion_p: float
-    n_periods: int
-    total: int
-    period_hours: float
-    exposure_hours: float
-    note: str = ""
 
 
 # -- public functions -------------------------------------------------------------------------
@@ -204,10 +177,11 @@ def fit_duration(
       information and are dropped. If at most 1% of durations are exactly zero they are
       replaced by half the smallest positive duration; otherwise they are kept as a point mass
       at 0 (a mixture with ``fixed(0)``) and the families describe the positive durations.
-    - A Kaplan-Meier estimate (lifelines) of all durations is kept for comparison and plots.
+    - A Kaplan-Meier estimate of all durations (revsim.calibrate.survival) is kept for
+      comparison and plots.
     """
     t, obs = _validate(durations, observed)
-    fams = _check_families(families)
+    fams = check_families(families)
     n = len(t)
     n_cens = int((~obs).sum())
     notes: list[str] = []
@@ -233,7 +207,7 @@ def fit_duration(
         ft, fobs = ft[keep], fobs[keep]
         zeros = "shifted"
         notes.append(
-            f"{_count(n_zero, 'duration')} ({n_zero / n:.1%}) {_was(n_zero)} exactly 0; "
+            f"{count(n_zero, 'duration')} ({n_zero / n:.1%}) {was(n_zero)} exactly 0; "
             f"replaced by half the smallest positive duration ({format_duration(half)}) "
             "before fitting"
         )
@@ -242,14 +216,16 @@ def fit_duration(
         ft, fobs = t[positive], obs[positive]
         zeros = "point mass"
         notes.append(
-            f"{_count(n_zero, 'duration')} ({p_zero:.1%}) are exactly 0 (e.g. events with "
+            f"{count(n_zero, 'duration')} ({p_zero:.1%}) are exactly 0 (e.g. events with "
             f"the same timestamp); they are kept as a point mass at 0 ({p_zero:.1%}) and the "
             "fitted families describe the positive durations"
         )
     else:
         ft, fobs = t[positive], obs[positive]
 
-    km, km_median, km_p90 = _kaplan_meier(t, obs)
+    km = km_table(t, obs)
+    km_median, km_p90 = (km_quantile(km["time"].to_numpy(), km["survival"].to_numpy(), q)
+                         for q in (0.5, 0.9))
     n_unc = int(fobs.sum())
     if n_unc == 0:
         raise ValueError(
@@ -257,23 +233,23 @@ def fit_duration(
             "one completed duration is needed"
         )
 
-    cadj = _CensoringAdjustment(ft, fobs)
+    cadj = CensoringAdjustment(ft, fobs)
     fits: dict[str, FamilyFit] = {}
     unc_values = np.unique(ft[fobs])
     can_fit = n_unc >= MIN_FIT_N and len(unc_values) >= 2
     if can_fit:
         scale = float(np.median(ft))
         for fam in fams:
-            fits[fam] = _fit_family(fam, ft, fobs, scale, cadj, n_total=len(ft))
+            fits[fam] = fit_family(fam, ft, fobs, scale, cadj, n_total=len(ft))
     else:
-        fits = {fam: _failed_family(fam, "too few distinct completed durations") for fam in fams}
+        fits = {fam: failed_family(fam, "too few distinct completed durations") for fam in fams}
 
     ranked = sorted((f for f in fits.values() if f.converged), key=lambda f: (f.aic, fams.index(f.family)))
     failed = [f.family for f in fits.values() if not f.converged]
     if failed and can_fit:
-        notes.append(f"{_join_words(failed)} did not converge and {_is_are(failed)} not ranked")
+        notes.append(f"{join_words(failed)} did not converge and {is_are(failed)} not ranked")
     best = ranked[0] if ranked else None
-    table = _table(fits, ranked, n, n_cens)
+    table = comparison_table(fits, ranked, n, n_cens)
 
     fallback: Fallback | None = None
     mixture: MixtureFit | None = None
@@ -287,16 +263,16 @@ def fit_duration(
     needs_fallback = best is None or (n_unc >= MIN_KS_N and best.ks_p < KS_ALPHA)
     if needs_fallback:
         why = (
-            f"only {_count(n_unc, 'completed duration')}, too few to fit a distribution"
+            f"only {count(n_unc, 'completed duration')}, too few to fit a distribution"
             if n_unc < MIN_FIT_N
-            else f"all completed durations are equal ({_fmt_h(float(unc_values[0]))})"
+            else f"all completed durations are equal ({fmt_h(float(unc_values[0]))})"
             if not can_fit
             else "no family could be fitted"
             if best is None
-            else f"no single family fits (best: {best.family}, KS {best.ks_stat:.2f}, {_fmt_p(best.ks_p)})"
+            else f"no single family fits (best: {best.family}, KS {best.ks_stat:.2f}, {fmt_p(best.ks_p)})"
         )
         if can_fit:
-            mixture = _fit_mixture(ft, fobs, cadj)
+            mixture = fit_mixture(ft, fobs, cadj)
         mix_ok = mixture is not None and mixture.converged and (mixture.ks_p >= KS_ALPHA or n_unc < MIN_KS_N)
         if mixture is not None and mix_ok:
             fallback, chosen = "mixture", mixture.dist
@@ -306,14 +282,14 @@ def fit_duration(
                 f"{why}; the durations look bimodal ({w1:.0%} around "
                 f"{format_duration(m1)}, {w2:.0%} around {format_duration(m2)}), so a "
                 f"two-lognormal mixture is used (KS {mixture.ks_stat:.2f}, "
-                f"{_fmt_p(mixture.ks_p)})",
+                f"{fmt_p(mixture.ks_p)})",
             )
         else:
             fallback = "empirical"
             chosen = None
             mix_text = (
                 f", and a two-lognormal mixture does not either (KS {mixture.ks_stat:.2f}, "
-                f"{_fmt_p(mixture.ks_p)})"
+                f"{fmt_p(mixture.ks_p)})"
                 if mixture is not None and mixture.converged
                 else ""
             )
@@ -323,9 +299,9 @@ def fit_duration(
                 tail, tail_name = mixture.dist, "two-lognormal mixture"
             elif best is not None:
                 tail, tail_name = best.dist, best.family
-            km_values = _km_values(t, obs, tail) if n_cens else None
-            if km_values is not None:
-                values, t_last, s_last = km_values
+            from_km = km_values(t, obs, tail) if n_cens else None
+            if from_km is not None:
+                values, t_last, s_last = from_km
                 text = (
                     f"{why}{mix_text}; durations are resampled from the Kaplan-Meier estimate "
                     f"instead (empirical), which accounts for the {n_cens} still-open "
@@ -333,12 +309,12 @@ def fit_duration(
                 )
                 if s_last > 1e-12:
                     text += (
-                        f"; beyond the longest completed duration ({_fmt_h(t_last)}), where "
+                        f"; beyond the longest completed duration ({fmt_h(t_last)}), where "
                         f"{s_last:.0%} are still open, the tail follows the {tail_name} fit"
                     )
             else:
                 unc = t[obs]
-                values = _reduce_values(unc)
+                values = reduce_values(unc)
                 text = (
                     f"{why}{mix_text}; the completed durations (n={len(unc)}) are resampled "
                     "instead (empirical)"
@@ -347,26 +323,26 @@ def fit_duration(
                     text += (
                         f"; {n_cens / n:.0%} of durations are still open (censored) and left "
                         "out, so long durations are understated (Kaplan-Meier median "
-                        f"{_fmt_h(km_median)} vs {_fmt_h(float(np.median(unc)))} "
+                        f"{fmt_h(km_median)} vs {fmt_h(float(np.median(unc)))} "
                         "for the completed ones)"
                     )
-            grid = _grid_hint(ft[fobs]) if can_fit else ""
+            grid = grid_hint(ft[fobs]) if can_fit else ""
             if grid:
                 text += f"; {grid}"
             notes.insert(0, text)
 
     if fallback == "empirical" or chosen is None:
         if values is None:
-            values = _reduce_values(t[obs])
+            values = reduce_values(t[obs])
         dist: Distribution = Empirical(values)
         spec: dict[str, Any] = {
             "dist": "empirical",
-            "values": [_sig(v) for v in values],
+            "values": [sig(v) for v in values],
             "unit": "h",
         }
     else:
-        dist = _with_zero_mass(chosen, p_zero)
-        spec = _spec_with_zero_mass(chosen, p_zero)
+        dist = with_zero_mass(chosen, p_zero)
+        spec = spec_with_zero_mass(chosen, p_zero)
 
     return DurationFit(
         name=name,
@@ -393,77 +369,6 @@ def fit_duration(
     )
 
 
-def fit_proportion(successes: int, trials: int, confidence: float = 0.95) -> tuple[float, float, float]:
-    """The share ``successes / trials`` with its Wilson score interval: ``(p, lo, hi)``."""
-    k, n = _as_count(successes, "successes"), _as_count(trials, "trials")
-    if n == 0:
-        raise ValueError("trials must be > 0")
-    if k > n:
-        raise ValueError(f"successes ({k}) must not exceed trials ({n})")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
-    ci = stats.binomtest(k, n).proportion_ci(confidence_level=confidence, method="wilson")
-    return k / n, float(ci.low), float(ci.high)
-
-
-def fit_rate(
-    counts_per_period: npt.ArrayLike, period_hours: float | npt.ArrayLike, confidence: float = 0.95
-) -> RateFit:
-    """Arrival rate (per hour) from event counts in consecutive periods of ``period_hours``.
-
-    ``period_hours`` is one length for all periods, or one per period (e.g. a shorter last
-    week when the log ends mid-week). Overdispersion is tested against Poisson with the
-    dispersion test sum((x - e)^2 / e) ~ chi2(n - 1), e = rate x period length (upper tail;
-    with equal periods this is sum((x - mean)^2) / mean). See ``RateFit`` for the interval.
-    """
-    x = np.asarray(counts_per_period, dtype=float).ravel()
-    if len(x) == 0:
-        raise ValueError("counts_per_period must not be empty")
-    if not np.isfinite(x).all() or (x < 0).any() or (x != np.round(x)).any():
-        raise ValueError("counts_per_period must be non-negative whole numbers")
-    given = np.asarray(period_hours, dtype=float)
-    if given.ndim > 1 or given.size not in (1, len(x)):
-        raise ValueError("period_hours must be one number or one per period")
-    lengths = np.broadcast_to(given.ravel() if given.ndim else given, x.shape).astype(float)
-    if not (np.isfinite(lengths).all() and (lengths > 0).all()):
-        raise ValueError(f"period_hours must be > 0, got {given.tolist()!r}")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be between 0 and 1, got {confidence}")
-    n = len(x)
-    total = int(x.sum())
-    exposure = float(lengths.sum())
-    alpha = 1 - confidence
-    if n >= 2 and total > 0:
-        expected = total * lengths / exposure
-        statistic = float(((x - expected) ** 2 / expected).sum())
-        dispersion = statistic / (n - 1)
-        p_over = float(stats.chi2.sf(statistic, n - 1))
-    else:
-        dispersion, p_over = math.nan, math.nan
-    lo = 0.0 if total == 0 else float(stats.chi2.ppf(alpha / 2, 2 * total)) / 2
-    hi = float(stats.chi2.ppf(1 - alpha / 2, 2 * total + 2)) / 2
-    note = ""
-    if p_over < KS_ALPHA:
-        z = float(special.ndtri(1 - alpha / 2))
-        half = z * math.sqrt(dispersion * total)
-        lo, hi = max(total - half, 0.0), total + half
-        note = (
-            f"counts vary {dispersion:.1f}x more than Poisson ({_fmt_p(p_over)}); the interval "
-            "is widened accordingly (quasi-Poisson); consider bursts or a seasonal profile"
-        )
-    return RateFit(
-        rate_per_hour=total / exposure,
-        ci=(lo / exposure, hi / exposure),
-        dispersion_index=dispersion,
-        overdispersion_p=p_over,
-        n_periods=n,
-        total=total,
-        period_hours=exposure / n,
-        exposure_hours=exposure,
-        note=note,
-    )
-
-
 def _validate(durations: npt.ArrayLike, observed: npt.ArrayLike | None) -> tuple[FloatArray, BoolArray]:
     t = np.asarray(durations, dtype=float)
     if t.ndim != 1:
@@ -482,23 +387,17 @@ def _validate(durations: npt.ArrayLike, observed: npt.ArrayLike | None) -> tuple
     bad = ~np.isfinite(t)
     if bad.any():
         raise ValueError(
-            f"{_count(int(bad.sum()), 'duration')} {_is_are(int(bad.sum()))} not finite "
-            f"(positions {_positions(bad)})"
+            f"{count(int(bad.sum()), 'duration')} {is_are(int(bad.sum()))} not finite "
+            f"(positions {positions(bad)})"
         )
     neg = t < 0
     if neg.any():
         raise ValueError(
-            f"{_count(int(neg.sum()), 'duration')} {_is_are(int(neg.sum()))} negative "
-            f"(positions {_positions(neg)}; smallest {t.min():.4g} h); check that start and "
+            f"{count(int(neg.sum()), 'duration')} {is_are(int(neg.sum()))} negative "
+            f"(positions {positions(neg)}; smallest {t.min():.4g} h); check that start and "
             "end events are not swapped"
         )
     return t, obs
-
-
-def _as_count(x: Any, name: str) -> int:
-    if isinstance(x, bool) or not float(x) == int(x) or int(x) < 0:
-        raise ValueError(f"{name} must be a non-negative whole number, got {x!r}")
-    return int(x)
 
 
 def _infinite_mean(d: Distribution) -> bool:

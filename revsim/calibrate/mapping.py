@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from revsim.errors import Problem, RevsimError
+from revsim.calibrate.raw_table import LogError
+from revsim.errors import Problem
 
 CANONICAL_ACTIVITIES: tuple[str, ...] = (
     "lead_created", "lead_assigned", "first_touch", "contacted", "mql", "sql", "disqualified",
@@ -38,13 +39,6 @@ CANONICAL_ACTIVITIES: tuple[str, ...] = (
 """Every canonical activity except the open family ``stage:<name>``."""
 
 STAGE_PREFIX = "stage:"
-
-
-def _error(problems: list[Problem], source: str | None) -> RevsimError:
-    # LogError lives in log.py, which imports this module; import it when needed.
-    from revsim.calibrate.log import LogError
-
-    return LogError(problems, source)
 
 
 def is_canonical(label: str) -> bool:
@@ -110,7 +104,7 @@ class Mapping:
                     problems.append(Problem("order.stages", f"{seen[0]!r} is listed twice; "
                                                             "list each stage once"))
         if problems:
-            raise _error(problems, source)
+            raise LogError(problems, source)
         return cls(activities=activities, stages=stages, source=source)
 
     def apply(self, labels: pd.Series | Iterable[str]) -> pd.Series:
@@ -140,10 +134,10 @@ def load_mapping(path: str | Path) -> Mapping:
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise _error([Problem("", "file not found; check the path")], source) from None
+        raise LogError([Problem("", "file not found; check the path")], source) from None
     except OSError as err:
-        raise _error([Problem("", f"cannot read: {err}")], source) from None
+        raise LogError([Problem("", f"cannot read: {err}")], source) from None
     except tomllib.TOMLDecodeError as err:
-        raise _error([Problem("", f"invalid TOML: {err}; fix the syntax there")],
+        raise LogError([Problem("", f"invalid TOML: {err}; fix the syntax there")],
                            source) from None
     return Mapping.from_dict(raw, source)

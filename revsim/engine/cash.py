@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from revsim.engine.entities import Lead, Wake
+from revsim.engine.entities import Item, Lead, Wake
 from revsim.engine.monitor import ValueSink
 from revsim.engine.streams import keyed_uniform
 from revsim.scenario.compile_cash import default_on_time_delay
@@ -44,8 +44,8 @@ class Deal:
     first_invoice: Invoice | None = None
 
 
-class Invoice(Lead):
-    """An invoice; a Lead subclass so that billing and collections staff can work it."""
+class Invoice(Item):
+    """An invoice: a work item (billing and collections staff work it), not a lead."""
 
     __slots__ = ("deal_ref", "amount", "paid", "issued", "due", "kind", "latent", "windows",
                  "pay_token", "pay_at", "partial", "first_part_paid", "in_collections", "open",
@@ -53,8 +53,8 @@ class Invoice(Lead):
 
     def __init__(self, invoice_id: int, deal: Deal, amount: int, now: float) -> None:
         lead = deal.lead
-        super().__init__(invoice_id, lead.source, lead.segment, amount / 100.0, lead.score, now)
-        self.first_touch = now  # an invoice is not a lead: billing work is no "first touch"
+        super().__init__(invoice_id, lead.segment, amount / 100.0, lead.score, now)
+        self.first_touch = now  # billing work is no lead's "first touch": never timed
         self.deal_ref = deal
         self.amount = amount
         self.paid = 0
@@ -140,12 +140,20 @@ class CashRT:
         self.collected = 0
         self.written_off = 0
         self.outstanding = 0
+        # Areas under AR (cent-hours) and under the count of open invoices since the window
+        # start, brought up to date at every change, for their time averages.
+        self.ar_area = 0.0
+        self.open_area = 0.0
+        self.levels_at = 0.0
         self.time_to_cash = ValueSink(sim.keep_values)
         self.time_to_live = ValueSink(sim.keep_values)
         self.invoice_log: list[tuple[Any, ...]] | None = [] if sim.records is not None else None
         self.reset_window()
 
     def reset_window(self) -> None:
+        self.ar_area = 0.0
+        self.open_area = 0.0
+        self.levels_at = self.env._now
         self.w_invoiced = 0
         self.w_collected = 0
         self.w_written_off = 0
@@ -158,6 +166,20 @@ class CashRT:
         self.w_invoices = 0
         self.time_to_cash.reset()
         self.time_to_live.reset()
+
+    def _advance_levels(self, now: float) -> None:
+        """Add the area under AR and open invoices since the last change (call before one)."""
+        span = now - self.levels_at
+        self.ar_area += self.outstanding * span
+        self.open_area += len(self.open) * span
+        self.levels_at = now
+
+    def time_averages(self, now: float, window: float) -> tuple[float, float]:
+        """(AR in cents, open invoices), each averaged over the window ending at ``now``."""
+        self._advance_levels(now)
+        if window <= 0:
+            return math.nan, math.nan
+        return self.ar_area / window, self.open_area / window
 
     def _log(self, *row: Any) -> None:
         if self.invoice_log is not None:
@@ -289,6 +311,7 @@ class CashRT:
         inv.due = now + c.terms
         inv.open = True
         inv.write_off_at = now + p.write_off_after
+        self._advance_levels(now)
         self.open[inv.id] = inv
         self.unbilled -= inv.amount
         self.invoiced += inv.amount
@@ -381,6 +404,7 @@ class CashRT:
         self._pay(inv, remaining, now)
 
     def _pay(self, inv: Invoice, cents: int, now: float) -> None:
+        self._advance_levels(now)
         inv.paid += cents
         self.collected += cents
         self.outstanding -= cents
@@ -404,6 +428,7 @@ class CashRT:
         if not inv.open:
             return
         now = self.env._now
+        self._advance_levels(now)
         remaining = inv.amount - inv.paid
         self.written_off += remaining
         self.outstanding -= remaining
@@ -441,12 +466,13 @@ class CashRT:
         if new_pay < inv.pay_at:
             self._schedule_payment(inv, max(new_pay, now))
 
-    def on_stage_exit(self, lead: Lead, outcome: int, now: float) -> None:
+    def on_stage_exit(self, item: Item, outcome: int, now: float) -> None:
         """Billing or collections staff finished an item (routed to an internal outcome)."""
+        inv = cast(Invoice, item)  # only invoices reach these outcomes
         if outcome == ISSUED:
-            self.issue(lead, now)  # type: ignore[arg-type]
+            self.issue(inv, now)
         else:
-            self.send_reminder(lead, now)  # type: ignore[arg-type]
+            self.send_reminder(inv, now)
 
     # -- summary -------------------------------------------------------------------------------
     def aging(self, now: float) -> dict[str, int]:

@@ -1,4 +1,5 @@
-"""The things that move and the people who work them: leads, staff members, wake-up events."""
+"""The things that move and the people who work them: work items (leads; invoices live in
+engine.cash), staff members, wake-up events."""
 
 from __future__ import annotations
 
@@ -46,54 +47,66 @@ def _unset(event: Any) -> None:
     raise AssertionError("timer fired without a callback")
 
 
-class Lead:
-    """One lead (later opportunity) moving through the cycle."""
+class Item:
+    """Something staff work at a stage: a lead, or an invoice in billing or collections.
+
+    It holds what the stage machinery reads and writes on every visit (queueing, patience,
+    routing); what a lead or an invoice is beyond that lives in its own class.
+    """
 
     __slots__ = (
         "id",
-        "source",
         "segment",
         "value",
         "score",
-        "created",
         "ready",
         "first_touch",
-        "cycles",
         "stage",
         "t_arrive",
         "t_start",
         "token",
         "patience",
         "cold",
-        "deal",
         "worker",
         "key",
         "hops",
     )
 
-    def __init__(self, lead_id: int, source: int, segment: int, value: float, score: float,
-                 created: float) -> None:
-        self.id = lead_id
-        self.source = source
+    def __init__(self, item_id: int, segment: int, value: float, score: float,
+                 now: float) -> None:
+        self.id = item_id
         self.segment = segment
         self.value = value
-        self.score = score
-        self.created = created
-        self.ready = created  # when the lead became workable (created, or back from nurture)
+        self.score = score  # what discipline = "priority" by score reads
+        self.ready = now  # when it became workable (created, or back from nurture)
+        # When staff first worked it (-1: not yet). Only leads time their first touch; an
+        # item that must not be timed starts with a value >= 0.
         self.first_touch = -1.0
-        self.cycles = 0
         self.stage: Any = None
-        self.t_arrive = created
-        self.t_start = created
-        # Incremented whenever the lead leaves a queue, so stale queue entries and stale
+        self.t_arrive = now
+        self.t_start = now
+        # Incremented whenever the item leaves a queue, so stale queue entries and stale
         # patience timers can be recognised and skipped (lazy deletion).
         self.token = 0
         self.patience = 0.0
         self.cold = False
-        self.deal: Any = None  # set when the lead is won (see engine.cash)
         self.worker = -1  # id of the staff member working it at its current stage
-        self.key = lead_id  # identity for per-lead random numbers (set by the source)
+        self.key = item_id  # identity for per-item random numbers (set by the source)
         self.hops = 0  # stages entered so far
+
+
+class Lead(Item):
+    """One lead (later opportunity) moving through the cycle."""
+
+    __slots__ = ("source", "created", "cycles", "deal")
+
+    def __init__(self, lead_id: int, source: int, segment: int, value: float, score: float,
+                 created: float) -> None:
+        super().__init__(lead_id, segment, value, score, created)
+        self.source = source
+        self.created = created
+        self.cycles = 0
+        self.deal: Any = None  # set when the lead is won (see engine.cash)
 
 
 class Server:

@@ -6,6 +6,7 @@ turning the buffers into numbers happens once, at the end of a replication.
 
 from __future__ import annotations
 
+import math
 from array import array
 from dataclasses import dataclass, field
 
@@ -78,11 +79,30 @@ class ValueSink:
         exact = int(np.count_nonzero(np.asarray(self.buf, dtype=float) > 0.0))
         return self.n_folded - self.zeros + exact
 
+    def sum(self) -> float:
+        return self.total + float(np.asarray(self.buf, dtype=float).sum())
+
     def mean(self) -> float:
         n = self.count
         if n == 0:
             return float("nan")
-        return (self.total + float(np.asarray(self.buf, dtype=float).sum())) / n
+        return self.sum() / n
+
+    def count_above(self, x: float) -> float:
+        """How many values were > ``x``: exact while unfolded; after a fold, the bin holding
+        ``x`` is split log-linearly (as :meth:`quantile` reads it), so it may be fractional."""
+        above = float(np.count_nonzero(np.asarray(self.buf, dtype=float) > x))
+        hist = self.hist
+        if hist is None:
+            return above
+        if x <= _EDGES[0]:
+            return above + float(self.n_folded - self.zeros)
+        b = int(np.searchsorted(_EDGES, x))  # bin b holds the values in (_EDGES[b-1], _EDGES[b]]
+        above += float(hist[b + 1:].sum())
+        if b < len(_EDGES):
+            lo, hi = _EDGES[b - 1], _EDGES[b]
+            above += float(hist[b]) * (math.log(hi / x) / math.log(hi / lo))
+        return above
 
     def quantile(self, q: float) -> float:
         """The q-quantile (exact while unfolded, histogram-interpolated after)."""

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from revsim.engine.entities import Lead, Server, Wake
+from revsim.engine.entities import Item, Server, Wake
 from revsim.engine.streams import keyed_uniform, mix64
 from revsim.scenario.model import PoolModel
 
@@ -128,7 +128,7 @@ class PoolRT:
         return self.busy_out - self.busy_in + self.busy * self.clock(now) - self.busy0 * self.w0
 
     # -- queue ---------------------------------------------------------------------------------
-    def enqueue(self, lead: Lead, stage: StageRT) -> None:
+    def enqueue(self, lead: Item, stage: StageRT) -> None:
         if self.heap:
             seq = next(self._seq)
             if stage.discipline == "priority":
@@ -145,7 +145,7 @@ class PoolRT:
         else:
             self.queue.append((lead, lead.token, stage))
 
-    def _pop_valid(self) -> tuple[Lead, StageRT] | None:
+    def _pop_valid(self) -> tuple[Item, StageRT] | None:
         """The next item to serve, skipping stale entries (leads that reneged)."""
         queue = self.queue
         if not self.heap:
@@ -219,7 +219,7 @@ class PoolRT:
                     return
             else:
                 while queue:
-                    lead: Lead
+                    lead: Item
                     stage: StageRT
                     lead, token, stage = queue.popleft()
                     if lead.token == token:

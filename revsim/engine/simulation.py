@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from itertools import count
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
 from revsim.engine.cash import CashRT
-from revsim.engine.entities import Lead, Wake
+from revsim.engine.entities import Item, Lead, Wake
 from revsim.engine.environment import Environment, StopRequest
 from revsim.engine.monitor import LeadRecords, Level, ValueSink, VisitRecords
 from revsim.engine.pool import PoolRT
@@ -125,13 +125,14 @@ class Simulation:
         system.n += 1
         system.sum_in += now
 
-    def nurture_exhausted(self, lead: Lead) -> bool:
+    def nurture_exhausted(self, item: Item) -> bool:
         """Whether the lead has been recycled ``max_cycles`` times already."""
         nurture = self.model.nurture
-        return nurture is None or lead.cycles >= nurture.max_cycles
+        return nurture is None or cast(Lead, item).cycles >= nurture.max_cycles
 
-    def to_nurture(self, lead: Lead, now: float) -> None:
+    def to_nurture(self, item: Item, now: float) -> None:
         """Recycle a lead: it comes back to the nurture stage after a delay, a few times at most."""
+        lead = cast(Lead, item)  # only leads are routed to nurture
         nurture = self.model.nurture
         assert nurture is not None and self.nurture_draw is not None
         # StageRT.depart has already turned recycling beyond max_cycles into "disqualified"
@@ -150,19 +151,20 @@ class Simulation:
         lead.first_touch = -1.0
         self.stages[self.model.nurture.to].offer(lead, now)
 
-    def finish(self, lead: Lead, outcome: int, now: float) -> None:
-        """The lead's journey ends with ``outcome`` (won, lost, disqualified, ...)."""
+    def finish(self, item: Item, outcome: int, now: float) -> None:
+        """The item's journey ends with ``outcome`` (won, lost, disqualified, ...)."""
         if outcome <= LIVE:
             # live/churned end a deal's delivery; issued/reminded end billing/collections work
             assert self.cash is not None
             if outcome in (ISSUED, REMINDED):
-                self.cash.on_stage_exit(lead, outcome, now)
+                self.cash.on_stage_exit(item, outcome, now)
             else:
-                self.cash.delivery_done(lead, outcome, now)
+                self.cash.delivery_done(cast(Lead, item), outcome, now)
             return
         # Outcome counts and values are kept by the stage the lead leaves (totals are summed
         # over stages at the end), so nothing is counted twice on the hot path.
         if outcome == WON:
+            lead = cast(Lead, item)  # only leads are won
             self.cycle_won.add(now - lead.created)
             self._won_total += 1
             self._bookings_total += lead.value
@@ -170,18 +172,28 @@ class Simulation:
         system.n -= 1
         system.sum_out += now
         if outcome == WON and self.cash is not None:
-            self.cash.won(lead, now)
+            self.cash.won(cast(Lead, item), now)
 
     # -- periodic and one-off events -------------------------------------------------------------
     def _sample(self, ev: Wake) -> None:
         now = self.env._now
+        self._record_levels(now)
+        for st in self.stages:
+            st.waits.maybe_fold()
+            st.times.maybe_fold()
+            st.abandon_waits.maybe_fold()
+        self.first_touch.maybe_fold()
+        self.cycle_won.maybe_fold()
+        nxt = now + self.model.sample_every
+        if nxt <= self.horizon:
+            self._at(nxt, self._sample)
+
+    def _record_levels(self, now: float) -> None:
         s = self.series
         s["t"].append(now)
         for st in self.stages:
             s[f"queue:{st.name}"].append(st.queue.n)
             s[f"wip:{st.name}"].append(st.wip.n)
-            st.waits.maybe_fold()
-            st.times.maybe_fold()
         for p in self.pools:
             s[f"busy:{p.name}"].append(p.busy)
             s[f"headcount:{p.name}"].append(p.active)
@@ -192,11 +204,6 @@ class Simulation:
             s["invoiced"].append(self.cash.invoiced / 100.0)
             s["collected"].append(self.cash.collected / 100.0)
             s["ar_outstanding"].append(self.cash.outstanding / 100.0)
-        self.first_touch.maybe_fold()
-        self.cycle_won.maybe_fold()
-        nxt = now + self.model.sample_every
-        if nxt <= self.horizon:
-            self._at(nxt, self._sample)
 
     def _end_batch(self, ev: Wake) -> None:
         now = self.env._now
@@ -227,6 +234,11 @@ class Simulation:
     def run(self) -> ReplicationOutput:
         """Run to the horizon and summarise (the last batch, when batching)."""
         self.env.run(until=self.horizon)
+        # The run stops before events at the horizon itself, so the sample due there (or the
+        # last one, when the spacing does not divide the horizon) is taken here: every level
+        # series ends at the horizon.
+        if self.series["t"][-1] < self.horizon:
+            self._record_levels(self.horizon)
         out = self._summarise(self.horizon)
         self.batch_outputs.append(out)
         return out
@@ -240,11 +252,26 @@ class Simulation:
         window = T - self.window_start
         stages: dict[str, dict[str, Any]] = {}
         for st in self.stages:
+            reneged = st.outcomes[st.reneged_slot]
+            target = st.model.service_level
+            abandon = st.abandon_waits
             stages[st.name] = {
                 "arrivals": st.arrivals,
+                "refused": st.outcomes[st.refused_slot],
+                "reneged": reneged,
+                "went_cold": st.went_cold,
                 "started": st.waits.count,
                 "waited": st.waits.count_positive(),
-                "completed": st.times.count,
+                # waits that ended in the window, served or given up: all admitted arrivals
+                "wait_ended": st.waits.count + abandon.count,
+                "waited_all": st.waits.count_positive() + abandon.count_positive(),
+                "wait_sum_all": st.waits.sum() + abandon.sum(),
+                "over_target": (st.waits.count_above(target) if target is not None
+                                else float("nan")),
+                "over_target_all": (st.waits.count_above(target) + abandon.count_above(target)
+                                    if target is not None else float("nan")),
+                # completions: departures after the stage's work, not leads that gave up
+                "completed": st.times.count - reneged,
                 "work_hours": st.work_sum,
                 "wait_mean": st.waits.mean(),
                 "wait_p50": st.waits.quantile(0.5),
@@ -326,6 +353,7 @@ class Simulation:
         window_days = (T - self.window_start) / 24.0
         ar = cash.outstanding / 100.0
         invoiced = cash.w_invoiced / 100.0
+        ar_mean, open_mean = cash.time_averages(T, T - self.window_start)
         out = {
             "cash:invoiced": invoiced,
             "cash:invoices": float(cash.w_invoices),
@@ -338,6 +366,9 @@ class Simulation:
             "cash:churned_in_onboarding": float(cash.w_churned),
             "cash:dunning_touches": float(cash.w_touches),
             "cash:ar_outstanding": ar,
+            "cash:ar_outstanding_mean": ar_mean / 100.0,
+            "cash:open_invoices": float(len(cash.open)),
+            "cash:open_invoices_mean": open_mean,
             # DSO, period-end method: AR at the end of the window / amount invoiced in the
             # window x days in the window.
             "cash:dso": ar / invoiced * window_days if invoiced > 0 else float("nan"),

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from heapq import heappush
 from typing import TYPE_CHECKING, Any
 
-from revsim.engine.entities import NORMAL, Lead, Server, Wake
+from revsim.engine.entities import NORMAL, Item, Server, Wake
 from revsim.engine.monitor import Level, ValueSink
 from revsim.engine.streams import keyed_uniform
 from revsim.scenario.model import (
@@ -74,13 +74,18 @@ class StageRT:
         self.blocks = self.limited and model.when_full == "block"
         # Leads that finished upstream (or arrived) but found this stage full, in arrival order:
         # (lead, origin stage or None, server held upstream or None, target index).
-        self.blocked: deque[tuple[Lead, StageRT | None, Server | None]] = deque()
+        self.blocked: deque[tuple[Item, StageRT | None, Server | None]] = deque()
         self.stages: list[StageRT] = []  # filled in by the simulation once all stages exist
         keep = sim.keep_values
         self.queue = Level()
         self.wip = Level()
-        self.waits = ValueSink(keep)
-        self.times = ValueSink(keep)
+        self.waits = ValueSink(keep)  # waits of the items that started work (served)
+        self.times = ValueSink(keep)  # times in stage of the items that left it
+        # Waits of the items that gave up waiting (reneged): with ``waits``, the waits of all
+        # admitted arrivals whose wait ended in the window.
+        self.abandon_waits = ValueSink(keep)
+        self.refused_slot = BALKED + OUTCOME_SLOTS
+        self.reneged_slot = RENEGED + OUTCOME_SLOTS
         self.first_touch_add = sim.first_touch.add
         # bound once: reset and fold empty the same buffers
         self.waits_add = self.waits.add
@@ -94,9 +99,9 @@ class StageRT:
 
     @property
     def arrivals(self) -> int:
-        """Arrivals in the window, by flow balance: departures (lost leads included) plus the
+        """Arrivals in the window, by flow balance: departures plus refused leads plus the
         change in how many are in the stage (cheaper than counting each arrival)."""
-        return self.times.count + self.wip.n - self.wip.n0
+        return self.times.count + self.outcomes[self.refused_slot] + self.wip.n - self.wip.n0
 
     def link(self, stages: list[StageRT]) -> None:
         """Called once every stage exists: precompute what the hot path needs to know."""
@@ -123,8 +128,10 @@ class StageRT:
         # Indexed by target + OUTCOME_SLOTS: outcomes are small negative codes, stages >= 0.
         self.outcomes = [0] * self.n_targets
         self.outcome_value = [0.0] * self.n_targets
+        self.went_cold = 0  # served after their patience ran out (patience mode "decay")
         self.waits.reset()
         self.times.reset()
+        self.abandon_waits.reset()
 
     # -- entering ------------------------------------------------------------------------------
     def has_room(self) -> bool:
@@ -135,7 +142,7 @@ class StageRT:
             return pool is not None and bool(pool.free) and pool.is_open(self.env._now)
         return True
 
-    def offer(self, lead: Lead, now: float) -> None:
+    def offer(self, lead: Item, now: float) -> None:
         """A lead arrives from outside the stage (a source, nurture or a delay upstream)."""
         if self.limited and not self.has_room():
             if self.blocks:
@@ -143,13 +150,14 @@ class StageRT:
                 return
             if self.records is not None:
                 self.records.enter(lead.id, self.index, now)
-            self.times.add(0.0)  # a lost lead spends no time in the stage, but it did arrive
+            # Refused: counted by its outcome (see ``arrivals``), not in the times in stage,
+            # which it never spent.
             self._record(lead, now, now, now, BALKED)
             self.sim.finish(lead, BALKED, now)
             return
         self.arrive(lead, now)
 
-    def arrive(self, lead: Lead, now: float) -> None:
+    def arrive(self, lead: Item, now: float) -> None:
         lead.hops += 1
         if self.records is not None:
             self.records.enter(lead.id, self.index, now)
@@ -186,7 +194,7 @@ class StageRT:
             self.env.wake(ev, lead.patience)
 
     # -- work ----------------------------------------------------------------------------------
-    def start_from_queue(self, lead: Lead, server: Server, now: float) -> None:
+    def start_from_queue(self, lead: Item, server: Server, now: float) -> None:
         lead.token += 1
         queue = self.queue
         queue.n -= 1
@@ -195,7 +203,7 @@ class StageRT:
         if self.blocked:
             self.admit_blocked(now)  # the queue got shorter: a blocked lead may fit now
 
-    def start(self, lead: Lead, server: Server, now: float) -> None:
+    def start(self, lead: Item, server: Server, now: float) -> None:
         wait = now - lead.t_arrive
         self.waits_add(wait)  # its count is the number of starts; its zeros, the non-waits
         if lead.first_touch < 0.0:
@@ -210,6 +218,8 @@ class StageRT:
         else:
             if self.decay:
                 lead.cold = wait > lead.patience
+                if lead.cold:
+                    self.went_cold += 1
             if server.ramp is not None:
                 work /= server.productivity(now)
             pool.busy += 1
@@ -241,7 +251,7 @@ class StageRT:
         ev2.lead = lead
         self.env.wake(ev2, self._delay_for(lead, ev2))
 
-    def _delay_for(self, lead: Lead, ev: Wake) -> float:
+    def _delay_for(self, lead: Item, ev: Wake) -> float:
         """The unstaffed delay; with outcome-specific delays the route is drawn now."""
         if self.route_delays:
             target = self.route(lead)
@@ -253,7 +263,7 @@ class StageRT:
     def _work_done(self, ev: Wake) -> None:
         """Staffed work is over (no delay follows): route the lead and free the server."""
         server: Server = ev.server
-        lead: Lead = server.lead
+        lead: Item = server.lead
         target = self.single_target
         if target is None or lead.cold:
             target = self.route(lead)
@@ -261,7 +271,7 @@ class StageRT:
 
     def _finish(self, ev: Wake) -> None:
         """The unstaffed delay is over: route the lead (unless the route was drawn already)."""
-        lead: Lead = ev.lead
+        lead: Item = ev.lead
         target = ev.target  # drawn already when delays depend on the route
         if target is None:
             target = self.single_target
@@ -269,7 +279,7 @@ class StageRT:
                 target = self.route(lead)
         self._move_on(lead, None, target)
 
-    def _move_on(self, lead: Lead, server: Server | None, target: int) -> None:
+    def _move_on(self, lead: Item, server: Server | None, target: int) -> None:
         now = self.env._now
         if self.may_block and target >= 0:
             dest = self.stages[target]
@@ -281,7 +291,7 @@ class StageRT:
             pool.release(server, now)
         self.depart(lead, now, target)
 
-    def route(self, lead: Lead) -> int:
+    def route(self, lead: Item) -> int:
         targets, cumulative = self.routes
         if self.routes_by_segment:
             targets, cumulative = self.routes_by_segment.get(lead.segment, self.routes)
@@ -298,7 +308,7 @@ class StageRT:
         return target
 
     # -- leaving -------------------------------------------------------------------------------
-    def depart(self, lead: Lead, now: float, target: int) -> None:
+    def depart(self, lead: Item, now: float, target: int) -> None:
         """The lead leaves this stage towards ``target`` (a stage index or an outcome)."""
         if target == NURTURE and self.sim.nurture_exhausted(lead):
             target = DISQUALIFIED  # recycled often enough: recorded as what happens to it
@@ -321,7 +331,7 @@ class StageRT:
         else:
             self.sim.finish(lead, target, now)
 
-    def _record(self, lead: Lead, arrival: float, start: float, end: float, target: int) -> None:
+    def _record(self, lead: Item, arrival: float, start: float, end: float, target: int) -> None:
         slot = target + OUTCOME_SLOTS
         self.outcomes[slot] += 1
         self.outcome_value[slot] += lead.value
@@ -340,7 +350,7 @@ class StageRT:
             origin.depart(lead, now, self.index)
 
     def _on_patience_end(self, ev: Wake) -> None:
-        lead: Lead = ev.lead
+        lead: Item = ev.lead
         if lead.token != ev.token or lead.stage is not self:
             return  # already served or moved on
         now = self.env._now
@@ -350,4 +360,5 @@ class StageRT:
         queue.sum_out += now
         lead.t_start = now
         lead.worker = -1
+        self.abandon_waits.add(now - lead.t_arrive)
         self.depart(lead, now, RENEGED)

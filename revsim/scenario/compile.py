@@ -421,6 +421,8 @@ class _Compiler:
             patience, mode = self._patience(spec.patience, f"{path}.patience")
             if mode is not None and pool is None:
                 self.fail(f"{path}.patience", "only staffed stages have a queue to be patient in")
+            if spec.service_level is not None and spec.pool is None:
+                self.fail(f"{path}.service_level", "only staffed stages have a wait to target")
             routes = self._routing(spec.routes, targets, f"{path}.routes")
             by_segment: dict[int, Routing] = {}
             for seg, seg_routes in spec.routes_by_segment.items():
@@ -472,6 +474,7 @@ class _Compiler:
                     routes_by_segment=by_segment,
                     work_scale=spec.work_scale,
                     delay_by_route=by_route,
+                    service_level=spec.service_level,
                 )
             )
         return out
@@ -677,6 +680,8 @@ def capacity_warnings(model: Model) -> list[str]:
             for st in model.stages
             if st.pool == pool.index and st.work is not None
         )
+        if all(st.pure_loss for st in model.stages if st.pool == pool.index):
+            continue  # a loss system sheds its overload: nothing can grow without bound
         heads = pool.planned_headcount(model.warmup, model.horizon)
         capacity = heads * pool.calendar.open_fraction()
         if offered <= 0:

@@ -147,10 +147,16 @@ class StageModel:
     routes_by_segment: dict[int, Routing]
     work_scale: float = 1.0
     delay_by_route: dict[int, Distribution] = field(default_factory=dict)
+    service_level: float | None = None  # wait target (h) that P(wait > target) is reported for
 
     @property
     def staffed(self) -> bool:
         return self.pool is not None
+
+    @property
+    def pure_loss(self) -> bool:
+        """No waiting room: a lead finding every server busy is lost, so no queue can grow."""
+        return self.when_full == "lose" and self.queue_limit == 0
 
 
 @dataclass(frozen=True)

@@ -154,6 +154,10 @@ class StageSpec(Section):
     when_full: Literal["lose", "block"] = Field(
         "lose", description="At a limit: lose the arriving lead, or block the upstream server."
     )
+    service_level: Duration | None = Field(
+        None, description="Service-level target for the wait of a staffed stage, e.g. \"1 h\": "
+        "the share of leads that waited longer is reported (KPI p_wait_over_target)."
+    )
     patience: Literal["none", "moderate", "aggressive"] | PatienceSpec = Field(
         "none", description="Patience for first touch: a preset name or a table."
     )

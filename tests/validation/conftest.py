@@ -73,6 +73,7 @@ def station_toml(
     queue_limit: int | None = None,
     patience: str | None = None,
     calendar: tuple[list[str], list[str]] | None = None,
+    service_level: str | None = None,
 ) -> str:
     """A single-station scenario: Poisson arrivals at ``lam``/h into stage ``station``.
 
@@ -82,6 +83,7 @@ def station_toml(
     ``queue_limit``: at most that many waiting, the others are lost (K = c + queue_limit).
     ``patience``: waiting items renege after this (distribution) if not started.
     ``calendar``: (days, hours) the pool works, e.g. (["mon-fri"], ["09:00-17:00"]).
+    ``service_level``: the stage's wait target, e.g. ``"0.5 h"`` (P(wait > target) is reported).
     """
     parts = [header(name, horizon_h, warmup_h)]
     if calendar is not None:
@@ -107,6 +109,8 @@ def station_toml(
         stage.append('when_full = "lose"')
     if patience is not None:
         stage.append(f'patience = {{ on_expiry = "renege", after = {patience} }}')
+    if service_level is not None:
+        stage.append(f'service_level = "{service_level}"')
     stage.append("routes = { done = 1.0 }")
     parts.append("\n".join(stage) + "\n")
     return "\n".join(parts)
@@ -138,12 +142,13 @@ def stage_names(res: revsim.RunResult) -> list[str]:
 
 # ---------------------------------------------------------------------------- Little's law
 def assert_littles_law(res: revsim.RunResult, stage: str) -> None:
-    """L = lambda W for one stage, per replication: wip_mean vs arrival rate x time_in_stage_mean.
+    """L = lambda W for one stage, per replication: wip_mean vs admission rate x time_in_stage_mean.
 
-    ``arrivals`` counts every item offered in the window (balked ones too) and
-    ``time_in_stage_mean`` averages over every item that left in the window (a balked item
-    counts with time 0, a reneged one with its time until it gave up), so
-    ``wip_mean - arrivals / window * time_in_stage_mean`` is ~0 in each replication.
+    ``arrivals`` counts every item offered in the window (blocked ones too);
+    ``time_in_stage_mean`` averages over every item that entered the stage and left it in the
+    window (a reneged one with its time until it gave up; a blocked item never entered, so it
+    is not averaged in), so with the admitted items ``arrivals - blocked``,
+    ``wip_mean - admitted / window * time_in_stage_mean`` is ~0 in each replication.
 
     It is not exactly 0: the three numbers are measured on a finite window, and items present
     at the window's edges enter them differently (an item in the stage at the warm-up instant
@@ -162,7 +167,10 @@ def assert_littles_law(res: revsim.RunResult, stage: str) -> None:
     would have to be scaled by ``wip_mean``.
     """
     window = window_hours(res)
-    lam = stage_values(res, "arrivals", stage) / window
+    admitted = stage_values(res, "arrivals", stage)
+    if len(res.values("blocked", "stage", stage)):
+        admitted = admitted - stage_values(res, "blocked", stage)
+    lam = admitted / window
     w = stage_values(res, "time_in_stage_mean", stage)
     wip = stage_values(res, "wip_mean", stage)
     assert_consistent(wip - lam * w, 0.0, name=f"Little's law L - lambda W at stage {stage!r}")

@@ -38,7 +38,8 @@ import pytest
 from scipy import stats
 
 import revsim
-from revsim.calibrate.derive import FittedScenario
+from revsim.calibrate.fitted import FittedScenario
+from revsim.calibrate.survival import kaplan_meier, km_quantile
 
 from .conftest import seed
 
@@ -155,18 +156,8 @@ def garwood(count: int, exposure_w: float, confidence: float = CONFIDENCE) -> tu
 
 def km_quantiles(t: np.ndarray, observed: np.ndarray, qs: tuple[float, ...]) -> np.ndarray:
     """Kaplan-Meier quantiles: the first time the survival is at or below 1 - q (inf if never)."""
-    order = np.argsort(t, kind="stable")
-    t, d = t[order], observed[order].astype(float)
-    times, first = np.unique(t, return_index=True)
-    deaths = np.add.reduceat(d, first)
-    at_risk = len(t) - first
-    surv = np.cumprod(1.0 - deaths / at_risk)
-    out = np.full(len(qs), np.inf)
-    for i, q in enumerate(qs):
-        hit = np.flatnonzero(surv <= 1 - q + 1e-12)
-        if len(hit):
-            out[i] = times[hit[0]]
-    return out
+    times, surv, _ = kaplan_meier(t, observed.astype(bool))
+    return np.array([km_quantile(times, surv, q) for q in qs])
 
 
 def km_bootstrap(t: np.ndarray, observed: np.ndarray, qs: tuple[float, ...], rng_seed: int
@@ -299,7 +290,7 @@ def test_duration_quantiles_are_recovered(fitted: dict[str, FittedScenario], cas
         t = v["hours"].to_numpy(float)
         obs = (~v["censored"]).to_numpy()
         km, se = km_bootstrap(t, obs, qs, rng_seed=seed(42) + k)
-        # our KM agrees with the fit's own (lifelines) KM
+        # the KM of the visits is the fit's own KM
         assert km == pytest.approx([fit.km_median, fit.km_p90])
         for q, km_q, se_q in zip(qs, km, se, strict=True):
             true = delay.ppf(q)
@@ -366,7 +357,7 @@ def test_dropping_open_visits_biases_the_median_short(fitted: dict[str, FittedSc
 
 
 def test_fitted_scenario_loads_and_runs(fitted: dict[str, FittedScenario]) -> None:
-    sc = fitted["end"].scenario()
+    sc = revsim.loads(fitted["end"].to_toml())
     assert {s.name for s in sc.model.stages} == set(ROUTES)
     result = sc.run(replications=2, seed=seed(44), horizon="2 w", warmup="0 h", progress=False)
     assert result.values("won").sum() > 0

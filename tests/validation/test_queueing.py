@@ -98,9 +98,10 @@ def test_mmck_blocking(limit: str, k: int) -> None:
                       name="Wq of admitted")
     assert_consistent(pool_values(res, "utilisation"), theory["throughput"] * mean_s / c,
                       name="utilisation")
-    # With arrivals counting lost items, L = lambda W needs time_in_stage_mean to count each
-    # lost item with time 0 (as the metric is defined); averaging over admitted items only
-    # would make lambda W too large by the factor 1 / (1 - p_block).
+    # time_in_stage_mean averages over the admitted items only (a lost item never entered),
+    # so L = lambda W holds with the admission rate, arrivals - blocked.
+    assert_consistent(stage_values(res, "time_in_stage_mean", "station"), theory["w"],
+                      name="W of admitted")
     assert_littles_law_everywhere(res)
 
 

@@ -27,6 +27,7 @@ from scipy.special import logsumexp
 __all__ = [
     "erlang_b",
     "erlang_c",
+    "erlang_c_wait_tail",
     "mmc",
     "mmck",
     "mg1_pk",
@@ -91,6 +92,18 @@ def erlang_c(c: int, a: float) -> float:
         return 1.0
     b = erlang_b(c, a)
     return c * b / (c - a * (1.0 - b))
+
+
+def erlang_c_wait_tail(lam: float, mu: float, c: int, t: float) -> float:
+    """P(Wq > t) of an M/M/c FCFS queue: an arrival waits w.p. C (Erlang C), and then its wait
+    is Exp(c mu - lam), so P(Wq > t) = C exp(-(c mu - lam) t) for t >= 0."""
+    lam = _check_nonneg("lam", lam)
+    mu = _check_positive("mu", mu)
+    c = _check_servers(c)
+    t = _check_nonneg("t", t)
+    if lam >= c * mu:
+        raise ValueError(f"M/M/{c} unstable: lam = {lam} >= c mu = {c * mu}")
+    return erlang_c(c, lam / mu) * math.exp(-(c * mu - lam) * t)
 
 
 def mmc(lam: float, mu: float, c: int) -> dict[str, float]:

@@ -1,4 +1,6 @@
-"""Write a fitted scenario as TOML with every fitted number annotated, and its report folder."""
+"""A scenario fitted to an event log, with the evidence behind every number, and how it is written:
+as TOML with every fitted number annotated, and as a report folder (tables, KM/QQ plots, summary).
+"""
 
 from __future__ import annotations
 
@@ -7,14 +9,59 @@ import json
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from revsim.calibrate.derive import FittedScenario
+from revsim.calibrate.fit_plots import plot_qq, plot_survival
+from revsim.calibrate.fitting import DurationFit
+from revsim.calibrate.journeys import Journeys
+from revsim.calibrate.log import EventLog
+from revsim.io import write_csv, write_text
+from revsim.scenario.compile import compile_scenario
+from revsim.scenario.load import parse_toml
+from revsim.scenario.model import Model
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
+
+
+@dataclass
+class FittedScenario:
+    """A scenario derived from a log, with the evidence behind every number."""
+
+    raw: dict[str, Any]
+    comments: dict[str, str]
+    fits: dict[str, DurationFit]
+    transitions: pd.DataFrame
+    arrivals: pd.DataFrame
+    notes: list[str]
+    log: EventLog
+    journeys: Journeys
+    header: list[str] = field(default_factory=list)
+
+    def to_toml(self) -> str:
+        """The scenario as TOML, every fitted number annotated."""
+        return scenario_toml(self)
+
+    def scenario(self) -> Model:
+        """The fitted scenario, validated and compiled: the engine model that ``backtest`` and
+        revsim.experiment run. Raises ``ScenarioError`` with every problem if it does not load.
+
+        (For the Python API's ``Scenario``, with ``run`` and ``compare``:
+        ``revsim.loads(fitted.to_toml())``; calibrate sits below that layer.)
+        """
+        source = f"fitted from {self.log.source}"
+        model, _ = compile_scenario(parse_toml(self.to_toml(), source), source)
+        return model
+
+    def write(self, path: str | Path) -> Path:
+        """Write the annotated scenario TOML (atomically)."""
+        return write_text(Path(path), self.to_toml())
+
+    def write_report(self, folder: str | Path, *, plots: bool = True) -> list[Path]:
+        """Fit table, routes, arrivals, KM/QQ plots and a summary.md in ``folder``."""
+        return write_report(self, folder, plots=plots)
 
 
 def _k(key: str) -> str:
@@ -104,8 +151,6 @@ def _wrap(text: str, width: int = 96) -> list[str]:
 
 def write_report(fitted: FittedScenario, out: str | Path, *, plots: bool = True) -> list[Path]:
     """A report folder: fit_table.csv, transitions.csv, arrivals.csv, KM/QQ plots, summary.md."""
-    from revsim.io import write_csv, write_text
-
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     frames = []
@@ -127,12 +172,10 @@ def write_report(fitted: FittedScenario, out: str | Path, *, plots: bool = True)
 
 
 def _plots(fitted: FittedScenario, out: Path) -> list[Path]:
-    import matplotlib
+    import matplotlib  # lazy: matplotlib costs start-up time and only report folders draw
 
     matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    from revsim.calibrate.fit_plots import plot_qq, plot_survival
+    import matplotlib.pyplot as plt  # lazy: as above
 
     written = []
     for path, fit in fitted.fits.items():
