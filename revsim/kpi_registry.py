@@ -21,7 +21,19 @@ from revsim.units import format_duration, format_money
 Direction = Literal["higher", "lower", "neutral"]
 CURRENCY = "$"
 SCOPES = ("total", "cash", "source", "stage", "pool")
+#: The heading of each scope's section in the terminal table and the report, in display order.
+SECTIONS: dict[str, str] = {
+    "total": "Whole cycle",
+    "cash": "Cash (deals, invoices, payments)",
+    "source": "Leads in, by source",
+    "stage": "Stages",
+    "pool": "Staff pools",
+}
+#: Scopes shown as a matrix (one row per stage or pool, one column per KPI), not as rows.
+MATRIX_SCOPES = ("stage", "pool")
+#: Units that are not money (any other unit of a tidy table is a currency code).
 PLAIN_UNITS = frozenset({"count", "share", "h", "d", "per week", "staff-h", ""})
+_NON_NEGATIVE_UNITS = frozenset({"count", "h", "d", "per week", "staff-h"})
 
 
 @dataclass(frozen=True)
@@ -42,13 +54,18 @@ class KPI:
     #: a count that is structurally zero unless the scenario uses the feature
     hide_if_zero: bool = False
     description: str = ""
+    #: when a run reports it only for some scenarios: "scope: condition" ("" = always)
+    only_when: str = ""
 
     @property
     def bounds(self) -> tuple[float, float]:
         """The natural range of a value (a CI is cut at it): 0..1 for shares, >= 0 else."""
-        if self.unit == "share":
-            return 0.0, 1.0
-        return 0.0, math.inf
+        return unit_bounds(self.unit)
+
+    @property
+    def window_total(self) -> bool:
+        """A count or amount summed over the window, so it scales with the window's length."""
+        return self.aggregation in (_COUNT_IN_WINDOW, _AMOUNT_IN_WINDOW)
 
     @property
     def sign(self) -> int:
@@ -69,6 +86,8 @@ _MEAN_OVER = "mean over the window's items"
 _MEDIAN_OVER = "median over the window's items"
 _P90_OVER = "90th percentile over the window's items"
 _RATIO = "ratio of two window totals"
+_CAN_REFUSE = "stage: a stage with a queue or WIP limit and when_full = lose"
+_HAS_TARGET = "stage: a stage with a service_level target"
 
 KPIS: tuple[KPI, ...] = (
     # -- the whole cycle ------------------------------------------------------------------------
@@ -77,10 +96,11 @@ KPIS: tuple[KPI, ...] = (
     _k("lost", "lost", "count", "lower", _COUNT_IN_WINDOW),
     _k("disqualified", "disqualified", "count", "lower", _COUNT_IN_WINDOW),
     _k("reneged", "lost to reneging", "count", "lower", _COUNT_IN_WINDOW, ("total", "stage"),
-       hide_if_zero=True),
+       hide_if_zero=True, only_when="stage: a stage whose patience mode is renege"),
     _k("balked", "lost to full queue", "count", "lower", _COUNT_IN_WINDOW, ("total", "stage"),
-       hide_if_zero=True),
-    _k("done", "done", "count", "neutral", _COUNT_IN_WINDOW, hide_if_zero=True),
+       hide_if_zero=True, only_when="stage: a stage with a queue or WIP limit"),
+    _k("done", "done", "count", "neutral", _COUNT_IN_WINDOW, hide_if_zero=True,
+       only_when="total: a lead reached a done exit in the window"),
     _k("bookings", "bookings", CURRENCY, "higher", _AMOUNT_IN_WINDOW),
     _k("conversion", "conversion", "share", "higher", _RATIO, ("total", "stage"),
        column="conversion"),
@@ -147,9 +167,11 @@ KPIS: tuple[KPI, ...] = (
     # -- stages: losses and waiting over all arrivals -------------------------------------------
     _k("blocked", "blocked (refused at a full stage)", "count", "lower", _COUNT_IN_WINDOW,
        ("stage",), column="blocked", hide_if_zero=True,
-       description="Leads refused on arrival because the stage was full (when_full = lose)."),
+       description="Leads refused on arrival because the stage was full (when_full = lose).",
+       only_when=_CAN_REFUSE),
     _k("blocked_share", "blocked share of arrivals", "share", "lower", _RATIO, ("stage",),
-       description="blocked / arrivals (arrivals include the blocked leads)."),
+       description="blocked / arrivals (arrivals include the blocked leads).",
+       only_when=_CAN_REFUSE),
     _k("abandoned", "abandoned (reneged or gone cold)", "count", "lower", _COUNT_IN_WINDOW,
        ("stage",), column="abandoned", hide_if_zero=True,
        description="Leads whose patience ran out while waiting: they left the queue "
@@ -165,11 +187,11 @@ KPIS: tuple[KPI, ...] = (
     _k("p_wait_over_target", "waited over the service-level target (served leads)", "share",
        "lower", _RATIO, ("stage",),
        description="Share of the served leads that waited longer than the stage's "
-       "service_level; reported only for stages that set one."),
+       "service_level; reported only for stages that set one.", only_when=_HAS_TARGET),
     _k("p_wait_over_target_all", "waited over the service-level target (all arrivals)",
        "share", "lower", _RATIO, ("stage",),
        description="As p_wait_over_target, over every admitted arrival whose wait ended "
-       "(a lead that gave up counts the time it waited)."),
+       "(a lead that gave up counts the time it waited).", only_when=_HAS_TARGET),
     # -- cash: time averages --------------------------------------------------------------------
     _k("ar_outstanding_mean", "AR outstanding, time average", CURRENCY, "lower", _TIME_AVERAGE,
        ("cash",)),
@@ -186,10 +208,13 @@ VIEWS: dict[str, tuple[tuple[str, str], ...]] = {
     "precision": (("leads_in", "total"), ("won", "total"), ("bookings", "total"),
                   ("conversion", "total"), ("time_to_first_touch_median", "total"),
                   ("cycle_time_median", "total"), ("cash_collected", "cash"), ("dso", "cash")),
-    # the comparison's terminal table and the forest plot
+    # the comparison's terminal table and the report's comparison table
     "compare": (("won", "total"), ("bookings", "total"), ("conversion", "total"),
                 ("cycle_time_median", "total"), ("time_to_first_touch_median", "total"),
                 ("cash_collected", "cash"), ("dso", "cash")),
+    # the comparison's multi-KPI forest plot
+    "forest": (("won", "total"), ("bookings", "total"), ("cash_collected", "cash"),
+               ("cycle_time_median", "total"), ("time_to_first_touch_median", "total")),
     # the report's "at a glance" cards
     "glance": (("won", "total"), ("bookings", "total"), ("conversion", "total"),
                ("cycle_time_median", "total"), ("time_to_first_touch_median", "total"),
@@ -201,6 +226,10 @@ VIEWS: dict[str, tuple[tuple[str, str], ...]] = {
                      ("abandoned", "stage")),
     "pool_matrix": (("utilisation", "pool"), ("available_hours", "pool"),
                     ("headcount_end", "pool")),
+    # the sweep report's table columns (when the sweep has them) and the sweep plots' KPIs
+    "sweep_table": (("won", "total"), ("bookings", "total"), ("cash_collected", "cash"),
+                    ("cycle_time_median", "total")),
+    "sweep_plots": (("won", "total"), ("bookings", "total"), ("cash_collected", "cash")),
     # what one more head is worth (bottlenecks)
     "marginal": (("won", "total"), ("bookings", "total"), ("cash_collected", "cash"),
                  ("cycle_time_mean", "total"), ("time_to_first_touch_mean", "total")),
@@ -218,10 +247,26 @@ def label(metric: str) -> str:
     return found.label if found else metric.replace("_", " ")
 
 
+def display_label(metric: str) -> str:
+    """The label for plots and HTML, with a real arrow: "cycle time created→won, median"."""
+    return label(metric).replace("->", "→")
+
+
 def direction(metric: str) -> Direction:
     """Which way is better for ``metric`` ("neutral" for unknown ids)."""
     found = BY_ID.get(metric)
     return found.direction if found else "neutral"
+
+
+def verdict(metric: str, diff: float, significant: bool) -> str:
+    """What a significant change of ``diff`` in ``metric`` means: "better" or "worse" by the
+    KPI's direction, "changed" for a neutral KPI, else "no significant change"."""
+    if not significant or not math.isfinite(diff) or diff == 0:
+        return "no significant change"
+    sign = BY_ID[metric].sign if metric in BY_ID else 0
+    if sign == 0:
+        return "changed"
+    return "better" if sign * diff > 0 else "worse"
 
 
 def columns(scope: str) -> list[tuple[str, str]]:
@@ -251,7 +296,7 @@ def unit_bounds(unit: str, currency_units: frozenset[str] = frozenset()) -> tupl
     """The natural range of a value in ``unit``: shares 0..1, counts, times and money >= 0."""
     if unit == "share":
         return 0.0, 1.0
-    if unit in PLAIN_UNITS or unit in currency_units or unit == CURRENCY:
+    if unit in _NON_NEGATIVE_UNITS or unit in currency_units or unit == CURRENCY:
         return 0.0, math.inf
     return -math.inf, math.inf
 
@@ -278,7 +323,42 @@ def format_value(value: float | None, unit: str, currency: str = "USD") -> str:
 
 
 def format_signed(value: float, unit: str, currency: str = "USD") -> str:
-    """A difference with its sign: +$12k, -3.4 d, +0.5% (NaN: "-")."""
-    if value is None or math.isnan(value):
+    """A difference with its sign: +$12k, -3.4 d, +0.5% (NaN or infinite: "-")."""
+    if value is None or not math.isfinite(value):
         return "-"
     return ("+" if value >= 0 else "-") + format_value(abs(value), unit, currency)
+
+
+def unit_in(metric: str, currency: str) -> str:
+    """The unit of ``metric``'s values in a run whose money is in ``currency``."""
+    unit = BY_ID[metric].unit
+    return currency if unit == CURRENCY else unit
+
+
+def markdown_table() -> str:
+    """docs/kpis.md: every KPI with its label, unit, direction, aggregation and scopes."""
+    lines = [
+        "# KPIs",
+        "",
+        "Every KPI revsim reports, generated from `revsim/kpi_registry.py` by",
+        "`revsim.kpi_registry.markdown_table()` (do not edit by hand; tests/test_docs.py checks",
+        "it). A KPI's id is its `metric` in kpis.csv and the sweep tables.",
+        "",
+        f"Units: `{CURRENCY}` is the scenario's currency, `share` is 0..1, `h` hours, `d` days,",
+        "`staff-h` staff hours. Direction: which way is better (`neutral`: neither).",
+    ]
+    for scope in SCOPES:
+        lines += ["", f"## {SECTIONS[scope]} (scope `{scope}`)", "",
+                  "| id | label | unit | bounds | better | aggregation | also in |",
+                  "|---|---|---|---|---|---|---|"]
+        for k in KPIS:
+            if k.scopes[0] != scope:
+                continue
+            others = ", ".join(f"`{s}`" for s in k.scopes[1:])
+            low, high = k.bounds
+            bounds = f"{low:g}..{high:g}" if math.isfinite(high) else f">= {low:g}"
+            lines.append(f"| `{k.id}` | {k.label} | {k.unit} | {bounds} | {k.direction} | "
+                         f"{k.aggregation}{' (' + k.description + ')' if k.description else ''}"
+                         f"{'; only for ' + k.only_when if k.only_when else ''}"
+                         f" | {others} |")
+    return "\n".join(lines) + "\n"

@@ -20,11 +20,6 @@ class Row(NamedTuple):
     value: float
 
 
-# Headline KPIs: the ones --precision and summaries focus on.
-HEADLINE = ("leads_in", "won", "bookings", "conversion", "time_to_first_touch_median",
-            "cycle_time_median")
-
-
 def _ratio(num: float, den: float) -> float:
     return num / den if den > 0 else math.nan
 

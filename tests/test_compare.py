@@ -22,6 +22,7 @@ from validation.stats import assert_consistent
 
 import revsim
 from revsim import interventions as iv
+from revsim import kpi_registry
 from revsim.analysis.paired import check_comparable, holm
 from revsim.cli import main
 from revsim.errors import OverrideError, ScenarioError
@@ -163,6 +164,17 @@ def test_comparison_format_and_headline(comparison: Comparison, tmp_path: Path) 
     assert sum(n.startswith("kpis_variant") for n in names) == len(comparison.variants)
     csv = pd.read_csv(tmp_path / "out" / "comparison.csv")
     assert list(csv.columns) == TABLE_COLUMNS
+
+
+def test_verdicts_follow_the_registered_direction(comparison: Comparison) -> None:
+    v = comparison.verdicts()
+    assert len(v) == len(comparison.headline())
+    for _, r in v.iterrows():
+        if not r["significant"]:
+            assert r["verdict"] == "no significant change"
+        else:
+            better = (r["diff"] > 0) == (kpi_registry.direction(r["metric"]) == "higher")
+            assert r["verdict"] == ("better" if better else "worse"), r["metric"]
 
 
 def test_compare_needs_a_variant(base: revsim.Scenario) -> None:

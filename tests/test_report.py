@@ -31,9 +31,10 @@ from click.testing import CliRunner
 from conftest import SAAS
 
 import revsim
+from revsim import kpi_registry
 from revsim.cli import main
+from revsim.kpi_registry import format_value
 from revsim.report import ReportError, read_results, render_html, write_report
-from revsim.table import _LABELS, format_value
 
 SEED, REPS, HORIZON, WARMUP = 7, 3, "12 w", "2 w"
 RUN_KW: dict[str, Any] = dict(replications=REPS, seed=SEED, horizon=HORIZON, warmup=WARMUP, jobs=1,
@@ -44,7 +45,7 @@ VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "met
 # Elements that may close implicitly in HTML5; the report closes them all explicitly anyway.
 URL_ATTRS = {"src", "href", "srcset", "action", "formaction", "poster", "data", "cite",
              "background", "ping", "manifest", "longdesc", "xlink:href", "codebase"}
-HIDE_IF_ZERO = {"reneged", "balked", "done", "churned_in_onboarding", "written_off"}
+HIDE_IF_ZERO = kpi_registry.hidden_if_zero()
 RUN_SECTIONS = ["At a glance", "Scenario and run settings", "Reproduce",
                 "Key performance indicators", "Funnel", "Time in stage", "Staff utilisation",
                 "Cash", "Scenario file"]
@@ -376,7 +377,7 @@ def test_kpi_tables_have_the_right_rows(plain_html: str, run_dir: Path) -> None:
         for tr in rows:
             r = index[(tr.attrs["data-metric"], tr.attrs["data-name"])]
             label = tr.find("th").clean_text()
-            want = r["name"] if scope == "source" else _LABELS.get(r.metric, r.metric)
+            want = r["name"] if scope == "source" else kpi_registry.label(r.metric)
             assert label.replace("→", "->") == want
             mean, ci, n = [td.clean_text() for td in tr.find_all("td")]
             assert mean == format_value(r["mean"], r.unit, currency)

@@ -8,6 +8,8 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from revsim.kpi_registry import unit_bounds
+
 KEY = ["metric", "scope", "name", "unit"]
 
 
@@ -67,24 +69,12 @@ def t_test(x: np.ndarray, confidence: float = 0.95, alternative: str = "two-side
     return TTest(mean, float(ci.low), float(ci.high), float(test.pvalue), n)
 
 
-# Natural bounds of a KPI by unit. A t-interval on skewed replication values can cross them
-# (a negative wait); the reported interval is cut at the bound, ``half_width`` is not.
-_BOUNDS = {"share": (0.0, 1.0)}
-_NON_NEGATIVE = {"count", "h", "d", "per week", "staff-h"}
-
-
-def _bounds(unit: str, currency_units: frozenset[str]) -> tuple[float, float]:
-    if unit in _BOUNDS:
-        return _BOUNDS[unit]
-    if unit in _NON_NEGATIVE or unit in currency_units:
-        return 0.0, math.inf
-    return -math.inf, math.inf
-
-
+# A t-interval on skewed replication values can cross a KPI's natural bounds (a negative
+# wait); the reported interval is cut at the bound, ``half_width`` is not.
 def cut_to_bounds(low: float, high: float, unit: str,
                   currency_units: frozenset[str] = frozenset()) -> tuple[float, float]:
     """An interval cut at the natural bounds of a KPI in ``unit`` (no negative time)."""
-    low_bound, high_bound = _bounds(unit, currency_units)
+    low_bound, high_bound = unit_bounds(unit, currency_units)
     return max(low, low_bound), min(high, high_bound)
 
 

@@ -16,16 +16,6 @@ from revsim.errors import Problem, ScenarioError
 from revsim.scenario.model import Model
 from revsim.units import format_duration
 
-# The KPIs a comparison shows first (metric, scope, name).
-HEADLINE = [
-    ("won", "total", ""),
-    ("bookings", "total", ""),
-    ("conversion", "total", ""),
-    ("cycle_time_median", "total", ""),
-    ("time_to_first_touch_median", "total", ""),
-    ("cash_collected", "cash", ""),
-    ("dso", "cash", ""),
-]
 COLUMNS = [*KEY, "base_mean", "variant_mean", "diff", "ci_low", "ci_high", "half_width", "n",
            "p_value"]
 

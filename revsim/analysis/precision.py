@@ -12,9 +12,8 @@ from typing import Any
 import pandas as pd
 
 from revsim.analysis.ci import summarise
-from revsim.kpis import HEADLINE
+from revsim.kpi_registry import view
 
-HEADLINE_CASH = ("cash_collected", "dso")
 MIN_FIRST_ROUND = 5
 
 
@@ -22,8 +21,8 @@ def relative_half_widths(tidy: pd.DataFrame) -> pd.DataFrame:
     """Headline KPIs with their 95% CI half-width relative to |mean| (NaN where mean is 0),
     from a tidy table (replication, metric, scope, name, unit, value)."""
     k = summarise(tidy)
-    head = k[((k.scope == "total") & k.metric.isin(HEADLINE))
-             | ((k.scope == "cash") & k.metric.isin(HEADLINE_CASH))].copy()
+    wanted = set(view("precision"))
+    head = k[[(m, s) in wanted for m, s in zip(k.metric, k.scope, strict=True)]].copy()
     head["relative"] = head["half_width"] / head["mean"].abs()
     return head[["metric", "scope", "mean", "half_width", "n", "relative"]]
 

@@ -14,15 +14,12 @@ import numpy as np
 import pandas as pd
 
 from revsim.analysis.ci import t_half_width
-from revsim.table import _LABELS
 from revsim.units import format_money
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.ticker import FuncFormatter
 
-# Units of KPIs that are not money; any other unit is a currency code.
-PLAIN_UNITS = frozenset({"count", "h", "d", "share", "per week", "staff-h", ""})
 # Display units for durations: (label, hours per unit, long name).
 TIME_UNITS = {"min": (1 / 60, "minutes"), "h": (1.0, "hours"), "d": (24.0, "days"),
               "w": (168.0, "weeks")}
@@ -30,11 +27,6 @@ TIME_UNITS = {"min": (1 / 60, "minutes"), "h": (1.0, "hours"), "d": (24.0, "days
 ACCENT, GOOD, WARN, BAD, MUTED = "#3b6fb6", "#3a9a5b", "#e08a1e", "#c8412c", "#b9b9b9"
 CI_STYLE: dict[str, Any] = {"fmt": "none", "ecolor": "#333333", "elinewidth": 1.1, "capsize": 3,
                             "zorder": 3}
-
-
-def kpi_label(metric: str) -> str:
-    """Readable KPI name (as in the terminal table), e.g. "cycle time created→won, median"."""
-    return _LABELS.get(metric, metric.replace("_", " ")).replace("->", "→")
 
 
 # -- tick formatters ------------------------------------------------------------------------------

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from revsim.kpi_registry import display_label, view
 from revsim.plotting._common import (
     ACCENT,
     CI_STYLE,
     MUTED,
     finish,
-    kpi_label,
     legend_below,
     new_axes,
     percent_formatter,
@@ -29,8 +29,7 @@ MARGINAL_COLUMNS = ("pool", "metric", "unit", "diff", "ci_low", "ci_high", "sign
 COMPARISON_COLUMNS = ("variant", "metric", "name", "unit", "base_mean", "diff", "ci_low",
                       "ci_high", "significant")
 # Headline KPIs of the multi-KPI forest plot, in this order (whole-cycle and cash scopes).
-FOREST_HEADLINE = ("won", "bookings", "cash_collected", "cycle_time_median",
-                   "time_to_first_touch_median")
+FOREST_HEADLINE = tuple(metric for metric, _ in view("forest"))
 SIG_NOTE = "grey: not significant"
 
 
@@ -105,10 +104,10 @@ def plot_tornado(marginal: pd.DataFrame, metric: str = "bookings", currency: str
         ax.text(1.02, yi, extra or "-", transform=trans, va="center", fontsize=8.5)
     ax.xaxis.set_major_formatter(fmt)
     per_year = "per_year" in part.columns and bool(part["per_year"].fillna(False).all())
-    ax.set_xlabel(f"change in {kpi_label(metric)} from one more head "
+    ax.set_xlabel(f"change in {display_label(metric)} from one more head "
                   f"({unit_text}{' per year' if per_year else ''})")
     ax.set_ylabel("staff pool")
-    finish(ax, f"Value of one more head: {kpi_label(metric)}",
+    finish(ax, f"Value of one more head: {display_label(metric)}",
            f"mean difference vs base; whiskers: CI; {SIG_NOTE}")
     ax.grid(axis="x", alpha=0.3)
     return ax
@@ -170,7 +169,7 @@ def plot_forest(comparison: pd.DataFrame, metric: str | None = None, ax: Axes | 
     ypos = np.empty(len(part))
     previous = None
     for i, (key, variant) in enumerate(zip(group_key, variants, strict=True)):
-        group = kpi_label(str(key)) if metric is None else str(key)
+        group = display_label(str(key)) if metric is None else str(key)
         if several and key != previous:
             headers.append(len(labels))
             labels.append(group)
@@ -204,7 +203,7 @@ def plot_forest(comparison: pd.DataFrame, metric: str | None = None, ax: Axes | 
         ci = f" [{show(lo_)}, {show(hi_)}]" if np.isfinite(lo_) else ""
         ax.text(1.02, yi, f"{show(d)}{ci}", transform=trans, va="center", fontsize=8)
     ax.xaxis.set_major_formatter(fmt)
-    what = "headline KPIs" if metric is None else kpi_label(metric)
+    what = "headline KPIs" if metric is None else display_label(metric)
     ax.set_xlabel(f"difference vs base ({unit_text})")
     ax.set_ylabel("KPI and variant" if several else ("KPI" if metric is None else "variant"))
     legend_below(ax, ncols=2)

@@ -14,12 +14,12 @@ from typing import Any
 
 import pandas as pd
 
+from revsim.kpi_registry import PLAIN_UNITS, format_value
 from revsim.report.figures import _Plots
 from revsim.report.markup import _duration_arg, _num
 from revsim.report.read import ResultsFolder
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import parse_toml, scenario_hash
-from revsim.table import format_value
 
 
 @dataclass
@@ -66,8 +66,6 @@ class _ReportBase:
         if isinstance(cur, str) and cur:
             return cur
         if self.f.kpis is not None:
-            from revsim.plotting._common import PLAIN_UNITS
-
             money = [u for u in self.f.kpis["unit"].unique() if u not in PLAIN_UNITS]
             if money:
                 return str(money[0])

@@ -7,11 +7,11 @@ import math
 
 import pandas as pd
 
-from revsim.analysis.paired import HEADLINE as COMPARED_HEADLINE
+from revsim.kpi_registry import display_label, format_signed, format_value, view
 from revsim.report.context import _ReportBase, _Section
 from revsim.report.figures import plot_bottleneck_weeks
-from revsim.report.markup import _attrs, _e, _label, _num, _signed, _table
-from revsim.table import format_value, plus_minus
+from revsim.report.markup import _attrs, _e, _num, _table
+from revsim.table import plus_minus
 
 # Short column heads of the marginal-value table.
 MARGINAL_HEADS = {"won": "deals won", "bookings": "bookings", "cash_collected": "cash collected",
@@ -96,9 +96,9 @@ class _ExtrasSections(_ReportBase):
         metric = "bookings" if "bookings" in set(marginal["metric"]) else str(
             marginal["metric"].iloc[0])
         rows_m = marginal[marginal["metric"] == metric]
-        alt = (f"Bar chart of the change in {_label(metric)} per year from one more head in "
+        alt = (f"Bar chart of the change in {display_label(metric)} per year from one more head in "
                "each pool: " + "; ".join(
-                   f"+1 {r['pool']} {_signed(_num(r['diff']), str(r['unit']), cur)}"
+                   f"+1 {r['pool']} {format_signed(_num(r['diff']), str(r['unit']), cur)}"
                    + ("" if r["significant"] else " (not significant)")
                    for _, r in rows_m.iterrows()) + ".")
         out.append(self.plots.make("marginal value",
@@ -119,7 +119,7 @@ class _ExtrasSections(_ReportBase):
                     cells.append('<td class="num"></td>')
                     continue
                 unit = str(r["unit"])
-                diff = _signed(_num(r["diff"]), unit, cur)
+                diff = format_signed(_num(r["diff"]), unit, cur)
                 half = format_value(_num(r["half_width"]), unit, cur)
                 cls = "num sig" if r["significant"] else "num ns"
                 cells.append(f'<td class="{cls}">{_e(diff)}<br>'
@@ -132,7 +132,7 @@ class _ExtrasSections(_ReportBase):
             rows.append(f'<tr data-pool="{_e(pool)}"><th scope="row">+1 {_e(pool)}</th>'
                         f'{"".join(cells)}</tr>')
         head = [("one more", "")] + [
-            (MARGINAL_HEADS.get(m, _label(m)) + (" /yr" if self._per_year(marginal, m) else ""),
+            (MARGINAL_HEADS.get(m, display_label(m)) + (" /yr" if self._per_year(marginal, m) else ""),
              "num") for m in metrics] + [("ROI", "num"), ("payback", "num")]
         out.append(_table(head, rows, "Difference vs base ± 95% CI half-width, ranked by "
                           "bookings gained; /yr = per year", id="marginal-table"))
@@ -153,16 +153,16 @@ class _ExtrasSections(_ReportBase):
             return None
         cur = self.currency
         variants = list(dict.fromkeys(table["variant"]))
-        keys = {(m, s, n) for m, s, n in COMPARED_HEADLINE}
+        keys = {(m, s, "") for m, s in view("compare")}
         head_rows = table[[(m, s, n) in keys for m, s, n in
                            zip(table["metric"], table["scope"], table["name"], strict=True)]]
-        order = {k: i for i, k in enumerate(COMPARED_HEADLINE)}
+        order = {(m, s, ""): i for i, (m, s) in enumerate(view("compare"))}
         out = [f"<p>{len(variants)} variant{'s' if len(variants) != 1 else ''} against the base "
                "scenario, paired by replication (common random numbers). diff = variant − base "
                "with a 95% CI; significant after Holm's correction across the variants.</p>"]
         sig = head_rows[head_rows["significant"]]
-        alt_parts = [f"{r['variant']}: {_label(str(r['metric']))} "
-                     f"{_signed(_num(r['diff']), str(r['unit']), cur)}"
+        alt_parts = [f"{r['variant']}: {display_label(str(r['metric']))} "
+                     f"{format_signed(_num(r['diff']), str(r['unit']), cur)}"
                      for _, r in sig.iterrows()]
         alt = ("Forest plot of the relative difference of the headline KPIs, each variant "
                "against the base, with confidence intervals; "
@@ -181,17 +181,17 @@ class _ExtrasSections(_ReportBase):
                 if not math.isfinite(_num(r["diff"])):
                     continue
                 unit = str(r["unit"])
-                ci = (f"{_signed(_num(r['ci_low']), unit, cur)} to "
-                      f"{_signed(_num(r['ci_high']), unit, cur)}"
+                ci = (f"{format_signed(_num(r['ci_low']), unit, cur)} to "
+                      f"{format_signed(_num(r['ci_high']), unit, cur)}"
                       if math.isfinite(_num(r["ci_low"])) else "-")
                 p = _num(r.get("p_adjusted"))
                 cls = "num sig" if r["significant"] else "num ns"
                 rows.append(
                     f'<tr data-variant="{_e(variant)}" data-metric="{_e(r["metric"])}">'
-                    f"<th scope=\"row\">{_e(_label(str(r['metric'])))}</th>"
+                    f"<th scope=\"row\">{_e(display_label(str(r['metric'])))}</th>"
                     f'<td class="num">{_e(format_value(_num(r["base_mean"]), unit, cur))}</td>'
                     f'<td class="num">{_e(format_value(_num(r["variant_mean"]), unit, cur))}</td>'
-                    f'<td class="{cls}">{_e(_signed(_num(r["diff"]), unit, cur))}</td>'
+                    f'<td class="{cls}">{_e(format_signed(_num(r["diff"]), unit, cur))}</td>'
                     f'<td class="num">{_e(ci)}</td>'
                     f'<td class="num">{f"{p:.3g}" if math.isfinite(p) else "-"}</td>'
                     f'<td>{"yes" if r["significant"] else "no"}</td></tr>')

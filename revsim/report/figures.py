@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from revsim.kpi_registry import display_label
 from revsim.report.markup import _e
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ def plot_bottleneck_weeks(timeline: pd.DataFrame, ax: Axes | None = None) -> Axe
 def plot_sweep_points(rows: pd.DataFrame, metric: str, currency: str = "USD",
                       ax: Axes | None = None) -> Axes:
     """One KPI at each point of a sweep (one row per point, best first) with CI whiskers."""
-    from revsim.plotting._common import CI_STYLE, finish, kpi_label, new_axes, unit_axis, whiskers
+    from revsim.plotting._common import CI_STYLE, finish, new_axes, unit_axis, whiskers
 
     unit = str(rows["unit"].iloc[0])
     mean = rows["mean"].to_numpy(float)
@@ -142,7 +143,7 @@ def plot_sweep_points(rows: pd.DataFrame, metric: str, currency: str = "USD",
     ax.tick_params(axis="y", length=0)
     ax.errorbar(pm / scale, y, xerr=err / scale, **{**CI_STYLE, "fmt": "o", "color": "#3b6fb6"})
     ax.xaxis.set_major_formatter(fmt)
-    label = kpi_label(metric)
+    label = display_label(metric)
     ax.set_xlabel(f"{label} ({unit_text})")
     ax.set_ylabel("point")
     shown = "" if len(rows) <= MAX_SWEEP_PLOT_POINTS else \

@@ -32,10 +32,8 @@ from revsim.report.read import KPI_COLUMNS as KPI_COLUMNS
 from revsim.report.read import RUN_FILES as RUN_FILES
 from revsim.report.read import SWEEP_FILES as SWEEP_FILES
 from revsim.report.read import ReportError, ResultsFolder, read_results
-from revsim.report.sections import HEADLINE as HEADLINE
 from revsim.report.sections import MAX_QUEUE_PLOTS as MAX_QUEUE_PLOTS
 from revsim.report.sections import _RunSections
-from revsim.report.sweep import SWEEP_COLUMNS as SWEEP_COLUMNS
 from revsim.report.sweep import _SweepSections
 from revsim.report.template import page
 from revsim.version import __version__

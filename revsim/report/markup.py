@@ -7,8 +7,6 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
-from revsim.table import format_value
-
 
 def _e(value: Any) -> str:
     return escape(str(value), quote=True)
@@ -48,12 +46,6 @@ def _num(x: Any) -> float:
     return value
 
 
-def _label(metric: str) -> str:
-    from revsim.plotting._common import kpi_label
-
-    return kpi_label(metric)
-
-
 def _duration_arg(hours: float) -> str:
     """Hours as a duration the CLI reads back exactly: "40 w", "3 d", "36 h", "90 min"."""
     if hours == 0:
@@ -64,8 +56,3 @@ def _duration_arg(hours: float) -> str:
             return f"{round(count)} {unit}"
     return f"{hours!r} h"
 
-
-def _signed(value: float, unit: str, currency: str) -> str:
-    if not math.isfinite(value):
-        return "-"
-    return ("+" if value >= 0 else "-") + format_value(abs(value), unit, currency)

@@ -11,14 +11,20 @@ from functools import partial
 
 import pandas as pd
 
+from revsim.kpi_registry import (
+    MATRIX_SCOPES,
+    SCOPES,
+    SECTIONS,
+    columns,
+    display_label,
+    format_value,
+    hidden_if_zero,
+    view,
+)
 from revsim.report.context import _ReportBase, _Section
-from revsim.report.markup import _dl, _duration_arg, _e, _label, _num, _table
-from revsim.table import _HIDE_IF_ZERO, _POOL_COLUMNS, _STAGE_COLUMNS, format_value
+from revsim.report.markup import _dl, _duration_arg, _e, _num, _table
+from revsim.table import cell_text
 
-# The "at a glance" KPIs (scope, metric), in this order.
-HEADLINE = (("total", "won"), ("total", "bookings"), ("total", "conversion"),
-            ("total", "cycle_time_median"), ("total", "time_to_first_touch_median"),
-            ("cash", "cash_collected"), ("cash", "dso"), ("cash", "ar_outstanding"))
 MAX_QUEUE_PLOTS = 2
 
 
@@ -26,14 +32,14 @@ class _RunSections(_ReportBase):
     # -- at a glance ----------------------------------------------------------------------------
     def glance(self) -> _Section:
         cards = []
-        for scope, metric in HEADLINE:
+        for metric, scope in view("glance"):
             r = self.kpi(scope, metric)
             if r is None or not math.isfinite(_num(r["mean"])):
                 continue
             ci = (f"95% CI {self.fmt(r['ci_low'], r['unit'])} to "
                   f"{self.fmt(r['ci_high'], r['unit'])}"
                   if _num(r["n"]) > 1 and math.isfinite(_num(r["ci_low"])) else "no CI")
-            cards.append(f'<li class="card"><span class="label">{_e(_label(metric))}</span>'
+            cards.append(f'<li class="card"><span class="label">{_e(display_label(metric))}</span>'
                          f'<span class="value">{_e(self.fmt(r["mean"], r["unit"]))}</span>'
                          f'<span class="ci">{_e(ci)}</span></li>')
         body = [f"<p>Means over {_e(self.m.get('replications'))} replications of the window "
@@ -176,29 +182,30 @@ class _RunSections(_ReportBase):
         conf = self._confidence()
         out = [f"<p>Each KPI: the mean over replications, its {conf} confidence interval and n "
                "(replications with a value). Counts and money are totals over the window.</p>"]
-        for scope, title in (("total", "Whole cycle"), ("cash", "Cash (deals, invoices, payments)"),
-                             ("source", "Leads in, by source")):
+        hidden = hidden_if_zero()
+        for scope in SCOPES:
+            title = SECTIONS[scope]
             part = self.kpis_scope(scope)
-            if part.empty:
+            if part.empty or scope in MATRIX_SCOPES:
                 continue
             rows = []
             for _, r in part.iterrows():
-                if r["metric"] in _HIDE_IF_ZERO and _num(r["mean"]) == 0 \
+                if r["metric"] in hidden and _num(r["mean"]) == 0 \
                         and _num(r["ci_high"]) == 0:
                     continue
-                label = r["name"] if scope == "source" else _label(str(r["metric"]))
+                label = r["name"] if scope == "source" else display_label(str(r["metric"]))
                 rows.append(self._kpi_row(label, r))
             out.append(f'<h3 id="kpis-{scope}">{_e(title)}</h3>')
             out.append(_table([("KPI", ""), ("mean", "num"), (f"{conf} CI", "num"), ("n", "num")],
                               rows, f"{title}: mean [{conf} CI], n", class_="kpis",
                               data_scope=scope))
-        for scope, title, columns in (("stage", "Stages", _STAGE_COLUMNS),
-                                      ("pool", "Staff pools", _POOL_COLUMNS)):
+        for scope in MATRIX_SCOPES:
+            title = SECTIONS[scope]
             part = self.kpis_scope(scope)
             if part.empty:
                 continue
             out.append(f'<h3 id="kpis-{scope}">{_e(title)}</h3>')
-            out.append(self._matrix(part, columns, scope, f"{title}: mean ± {conf} CI "
+            out.append(self._matrix(part, columns(scope), scope, f"{title}: mean ± {conf} CI "
                                     f"half-width, n = {n_reps} replications"))
         return _Section("kpis", "Key performance indicators", "\n".join(out))
 
@@ -216,14 +223,12 @@ class _RunSections(_ReportBase):
                 f'<td class="num">{_e(ci)}</td>'
                 f'<td class="num">{int(n) if math.isfinite(n) else "-"}</td></tr>')
 
-    def _matrix(self, part: pd.DataFrame, columns: list[tuple[str, str]], scope: str,
+    def _matrix(self, part: pd.DataFrame, cols: list[tuple[str, str]], scope: str,
                 caption: str) -> str:
-        from revsim.table import _cell
-
         n_reps = _num(self.m.get("replications"))
         names = list(dict.fromkeys(part["name"]))
         index = {(r["name"], r["metric"]): r for _, r in part.iterrows()}
-        present = [(metric, head) for metric, head in columns
+        present = [(metric, head) for metric, head in cols
                    if any((name, metric) in index for name in names)]
         rows = []
         for name in names:
@@ -233,7 +238,7 @@ class _RunSections(_ReportBase):
                 if r is None:
                     cells.append('<td class="num"></td>')
                     continue
-                text = _cell(r, self.currency)
+                text = cell_text(r, self.currency)
                 n = _num(r["n"])
                 if math.isfinite(n) and math.isfinite(n_reps) and n < n_reps:
                     text += f" (n={int(n)})"
@@ -255,9 +260,9 @@ class _RunSections(_ReportBase):
         stages = self.funnel_stages()
         names = stages or list(dict.fromkeys(self.kpis_scope("stage")["name"]))
         parts = []
-        for label, scope, metric, name in (("leads in", "total", "leads_in", ""),
+        for label, scope, metric, name in ((display_label("leads_in"), "total", "leads_in", ""),
                                            *((s, "stage", "arrivals", s) for s in names),
-                                           ("deals won", "total", "won", "")):
+                                           (display_label("won"), "total", "won", "")):
             r = self.kpi(scope, metric, name)
             if r is not None:
                 parts.append(f"{label} {self.fmt(r['mean'], 'count')}")

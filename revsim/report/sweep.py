@@ -10,17 +10,13 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from revsim.kpi_registry import PLAIN_UNITS, display_label, format_value, view
 from revsim.report.context import _ReportBase, _Section
 from revsim.report.figures import plot_sweep_points
-from revsim.report.markup import _dl, _duration_arg, _e, _label, _num, _table
-from revsim.table import format_value
+from revsim.report.markup import _dl, _duration_arg, _e, _num, _table
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-# Sweep table columns (scope, metric), shown when the sweep has them.
-SWEEP_COLUMNS = (("total", "won"), ("total", "bookings"), ("cash", "cash_collected"),
-                 ("total", "cycle_time_median"))
 
 
 class _SweepSections(_ReportBase):
@@ -112,11 +108,11 @@ class _SweepSections(_ReportBase):
         totals = summary[summary["name"] == ""]
         index = {(r["point"], r["scope"], r["metric"]): r for _, r in totals.iterrows()}
         labels = dict(zip(summary["point"], summary["label"], strict=True))
-        money = [u for u in summary["unit"].unique() if u not in
-                 {"count", "h", "d", "share", "per week", "staff-h", ""}]
+        money = [u for u in summary["unit"].unique() if u not in PLAIN_UNITS]
         cur = str(money[0]) if money else "USD"
         self.currency = cur
-        columns = [(s, m) for s, m in SWEEP_COLUMNS if any((p, s, m) in index for p in points)]
+        columns = [(s, m) for m, s in view("sweep_table")
+                   if any((p, s, m) in index for p in points)]
         main = self.sweep_metric()
         out = [f"<p>{len(points)} points. Each cell: mean ± 95% CI half-width over the "
                "replications of the point; every point uses the same random streams (common "
@@ -146,7 +142,7 @@ class _SweepSections(_ReportBase):
             cells += f'<td class="num">{int(n) if math.isfinite(n) else "-"}</td>'
             rows.append(f'<tr data-point="{_e(p)}" title="{_e(labels[p])}">{cells}</tr>')
         head = (([(_short_path(c), "") for c in params] or [("point", "")])
-                + [(_label(m), "num") for _, m in columns]
+                + [(display_label(m), "num") for _, m in columns]
                 + ([("staff cost per year", "num")] if staff else []) + [("n", "num")])
         out.append('<h3 id="sweep-points">Points</h3>')
         out.append(_table(head, rows, "Every point of the sweep; all KPIs of every point are in "
@@ -172,26 +168,26 @@ class _SweepSections(_ReportBase):
             from revsim.sweep.plots import plot_param
 
             others = [p for p in params if p != x_param]
-            alt = (f"Line chart of {_label(metric)} against {x_param}"
+            alt = (f"Line chart of {display_label(metric)} against {x_param}"
                    + (f", one line per value of {', '.join(others)}" if others else "")
                    + f", with 95% confidence bands; {extremes}.")
             draw = partial(plot_param, summary, metric, x_param, scope=scope)
         else:
-            alt = (f"Dot chart of {_label(metric)} at each point of the sweep with 95% "
+            alt = (f"Dot chart of {display_label(metric)} at each point of the sweep with 95% "
                    f"confidence intervals, best first; {extremes}.")
             draw = partial(plot_sweep_points, sel, metric, cur)
         out = [self.plots.make("sweep", draw, alt,
-                               f"The main KPI, {_label(metric)}, across the sweep; bands or "
+                               f"The main KPI, {display_label(metric)}, across the sweep; bands or "
                                "whiskers: 95% CI over replications.")]
         if "staff_cost" in sel.columns and sel["staff_cost"].nunique() > 1:
             from revsim.sweep.plots import plot_pareto
 
             cheapest = sel.sort_values("staff_cost").iloc[0]
-            alt = (f"Scatter chart of staff cost per year against {_label(metric)} for every "
+            alt = (f"Scatter chart of staff cost per year against {display_label(metric)} for every "
                    f"point, the Pareto front highlighted; cheapest point {cheapest['label']} "
                    f"({format_value(_num(cheapest['staff_cost']), cur, cur)} a year); "
                    f"{extremes}.")
-            out.append(f'<h3 id="sweep-cost">Staff cost against {_e(_label(metric))}</h3>')
+            out.append(f'<h3 id="sweep-cost">Staff cost against {_e(display_label(metric))}</h3>')
             out.append(self.plots.make(
                 "cost", partial(plot_pareto, summary, metric, scope=scope), alt,
                 "Points on the front are the cheapest way to reach their result; a point "

@@ -18,21 +18,14 @@ from revsim.analysis.ci import t_interval
 from revsim.analysis.paired import paired_differences
 from revsim.interventions import hire
 from revsim.io import write_csv, write_text
+from revsim.kpi_registry import BY_ID, format_signed, format_value, view
 from revsim.results.run_result import RunResult
 from revsim.scenario.model import BILLING_STAGE, COLLECTIONS_STAGE, Model
-from revsim.table import format_value, plus_minus, replications_text, too_few_replications
+from revsim.table import plus_minus, replications_text, too_few_replications
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-# (metric, scope, annualise?) differences reported for "+1 head"
-MARGINAL_KPIS = [
-    ("won", "total", True),
-    ("bookings", "total", True),
-    ("cash_collected", "cash", True),
-    ("cycle_time_mean", "total", False),
-    ("time_to_first_touch_mean", "total", False),
-]
 WEEKS_PER_YEAR = 52.1775
 
 
@@ -81,7 +74,7 @@ class BottleneckReport:
                 for r in _rows(g):
                     unit = cur if r.unit == cur else r.unit
                     star = "" if r.significant else " (n.s.)"
-                    parts.append(f"{r.metric} {_signed(r.diff, unit, cur)} "
+                    parts.append(f"{r.metric} {format_signed(r.diff, unit, cur)} "
                                  f"±{format_value(r.half_width, unit, cur)}{star}")
                 roi = g["roi"].iloc[0]
                 booked = g[g.metric == "bookings"]
@@ -127,10 +120,6 @@ class BottleneckReport:
 
 def _rows(frame: pd.DataFrame) -> list[Any]:
     return list(cast(Any, frame).itertuples())
-
-
-def _signed(value: float, unit: str, currency: str) -> str:
-    return ("+" if value >= 0 else "-") + format_value(abs(value), unit, currency)
 
 
 def build_report(base: RunResult, variants: Mapping[str, tuple[str, RunResult]], *,
@@ -253,8 +242,9 @@ def _marginal(base: RunResult, variants: Mapping[str, tuple[str, RunResult]]) ->
     model = base.model
     weeks = base.manifest["window_hours"] / 168.0
     per_year = WEEKS_PER_YEAR / weeks
-    keys = pd.DataFrame([(m, s) for m, s, _ in MARGINAL_KPIS], columns=["metric", "scope"])
-    annual = {m for m, _, a in MARGINAL_KPIS if a}
+    keys = pd.DataFrame(view("marginal"), columns=["metric", "scope"])
+    # totals over the window are shown per year; means and medians are not
+    annual = {m for m, _ in view("marginal") if BY_ID[m].window_total}
     frames = []
     for pool in model.pools:
         label, result = variants[pool.name]
@@ -305,13 +295,13 @@ def _sentence(report: BottleneckReport) -> str:
     for r in _rows(rows):
         if r.pool not in selling and (m.metric == "cash_collected").any():
             r = _rows(m[(m.metric == "cash_collected") & (m.pool == r.pool)])[0]
-            what = "cash collected"
+            what = BY_ID["cash_collected"].label
         else:
-            what = "bookings"
+            what = BY_ID["bookings"].label
         if math.isnan(r.half_width):
-            text = f"{r.added} adds {_signed(r.diff, cur, cur)} {what} per year (no CI)"
+            text = f"{r.added} adds {format_signed(r.diff, cur, cur)} {what} per year (no CI)"
         else:
-            text = (f"{r.added} adds {_signed(r.diff, cur, cur)} ± "
+            text = (f"{r.added} adds {format_signed(r.diff, cur, cur)} ± "
                     f"{format_value(r.half_width, cur, cur)} {what} per year")
             if not r.significant:
                 text += " (not significant)"

@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from revsim.analysis.paired import HEADLINE, adjust_across_variants, paired_differences
+from revsim.analysis.paired import adjust_across_variants, paired_differences
 from revsim.io import write_csv, write_text
+from revsim.kpi_registry import format_signed, format_value, verdict, view
 from revsim.results.run_result import RunResult
-from revsim.table import format_value, replications_text, too_few_replications
+from revsim.table import replications_text, too_few_replications
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -46,8 +47,18 @@ class Comparison:
 
     def headline(self) -> pd.DataFrame:
         """The rows of the headline KPIs only."""
-        keys = pd.DataFrame(HEADLINE, columns=["metric", "scope", "name"])
+        keys = pd.DataFrame([(m, s, "") for m, s in view("compare")],
+                            columns=["metric", "scope", "name"])
         return self.table.merge(keys, on=["metric", "scope", "name"])
+
+    def verdicts(self) -> pd.DataFrame:
+        """The headline rows with a ``verdict`` column: "better" or "worse" by each KPI's
+        registered direction when the difference is significant, "changed" for a neutral KPI,
+        else "no significant change"."""
+        head = self.headline()
+        return head.assign(verdict=[verdict(m, d, bool(s)) for m, d, s in
+                                    zip(head["metric"], head["diff"], head["significant"],
+                                        strict=True)])
 
     def format(self) -> str:
         """A terminal table of headline KPI differences, one block per variant."""
@@ -68,8 +79,8 @@ class Comparison:
                 if math.isnan(r["diff"]):
                     continue
                 unit = r["unit"]
-                diff = _signed(r["diff"], unit, cur)
-                ci = (f"[{_signed(r['ci_low'], unit, cur)}, {_signed(r['ci_high'], unit, cur)}]"
+                diff = format_signed(r["diff"], unit, cur)
+                ci = (f"[{format_signed(r['ci_low'], unit, cur)}, {format_signed(r['ci_high'], unit, cur)}]"
                       if not math.isnan(r["ci_low"]) else "[-]")
                 mark = "*" if r["significant"] else " "
                 lines.append(
@@ -103,11 +114,6 @@ class Comparison:
             frame = result.kpis.assign(variant=name)
             written.append(write_csv(frame, out / f"kpis_variant{i}.csv"))
         return written
-
-
-def _signed(value: float, unit: str, currency: str) -> str:
-    text = format_value(abs(value), unit, currency)
-    return ("+" if value >= 0 else "-") + text
 
 
 __all__ = ["Comparison"]

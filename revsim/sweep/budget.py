@@ -10,17 +10,16 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from revsim.kpi_registry import PLAIN_UNITS, format_value
 from revsim.sweep.kpi_tables import (
     COST,
     KNOWN_METRICS,
-    PLAIN_UNITS,
     _fail,
     _suggest,
     kpi_table,
     resolve_kpi,
     split_kpi,
 )
-from revsim.table import format_value
 from revsim.units import UnitError, format_money, parse_duration, parse_money
 
 _BUDGET = re.compile(r"\s*([A-Za-z_][\w.:]*)\s*(<=|>=|<|>|≤|≥)\s*(\S.*?)\s*")

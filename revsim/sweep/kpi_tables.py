@@ -13,15 +13,14 @@ import numpy as np
 import pandas as pd
 
 from revsim.errors import Problem, RevsimError
+from revsim.kpi_registry import PLAIN_UNITS, ids
 from revsim.sweep.design import point_label
-from revsim.table import _LABELS
 
 # Columns of the sweep tables that are not swept parameters.
 META_COLUMNS = frozenset({"point", "label", "replication", "metric", "scope", "name", "unit",
                           "value", "mean", "ci_low", "ci_high", "half_width", "n",
                           "staff_cost"})
-PLAIN_UNITS = frozenset({"count", "h", "d", "share", "per week", "staff-h", ""})
-KNOWN_METRICS = frozenset(_LABELS)
+KNOWN_METRICS = frozenset(ids())
 COST = "staff_cost"
 
 

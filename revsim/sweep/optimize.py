@@ -16,7 +16,6 @@ would still come out best.
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -24,9 +23,9 @@ import numpy as np
 import pandas as pd
 
 from revsim.analysis.ci import t_test
+from revsim.kpi_registry import PLAIN_UNITS, direction, display_label, format_value
 from revsim.sweep.budget import Budget, _feasible, parse_budget
 from revsim.sweep.kpi_tables import (
-    PLAIN_UNITS,
     _fail,
     _missing,
     currency_of,
@@ -35,7 +34,6 @@ from revsim.sweep.kpi_tables import (
     point_labels,
     resolve_kpi,
 )
-from revsim.table import _LABELS, format_value
 from revsim.units import format_money
 
 if TYPE_CHECKING:
@@ -43,9 +41,6 @@ if TYPE_CHECKING:
 
 RESAMPLES = 2000
 BOOTSTRAP_SEED = 20240517
-# KPIs where less is better; maximising one of them earns a hint to use minimize.
-_LOWER_IS_BETTER = re.compile(r"(time|wait|cycle|dso|ar_|overdue|written_off|bad_debt|lost|"
-                              r"disqualified|reneged|balked|not_renewed|churned|queue|wip)")
 
 
 @dataclass
@@ -129,7 +124,7 @@ class Selection:
 
     def format(self) -> str:
         """A plain answer, then the ranked table of feasible points."""
-        kpi = _LABELS.get(self.objective, self.objective.replace("_", " ")).replace("->", "→")
+        kpi = display_label(self.objective)
         if self.name:
             kpi = f"{kpi} ({self.scope} {self.name})"
         level = f"{self.confidence:.0%}"
@@ -166,7 +161,7 @@ class Selection:
         return "\n".join(lines)
 
     def _table_lines(self, limit: int = 25) -> list[str]:
-        kpi = _LABELS.get(self.objective, self.objective.replace("_", " ")).replace("->", "→")
+        kpi = display_label(self.objective)
         head = ["rank", "point", f"{kpi} ± {self.confidence:.0%} CI",
                 "vs best [simultaneous CI]", "staff cost/yr", "P(best)", "verdict"]
         rows = []
@@ -222,7 +217,7 @@ def _bootstrap(values: pd.DataFrame, sign: float, resamples: int, seed: int
 
 
 def optimize(result: SweepResult, objective: str, *, scope: str | None = None,
-             budget: str | Budget | None = None, minimize: bool = False,
+             budget: str | Budget | None = None, minimize: bool | None = None,
              confidence: float = 0.95, resamples: int = RESAMPLES,
              seed: int = BOOTSTRAP_SEED) -> Selection:
     """The feasible point of ``result`` with the best mean ``objective``, compared with every
@@ -230,7 +225,8 @@ def optimize(result: SweepResult, objective: str, *, scope: str | None = None,
 
     ``objective`` is a KPI name (``scope:metric`` or ``scope:name:metric`` for a stage or pool
     KPI); ``budget`` a constraint such as ``"staff_cost <= 2.4M"`` (exact, staff cost per
-    year) or ``"dso <= 45 d"`` (a KPI is held to its mean over replications).
+    year) or ``"dso <= 45 d"`` (a KPI is held to its mean over replications). ``minimize``
+    defaults to the KPI's registered direction (lower is better for ``dso``).
     """
     if not 0 < confidence < 1:
         raise _fail("--confidence", f"must be between 0 and 1, got {confidence}")
@@ -243,9 +239,11 @@ def optimize(result: SweepResult, objective: str, *, scope: str | None = None,
     currency = currency_of(summary)
     labels = point_labels(summary, params)
     metric, scope, name, unit = resolve_kpi(summary, objective, scope)
+    if minimize is None:
+        minimize = direction(metric) == "lower"
     sign = -1.0 if minimize else 1.0
     notes: list[str] = []
-    if not minimize and _LOWER_IS_BETTER.search(metric):
+    if not minimize and direction(metric) == "lower":
         notes.append(f"the highest {metric} was chosen; if lower is better, use minimize "
                      "(--minimize)")
     table = kpi_table(summary, metric, scope, name)

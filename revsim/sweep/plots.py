@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from revsim.kpi_registry import direction, display_label, view
 from revsim.plotting._common import (
     ACCENT,
     MUTED,
     finish,
-    kpi_label,
     money_formatter,
     new_axes,
     number_text,
@@ -46,8 +46,6 @@ if TYPE_CHECKING:
     from revsim.sweep.sweep_result import SweepResult
 
 SUMMARY_COLUMNS = ("point", "metric", "scope", "name", "unit", "mean", "ci_low", "ci_high")
-# The KPIs write_sweep_plots draws against each parameter, when the sweep has them.
-DEFAULT_KPIS = (("won", "total"), ("bookings", "total"), ("cash_collected", "cash"))
 MAX_LINES = 8  # more combinations of the other parameters: points, not lines
 MAX_POINT_LABELS = 8  # more points on a Pareto plot: only the front is labelled
 BAND_NOTE = "band: 95% CI over replications (common random numbers at every point)"
@@ -102,7 +100,7 @@ def _axis_label(path: str) -> str:
 
 
 def _kpi_axis_label(metric: str, name: str, unit_text: str) -> str:
-    what = kpi_label(metric) + (f" · {name}" if name else "")
+    what = display_label(metric) + (f" · {name}" if name else "")
     return f"{what} ({unit_text})"
 
 
@@ -174,7 +172,7 @@ def plot_param(summary: pd.DataFrame, metric: str, param: str, *, scope: str | N
     n = rows["n"] if "n" in rows.columns else pd.Series(dtype=float)
     reps = f"; n = {int(n.min())}" + (f"-{int(n.max())}" if n.max() != n.min() else "") \
         if len(n) and np.isfinite(n.astype(float)).all() else ""
-    finish(ax, f"{kpi_label(metric).capitalize()} vs {param_label(param)}",
+    finish(ax, f"{display_label(metric).capitalize()} vs {param_label(param)}",
            f"{note}{reps} replications")
     ax.grid(alpha=0.3)
     return ax
@@ -239,17 +237,20 @@ def plot_heatmap(summary: pd.DataFrame, metric: str, x: str, y: str, *,
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     at = f"at {', '.join(fixed)}; " if fixed else ""
-    finish(ax, f"{kpi_label(metric).capitalize()} by {param_label(x)} and {param_label(y)}",
+    finish(ax, f"{display_label(metric).capitalize()} by {param_label(x)} and {param_label(y)}",
            f"{at}cell: mean ± 95% CI half-width over replications")
     return ax
 
 
 def plot_pareto(summary: pd.DataFrame, objective: str = "cash_collected", *,
                 scope: str | None = None, name: str = "", cost: str = COST,
-                minimize: bool = False, ax: Axes | None = None, **kw: Any) -> Axes:
+                minimize: bool | None = None, ax: Axes | None = None, **kw: Any) -> Axes:
     """Every point as ``cost`` (the staff cost per year, or any KPI's mean) against
     ``objective`` with CI whiskers; the Pareto front (lowest cost for a given objective) is
-    joined and highlighted, points are labelled. ``minimize``: lower objective is better."""
+    joined and highlighted, points are labelled. ``minimize``: lower objective is better
+    (default: the KPI's registered direction)."""
+    if minimize is None:
+        minimize = direction(objective.split(":")[-1]) == "lower"
     rows, unit, scope = _rows(summary, objective, scope, name)
     labels = point_labels(summary)
     currency = currency_of(summary)
@@ -267,7 +268,7 @@ def plot_pareto(summary: pd.DataFrame, objective: str = "cash_collected", *,
         c_err = np.vstack([np.nan_to_num(c - c_rows["ci_low"].to_numpy(float)),
                            np.nan_to_num(c_rows["ci_high"].to_numpy(float) - c)]).clip(min=0)
         c_scale, c_fmt, c_unit_text = unit_axis(c_unit, c, currency)
-        c_label = f"{kpi_label(cost)} ({c_unit_text})"
+        c_label = f"{display_label(cost)} ({c_unit_text})"
     o = rows["mean"].to_numpy(float)
     lo, hi = rows["ci_low"].to_numpy(float), rows["ci_high"].to_numpy(float)
     o_err = np.vstack([np.nan_to_num(o - lo), np.nan_to_num(hi - o)]).clip(min=0)
@@ -286,7 +287,7 @@ def plot_pareto(summary: pd.DataFrame, objective: str = "cash_collected", *,
                            "zorder": 3, **style, **kw})
     order = np.argsort(c[front], kind="stable")
     ax.plot(c[front][order] / c_scale, o[front][order] / scale, color=ACCENT, linewidth=1.8,
-            zorder=2, label="Pareto front: best " + kpi_label(objective) + " for the cost")
+            zorder=2, label="Pareto front: best " + display_label(objective) + " for the cost")
     few = len(rows) <= MAX_POINT_LABELS
     for i, pid in enumerate(rows["point"].astype(str)):
         if not (few or front[i]) or not (math.isfinite(c[i]) and math.isfinite(o[i])):
@@ -299,10 +300,10 @@ def plot_pareto(summary: pd.DataFrame, objective: str = "cash_collected", *,
     ax.set_xlabel(c_label)
     ax.set_ylabel(_kpi_axis_label(objective, name, unit_text))
     ax.legend(fontsize=8.5, frameon=False, loc="best")
-    direction = "lower" if minimize else "higher"
+    better = "lower" if minimize else "higher"
     labelled = "" if few else "; only the front is labelled"
-    finish(ax, f"{kpi_label(objective).capitalize()} vs {c_label.split(' (')[0]}",
-           f"{direction} is better; whiskers: 95% CI over replications{labelled}")
+    finish(ax, f"{display_label(objective).capitalize()} vs {c_label.split(' (')[0]}",
+           f"{better} is better; whiskers: 95% CI over replications{labelled}")
     ax.grid(alpha=0.3)
     return ax
 
@@ -331,7 +332,7 @@ def write_sweep_plots(result: SweepResult, folder: str | Path,
                       strict=True))
     params = [p for p in (result.params or param_columns(summary)) if p in summary.columns]
     jobs: list[tuple[str, Callable[[], Axes]]] = []
-    for metric, scope in DEFAULT_KPIS:
+    for metric, scope in view("sweep_plots"):
         if (metric, scope, "") not in present:
             continue
         for p in params:
