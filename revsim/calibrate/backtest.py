@@ -29,7 +29,7 @@ from revsim.experiment import (
     run_points,
 )
 from revsim.scenario.model import Model
-from revsim.table import format_value
+from revsim.kpi_registry import format_value
 
 
 class HasModel(Protocol):
