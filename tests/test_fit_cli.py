@@ -176,7 +176,7 @@ def test_backtest_intervals_stop_at_natural_bounds() -> None:
     from revsim.calibrate.backtest import backtest
 
     fitted = revsim.fit(DATA / "generic_ar.csv", format="ar")
-    table = backtest(fitted.scenario(), fitted.log, replications=10, seed=1, progress=False)
+    table = backtest(fitted.model(), fitted.log, replications=10, seed=1, progress=False)
     dso = table.set_index("kpi").loc["dso"]
     assert dso.n == 10 and dso.ci_high > dso.sim_mean > 0
     assert dso.ci_low == 0.0  # the t-interval itself reaches below zero here (-7.5 d)

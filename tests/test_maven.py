@@ -38,7 +38,7 @@ def fitted() -> FittedScenario:
 
 @pytest.fixture(scope="module")
 def backtest_table(fitted: FittedScenario) -> pd.DataFrame:
-    table = backtest(fitted.scenario(), fitted.log, replications=REPLICATIONS, seed=SEED, jobs=2,
+    table = backtest(fitted.model(), fitted.log, replications=REPLICATIONS, seed=SEED, jobs=2,
                      progress=False)
     print("\n" + format_backtest(table))
     return table

@@ -124,7 +124,7 @@ def backtest(scenario: Model | HasModel, log: EventLog | str | Any, *, replicati
              ) -> pd.DataFrame:
     """Simulate over the log's period and compare each KPI with the log (tidy table).
 
-    ``scenario`` is an engine Model (``FittedScenario.scenario()``) or anything with its
+    ``scenario`` is an engine Model (``FittedScenario.model()``) or anything with its
     ``model`` (a revsim Scenario); ``log`` an EventLog, or a path/DataFrame read with
     ``format``/``mapping``/``as_of``. ``jobs``, ``scheduler`` and ``dask_local`` choose where the
     replications run (see :func:`revsim.experiment.open_executor`).

@@ -57,7 +57,7 @@ def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any 
 
     ``format`` picks an adapter for a raw export (salesforce, hubspot, stripe, ar, maven);
     ``mapping`` maps raw activity labels to canonical ones. The result's ``to_toml()`` is a
-    runnable, annotated scenario; ``scenario()`` compiles it; see revsim.calibrate.fitted for the
+    runnable, annotated scenario; ``model()`` compiles it; see revsim.calibrate.fitted for the
     report folder. ``progress=None`` shows the steps on a terminal only.
     """
     with progress_bar(None, "fitting", progress) as bar:

@@ -44,7 +44,7 @@ class FittedScenario:
         """The scenario as TOML, every fitted number annotated."""
         return scenario_toml(self)
 
-    def scenario(self) -> Model:
+    def model(self) -> Model:
         """The fitted scenario, validated and compiled: the engine model that ``backtest`` and
         revsim.experiment run. Raises ``ScenarioError`` with every problem if it does not load.
 

@@ -29,7 +29,7 @@ def fit(log: str, log_format: str, mapping: str | None, as_of: str | None, outpu
                      progress=progress)
     echo_err(fitted.log.describe())
     fitted.write(output)
-    fitted.scenario()  # the written file must load; raises with every problem if not
+    fitted.model()  # the written file must load; raises with every problem if not
     echo_err(f"wrote the fitted scenario to {output}")
     for note in fitted.notes:
         echo_err(f"note: {note}")
