@@ -34,7 +34,7 @@ def read_log(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path |
     if isinstance(log, EventLog):
         return log
     if format not in FORMATS:
-        from revsim.scenario.compile import suggest
+        from revsim.errors import suggest
 
         raise FitInputError([Problem("--format", f"unknown format {format!r}; "
                                      f"{suggest(format, list(FORMATS))}")])

@@ -12,9 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from revsim.errors import OverrideError, Problem, ScenarioError
+from revsim.errors import OverrideError, Problem, ScenarioError, suggest
 from revsim.scenario import schema as S
-from revsim.scenario.compile import suggest
+from revsim.scenario import schema_money as M
+from revsim.scenario.validate import model_in
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -68,8 +69,6 @@ def _model_for(path: list[str]) -> type[BaseModel] | None:
     elif head == "nurture":
         model, rest = S.NurtureSpec, path[1:]
     elif head in ("deals", "payment", "billing", "dunning"):
-        from revsim.scenario import schema_money as M
-
         top = {"deals": M.DealsSpec, "payment": M.PaymentSpec, "billing": M.BillingSpec,
                "dunning": M.DunningSpec}[head]
         rest = path[1:]
@@ -85,9 +84,7 @@ def _model_for(path: list[str]) -> type[BaseModel] | None:
         info = getattr(model, "model_fields", {}).get(part)
         if info is None:
             return None
-        from revsim.scenario.compile import _model_in
-
-        model = _model_in(info.annotation)
+        model = model_in(info.annotation)
         if model is None:
             return None
     return model
