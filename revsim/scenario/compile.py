@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from revsim.distributions import Distribution, hyperexponential
-from revsim.engine.calendar import WorkingCalendar
 from revsim.errors import Problem, ScenarioError, suggest
 from revsim.scenario import schema as S
+from revsim.scenario.compile_calendar import ALWAYS_OPEN, calendar_from_text
 from revsim.scenario.compile_cash import CashCompiler
 from revsim.scenario.model import (
     CHURNED,
@@ -22,6 +22,7 @@ from revsim.scenario.model import (
     OUTCOME_NAMES,
     TERMINAL_CODES,
     WON,
+    CalendarModel,
     HireModel,
     Model,
     NurtureModel,
@@ -108,8 +109,8 @@ class _Compiler(ScenarioValidator):
         table = self.raw.get(section, {}) if isinstance(self.raw, Mapping) else {}
         return list(table) if isinstance(table, Mapping) else []
 
-    def _calendars(self, specs: dict[str, Any], start: dt.date) -> dict[str, WorkingCalendar]:
-        calendars = {"always": WorkingCalendar.always()}
+    def _calendars(self, specs: dict[str, Any], start: dt.date) -> dict[str, CalendarModel]:
+        calendars = {"always": ALWAYS_OPEN}
         for name, spec in specs.items():
             if name == "always":
                 self.fail("calendars.always", "'always' is built in (24/7); pick another name")
@@ -117,7 +118,7 @@ class _Compiler(ScenarioValidator):
             if spec is None:
                 continue
             try:
-                calendars[name] = WorkingCalendar.from_spec(
+                calendars[name] = calendar_from_text(
                     start, spec.days, spec.hours, spec.holidays
                 )
             except ValueError as err:

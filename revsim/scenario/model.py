@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from revsim.distributions import Distribution
-from revsim.engine.calendar import WorkingCalendar
 
 # Route targets: a non-negative int is a stage index; negative ints are outcomes. Final, so that
 # the compiled engine uses them as constants.
@@ -94,11 +93,38 @@ class HireModel:
 
 
 @dataclass(frozen=True)
+class CalendarModel:
+    """A checked working calendar: the weekly pattern of open hours minus holidays.
+
+    Built by :mod:`revsim.scenario.compile_calendar`; the engine answers time queries on it
+    with a :class:`~revsim.engine.calendar.WorkingCalendar`. Times are hours from midnight at
+    ``start``; ``runs`` are the merged open runs of one week (hour 0 = the start's weekday
+    00:00; the last may end past 168, wrapping into the next week) and ``holiday_spans`` the
+    merged clock-day spans of the holidays on or after the start.
+    """
+
+    start: dt.date
+    days: tuple[int, ...]
+    shifts: tuple[tuple[float, float], ...]
+    holidays: tuple[Any, ...]
+    runs: tuple[tuple[float, float], ...]
+    holiday_spans: tuple[tuple[float, float], ...]
+
+    def week_hours(self) -> float:
+        """Working hours in one week without holidays."""
+        return sum(hi - lo for lo, hi in self.runs)
+
+    def open_fraction(self) -> float:
+        """Long-run share of hours that are working hours (holidays ignored), in [0, 1]."""
+        return min(self.week_hours() / 168.0, 1.0)
+
+
+@dataclass(frozen=True)
 class PoolModel:
     name: str
     index: int
     headcount: int
-    calendar: WorkingCalendar
+    calendar: CalendarModel
     calendar_name: str
     ramp: tuple[float, float] | None
     hires: tuple[HireModel, ...]
