@@ -30,6 +30,7 @@ from revsim.plotting._common import (
     unit_axis,
 )
 from revsim.sweep.kpi_tables import (
+    SweepTables,
     COST,
     currency_of,
     kpi_table,
@@ -42,8 +43,6 @@ from revsim.sweep.kpi_tables import (
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-    from revsim.sweep.sweep_result import SweepResult
 
 SUMMARY_COLUMNS = ("point", "metric", "scope", "name", "unit", "mean", "ci_low", "ci_high")
 # The KPIs write_sweep_plots draws against each parameter, when the sweep has them.
@@ -313,7 +312,7 @@ def _safe(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "param"
 
 
-def write_sweep_plots(result: SweepResult, folder: str | Path,
+def write_sweep_plots(result: SweepTables, folder: str | Path,
                       formats: Iterable[str] = ("png", "svg")) -> list[Path]:
     """Write the default plots of a sweep (each format; figures closed after saving):
     won, bookings and cash_collected (when present) against each swept parameter; a heatmap of
