@@ -66,7 +66,7 @@ class _ReportBase:
         if isinstance(cur, str) and cur:
             return cur
         if self.f.kpis is not None:
-            from revsim.plotting._common import PLAIN_UNITS
+            from revsim.plotting.figure_parts import PLAIN_UNITS
 
             money = [u for u in self.f.kpis["unit"].unique() if u not in PLAIN_UNITS]
             if money:

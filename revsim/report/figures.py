@@ -90,7 +90,7 @@ class _Plots:
 # -- plots that revsim.plotting does not have -------------------------------------------------------
 def plot_bottleneck_weeks(timeline: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Share of each week in which each pool was the momentary bottleneck (stacked bars)."""
-    from revsim.plotting._common import finish, legend_below, new_axes, percent_formatter
+    from revsim.plotting.figure_parts import finish, legend_below, new_axes, percent_formatter
 
     wide = timeline.pivot_table(index="week_start", columns="pool", values="share",
                                 aggfunc="mean").fillna(0.0).sort_index()
@@ -124,7 +124,7 @@ def plot_bottleneck_weeks(timeline: pd.DataFrame, ax: Axes | None = None) -> Axe
 def plot_sweep_points(rows: pd.DataFrame, metric: str, currency: str = "USD",
                       ax: Axes | None = None) -> Axes:
     """One KPI at each point of a sweep (one row per point, best first) with CI whiskers."""
-    from revsim.plotting._common import CI_STYLE, finish, kpi_label, new_axes, unit_axis, whiskers
+    from revsim.plotting.figure_parts import CI_STYLE, finish, kpi_label, new_axes, unit_axis, whiskers
 
     unit = str(rows["unit"].iloc[0])
     mean = rows["mean"].to_numpy(float)

@@ -49,7 +49,7 @@ def _num(x: Any) -> float:
 
 
 def _label(metric: str) -> str:
-    from revsim.plotting._common import kpi_label
+    from revsim.plotting.figure_parts import kpi_label
 
     return kpi_label(metric)
 
