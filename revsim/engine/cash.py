@@ -7,6 +7,7 @@ invoiced = collected + written off + outstanding.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -226,8 +227,6 @@ class CashRT:
         days = self.model.run_days
         if not days:
             return now
-        import datetime as dt
-
         start = self.sim.model.start
         day = int(now // DAY)
         for k in range(0, 62):

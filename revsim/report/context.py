@@ -14,12 +14,14 @@ from typing import Any
 
 import pandas as pd
 
+from revsim.plotting.figure_parts import PLAIN_UNITS
 from revsim.report.figures import _Plots
 from revsim.report.markup import _duration_arg, _num
 from revsim.report.read import ResultsFolder
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import parse_toml, scenario_hash
 from revsim.table import format_value
+from revsim.units import format_duration
 
 
 @dataclass
@@ -66,8 +68,6 @@ class _ReportBase:
         if isinstance(cur, str) and cur:
             return cur
         if self.f.kpis is not None:
-            from revsim.plotting.figure_parts import PLAIN_UNITS
-
             money = [u for u in self.f.kpis["unit"].unique() if u not in PLAIN_UNITS]
             if money:
                 return str(money[0])
@@ -112,8 +112,6 @@ class _ReportBase:
         h = _num(hours)
         if not math.isfinite(h):
             return "-"
-        from revsim.units import format_duration
-
         arg, human = _duration_arg(h), format_duration(h)
         return arg if arg == human else f"{arg} ({human})"
 

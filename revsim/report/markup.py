@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import Any
 
+from revsim.plotting.figure_parts import kpi_label
 from revsim.table import format_value
 
 
@@ -49,8 +50,6 @@ def _num(x: Any) -> float:
 
 
 def _label(metric: str) -> str:
-    from revsim.plotting.figure_parts import kpi_label
-
     return kpi_label(metric)
 
 

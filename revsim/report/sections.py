@@ -11,9 +11,12 @@ from functools import partial
 
 import pandas as pd
 
+from revsim import plotting
+from revsim.plotting.series_plots import queue_stages
 from revsim.report.context import _ReportBase, _Section
 from revsim.report.markup import _dl, _duration_arg, _e, _label, _num, _table
-from revsim.table import _HIDE_IF_ZERO, _POOL_COLUMNS, _STAGE_COLUMNS, format_value
+from revsim.table import _HIDE_IF_ZERO, _POOL_COLUMNS, _STAGE_COLUMNS, _cell, format_value
+from revsim.units import format_duration
 
 # The "at a glance" KPIs (scope, metric), in this order.
 HEADLINE = (("total", "won"), ("total", "bookings"), ("total", "conversion"),
@@ -218,8 +221,6 @@ class _RunSections(_ReportBase):
 
     def _matrix(self, part: pd.DataFrame, columns: list[tuple[str, str]], scope: str,
                 caption: str) -> str:
-        from revsim.table import _cell
-
         n_reps = _num(self.m.get("replications"))
         names = list(dict.fromkeys(part["name"]))
         index = {(r["name"], r["metric"]): r for _, r in part.iterrows()}
@@ -245,8 +246,6 @@ class _RunSections(_ReportBase):
 
     # -- plots of the run -----------------------------------------------------------------------
     def funnel(self) -> _Section | None:
-        from revsim import plotting
-
         assert self.f.kpis is not None
         k = self.f.kpis
         metrics = set(zip(k["scope"], k["metric"], strict=True))
@@ -271,9 +270,6 @@ class _RunSections(_ReportBase):
         return _Section("funnel", "Funnel", figure + note)
 
     def stage_time(self) -> _Section | None:
-        from revsim import plotting
-        from revsim.units import format_duration
-
         assert self.f.kpis is not None
         k = self.f.kpis
         total = self.kpis_scope("stage")
@@ -294,8 +290,6 @@ class _RunSections(_ReportBase):
         return _Section("stage-time", "Time in stage", figure)
 
     def utilisation(self) -> _Section | None:
-        from revsim import plotting
-
         assert self.f.kpis is not None
         k = self.f.kpis
         util = self.kpis_scope("pool")
@@ -311,9 +305,6 @@ class _RunSections(_ReportBase):
         return _Section("utilisation", "Staff utilisation", figure)
 
     def queues(self) -> _Section | None:
-        from revsim import plotting
-        from revsim.plotting.series_plots import queue_stages
-
         series = self.f.series
         if series is None or series.empty:
             return None
@@ -342,8 +333,6 @@ class _RunSections(_ReportBase):
 
     # -- cash -----------------------------------------------------------------------------------
     def cash(self) -> _Section | None:
-        from revsim import plotting
-
         if self.f.kpis is None or self.kpis_scope("cash").empty:
             return None
         cur = self.currency

@@ -10,6 +10,7 @@ sweep's tidy summary (one row per point x KPI), pyplot is only imported when a f
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from revsim.plotting import save_figure
 from revsim.plotting.figure_parts import (
     ACCENT,
     MUTED,
@@ -307,8 +309,6 @@ def plot_pareto(summary: pd.DataFrame, objective: str = "cash_collected", *,
 
 
 def _safe(text: str) -> str:
-    import re
-
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "param"
 
 
@@ -318,8 +318,6 @@ def write_sweep_plots(result: SweepTables, folder: str | Path,
     won, bookings and cash_collected (when present) against each swept parameter; a heatmap of
     cash_collected (or bookings) over the first two parameters of a grid (the others fixed at
     the best point's levels); and the Pareto front of it against staff cost."""
-    from revsim.plotting import _save
-
     summary = result.summary
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -352,6 +350,7 @@ def write_sweep_plots(result: SweepTables, folder: str | Path,
         metric, scope = objective
         jobs.append((f"{metric}_pareto_staff_cost",
                      partial(plot_pareto, summary, metric, scope=scope)))
+    # lazy: matplotlib is slow to import
     import matplotlib.pyplot as plt
 
     written: list[Path] = []
@@ -363,7 +362,7 @@ def write_sweep_plots(result: SweepTables, folder: str | Path,
             for num in set(plt.get_fignums()) - before:
                 plt.close(num)
             raise
-        written += _save(ax, out / filename, formats)
+        written += save_figure(ax, out / filename, formats)
     return written
 
 
