@@ -64,20 +64,14 @@ def _model_for(path: list[str]) -> type[BaseModel] | None:
             return None  # a table of user-named entries
         model: Any = S.SECTION_MODELS[head]
         rest = path[2:]
-    elif head == "scenario":
-        model, rest = S.Meta, path[1:]
-    elif head == "nurture":
-        model, rest = S.NurtureSpec, path[1:]
-    elif head in ("deals", "payment", "billing", "dunning"):
-        top = {"deals": M.DealsSpec, "payment": M.PaymentSpec, "billing": M.BillingSpec,
-               "dunning": M.DunningSpec}[head]
-        rest = path[1:]
-        if rest[:1] == ["by_segment"]:
+    elif head in S.ScenarioFile.model_fields:
+        # a single table: [scenario], [nurture], [deals], [billing], [payment], [dunning]
+        model, rest = model_in(S.ScenarioFile.model_fields[head].annotation), path[1:]
+        if head in ("deals", "payment") and rest[:1] == ["by_segment"]:
             # by_segment.SEGMENT.FIELD: a user-named segment, then contract/payment fields
             if len(rest) == 1:
                 return None
             return M.ContractSpec if head == "deals" else M.PaymentSpec
-        model = top
     else:
         return None
     for part in rest:

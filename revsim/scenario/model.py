@@ -1,6 +1,22 @@
 """The compiled scenario: plain, validated numbers and objects that the engine runs.
 
 Times are hours since the scenario start; rates are per hour; money is in the scenario currency.
+
+A scenario has two representations, and this one is derived from the other. The pydantic spec
+(:mod:`revsim.scenario.schema`, :mod:`~revsim.scenario.schema_money`) is what the user writes:
+sections of named entries, names that refer to each other, dates, distribution specs as
+tables, per-segment overrides as partial tables; pydantic checks it field by field so that
+every problem is reported with its path. :func:`revsim.scenario.compile.compile_scenario`
+turns it, once, into the dataclasses here, which hold what the engine needs instead: indices
+for names, samplers (:class:`~revsim.distributions.Distribution`) for distribution specs,
+cumulative route probabilities, hours since the start for dates, per-segment tables keyed by
+segment index with the defaults merged in, a calendar's weekly open runs, and things no spec
+states (the internal billing and collections stages, the sales stages, the event names). So
+the two layers hold different things, not the same fields twice; nothing here is read back
+into a spec. The few values that pass through unchanged (the ``[scenario]`` clock, a stage's
+queue options) stay plain attributes so that the compiled engine reads them natively. Lists
+that the spec alone defines, such as the sections that are tables of named entries, are read
+off the spec (``schema.SECTION_MODELS``) rather than written again.
 """
 
 from __future__ import annotations
