@@ -87,7 +87,7 @@ def cross_package_private_imports(path: Path) -> list[str]:
                 module = ".".join(parts[:-1])
                 is_package = (PACKAGE.parent / module.replace(".", "/") / "__init__.py").exists()
                 owner = module if is_package else module.rpartition(".")[0]
-            if owner != here and not here.startswith(owner + "."):
+            if owner != here:
                 found.append(f"{module_name(path)}:{node.lineno} imports {full}")
     return found
 

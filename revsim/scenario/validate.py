@@ -62,6 +62,7 @@ def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
 
 
 def model_in(annotation: Any) -> type[BaseModel] | None:
+    """The pydantic model a field's annotation holds (``X``, ``X | None``, ``dict[str, X]``)."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
     for arg in getattr(annotation, "__args__", ()) or ():
