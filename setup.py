@@ -50,7 +50,7 @@ MYPYC_CONFIG = """\
 python_version = 3.11
 ignore_missing_imports = True
 follow_imports = skip
-[mypy-simpy.*,revsim.scenario.model,revsim.engine.*]
+[mypy-simpy.*,revsim.scenario.model,revsim.scenario.billing,revsim.scenario.compile_calendar,revsim.engine.*]
 follow_imports = silent
 """
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -51,3 +52,11 @@ class ExperimentError(ProblemsError):
 
     def __init__(self, problems: Iterable[Problem], source: str | None = "experiment") -> None:
         super().__init__(problems, source)
+
+
+def suggest(name: str, valid: list[str] | tuple[str, ...]) -> str:
+    """A "did you mean" hint plus the valid names, for messages about unknown names."""
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    listed = ", ".join(sorted(valid)) if valid else "none defined"
+    return f"{hint}valid: {listed}"

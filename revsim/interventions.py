@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from revsim.errors import OverrideError, Problem
-from revsim.scenario.compile import suggest
+from revsim.errors import suggest
 from revsim.units import parse_duration
 
 Change = tuple[str, dict[str, Any]]

@@ -1,4 +1,4 @@
-"""Tests of revsim.engine.calendar.WorkingCalendar.
+"""Tests of revsim.engine.calendar.WorkingCalendar (and the calendar text it is built from).
 
 Most checks compare against `Oracle`, a deliberately naive re-implementation that lists
 every shift day by day, cuts holidays out and scans linearly.
@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from revsim.engine.calendar import WorkingCalendar
+from revsim.scenario.compile_calendar import calendar_from_text
 
 MON = date(2025, 1, 6)  # a Monday
 TOL = 1e-9
@@ -324,17 +325,17 @@ def test_add_working_time_monotone(spec, t, dt, w, dw) -> None:
     assert cal.add_working_time(t, w + dw) >= cal.add_working_time(t, w)
 
 
-# ----------------------------------------------------------------------------- from_spec
-def test_from_spec_ranges_and_names() -> None:
-    cal = WorkingCalendar.from_spec(
+# ----------------------------------------------------------------------------- from text
+def test_from_text_ranges_and_names() -> None:
+    cal = WorkingCalendar.of(calendar_from_text(
         MON, ["mon-wed", "Friday"], ["09:00-12:00", "13:00-17:00"], holidays=["2025-01-08"]
-    )
+    ))
     assert cal.cumulative(168.0) == 7 * 3
-    wrap = WorkingCalendar.from_spec(MON, ["fri-mon"], ["9-17"], [])
+    wrap = WorkingCalendar.of(calendar_from_text(MON, ["fri-mon"], ["9-17"], []))
     assert [d for d in range(7) if wrap.is_open(24 * d + 10)] == [0, 4, 5, 6]
-    late = WorkingCalendar.from_spec(MON, ["weekdays"], ["18:30-24:00"], [])
+    late = WorkingCalendar.of(calendar_from_text(MON, ["weekdays"], ["18:30-24:00"], []))
     assert late.cumulative(24.0) == 5.5
-    night = WorkingCalendar.from_spec(MON, ["mon"], ["22:00-06:00"], [])
+    night = WorkingCalendar.of(calendar_from_text(MON, ["mon"], ["22:00-06:00"], []))
     assert night.cumulative(168.0) == 8.0 and night.is_open(24 + 5.9)
 
 
@@ -352,14 +353,14 @@ def test_from_spec_ranges_and_names() -> None:
         (["mon"], [], r"no working time"),
     ],
 )
-def test_from_spec_errors(days, hours, pattern) -> None:
+def test_from_text_errors(days, hours, pattern) -> None:
     with pytest.raises(ValueError, match=pattern):
-        WorkingCalendar.from_spec(MON, days, hours, [])
+        calendar_from_text(MON, days, hours, [])
 
 
-def test_from_spec_bad_holiday() -> None:
+def test_from_text_bad_holiday() -> None:
     with pytest.raises(ValueError, match="YYYY-MM-DD"):
-        WorkingCalendar.from_spec(MON, ["mon"], ["09:00-17:00"], ["Christmas"])
+        calendar_from_text(MON, ["mon"], ["09:00-17:00"], ["Christmas"])
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ class TTest(NamedTuple):
 def t_half_width(sd: Any, n: Any, confidence: float = 0.95) -> Any:
     """Half-width of the Student-t interval of a mean: t(confidence, n-1) * sd / sqrt(n);
     ``sd`` and ``n`` may be arrays (one interval each)."""
-    from scipy import stats  # here, not at the top: scipy.stats is slow to import
+    from scipy import stats  # lazy: scipy.stats is slow to import
 
     return stats.t.ppf(0.5 + confidence / 2, np.asarray(n) - 1) * sd / np.sqrt(n)
 
@@ -49,7 +49,7 @@ def t_test(x: np.ndarray, confidence: float = 0.95, alternative: str = "two-side
     """Student-t test of mean(x) = 0 (``alternative`` as in scipy: two-sided, less, greater)
     and the two-sided ``confidence`` interval of the mean. Identical values leave no
     uncertainty: the interval is the point and p is 1 if they are 0, else 0."""
-    from scipy import stats  # here, not at the top: scipy.stats is slow to import
+    from scipy import stats  # lazy: scipy.stats is slow to import
 
     d = np.asarray(x, dtype=float)
     n = len(d)

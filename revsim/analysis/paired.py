@@ -47,7 +47,7 @@ def independent_differences(base: pd.DataFrame, variant: pd.DataFrame,
 
     Only for showing what common random numbers buy; use :func:`paired_differences` to compare.
     """
-    from scipy import stats  # here, not at the top: scipy.stats is slow to import
+    from scipy import stats  # lazy: scipy.stats is slow to import
 
     rows = []
     b_groups = dict(list(base.groupby(KEY, sort=False, dropna=False)))

@@ -17,9 +17,8 @@ from revsim.calibrate.derive import fit_log
 from revsim.calibrate.fitted import FittedScenario
 from revsim.calibrate.log import EventLog, read_event_log
 from revsim.calibrate.mapping import load_mapping
-from revsim.errors import Problem, ProblemsError
+from revsim.errors import Problem, ProblemsError, suggest
 from revsim.progress import progress_bar
-from revsim.scenario.compile import suggest
 
 FORMATS = {
     "canonical": None,

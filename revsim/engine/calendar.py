@@ -1,8 +1,9 @@
 """Working calendars: when work can happen, measured in simulation hours.
 
 t = 0 is midnight at the start date. The calendar is a weekly pattern of shifts minus
-holidays (whole clock days). The pattern is treated as periodic in both directions, so an
-overnight shift that began the evening before the start date is already running at t = 0.
+holidays (whole clock days), checked and merged into weekly open runs by
+:mod:`revsim.scenario.compile_calendar`. The pattern is treated as periodic in both directions,
+so an overnight shift that began the evening before the start date is already running at t = 0.
 
 Open time is stored as maximal "runs" [start, end) in Python lists, together with the
 working hours accumulated before each run, so scalar queries are one bisect. The lists are
@@ -13,111 +14,20 @@ lists without bound (a heavy-tailed task duration must not exhaust memory).
 
 from __future__ import annotations
 
-import difflib
 import math
-import operator
-import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable
+from datetime import date
 from typing import Any
+
+from revsim.scenario.compile_calendar import DAY_NAMES, calendar_model, shift_label
+from revsim.scenario.model import CalendarModel
 
 __all__ = ["WorkingCalendar"]
 
 _EPS = 1e-9  # hours (3.6 microseconds)
 _WEEK = 168.0
 _BLOCK_WEEKS = 52
-_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-_DAY_ALIASES: dict[str, tuple[int, ...]] = {
-    **{name: (i,) for i, name in enumerate(_DAY_NAMES)},
-    **{
-        full: (i,)
-        for i, full in enumerate(
-            ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-        )
-    },
-    "tues": (1,),
-    "thur": (3,),
-    "thurs": (3,),
-    "weekdays": (0, 1, 2, 3, 4),
-    "weekends": (5, 6),
-    "weekend": (5, 6),
-    "daily": (0, 1, 2, 3, 4, 5, 6),
-    "all": (0, 1, 2, 3, 4, 5, 6),
-}
-_HHMM = re.compile(r"\s*(\d{1,2})(?::(\d{2}))?\s*(?:-|–|to)\s*(\d{1,2})(?::(\d{2}))?\s*")
-
-
-def _hhmm(hour: float) -> str:
-    minutes = round(hour * 60)
-    return f"{minutes // 60:02d}:{minutes % 60:02d}"
-
-
-def _shift_label(a: float, b: float) -> str:
-    return f"{_hhmm(a)}-{_hhmm(b)}"
-
-
-def _weekly_runs(
-    start_weekday: int, days: set[int], shifts: list[tuple[float, float]]
-) -> list[tuple[float, float]]:
-    """Merged open runs of one week in sim-week coordinates (hour 0 = start weekday 00:00).
-
-    Runs are sorted; the last may end after 168 (it wraps into the next week).
-    Raises ValueError if two shifts overlap.
-    """
-    pieces: list[tuple[float, float, int, int]] = []  # (lo, hi, shift index, day)
-    for day in days:
-        base = 24.0 * ((day - start_weekday) % 7)
-        for k, (a, b) in enumerate(shifts):
-            lo, hi = base + a, base + (b if b > a else b + 24.0)
-            if hi > _WEEK:
-                pieces.append((lo, _WEEK, k, day))
-                pieces.append((0.0, hi - _WEEK, k, day))
-            else:
-                pieces.append((lo, hi, k, day))
-    pieces.sort()
-    runs: list[list[float]] = []
-    prev: tuple[float, float, int, int] | None = None
-    for lo, hi, k, day in pieces:
-        if prev is not None and lo < prev[1]:
-            where = "on the same day" if prev[3] == day else "across midnight"
-            raise ValueError(
-                f"working hours {_shift_label(*shifts[prev[2]])} and "
-                f"{_shift_label(*shifts[k])} overlap {where}; "
-                "make the shifts disjoint (touching, like 12:00-13:00 and 13:00-17:00, is fine)"
-            )
-        if prev is None or hi > prev[1]:
-            prev = (lo, hi, k, day)
-        if runs and lo <= runs[-1][1]:
-            runs[-1][1] = max(runs[-1][1], hi)
-        else:
-            runs.append([lo, hi])
-    if len(runs) > 1 and runs[0][0] == 0.0 and runs[-1][1] == _WEEK:
-        # Cyclic merge: Sunday-night work continuing into Monday morning is one run.
-        first = runs.pop(0)
-        runs[-1][1] = _WEEK + first[1]
-    return [(lo, hi) for lo, hi in runs]
-
-
-def _holiday_spans(start: date, holidays: Iterable[Any]) -> list[tuple[float, float]]:
-    """Merged [lo, hi) clock-day spans (hours) of holidays on or after the start date."""
-    offsets = set()
-    for h in holidays:
-        if isinstance(h, datetime):
-            h = h.date()
-        if not isinstance(h, date):
-            raise ValueError(f"holiday {h!r} is not a date; use a date such as 2025-12-25")
-        offset = (h - start).days
-        if offset >= 0:
-            offsets.add(offset)
-    spans: list[list[float]] = []
-    for offset in sorted(offsets):
-        lo = 24.0 * offset
-        if spans and spans[-1][1] == lo:
-            spans[-1][1] = lo + 24.0
-        else:
-            spans.append([lo, lo + 24.0])
-    return [(lo, hi) for lo, hi in spans]
 
 
 class WorkingCalendar:
@@ -126,8 +36,6 @@ class WorkingCalendar:
     __slots__ = (
         "always_open",
         "start",
-        "_days",
-        "_shifts",
         "_template",
         "_week_hours",
         "_hol_lo",
@@ -140,7 +48,7 @@ class WorkingCalendar:
         "_clipped0",
         "_ref",
         "_tail_need",
-        "_args",
+        "model",
     )
 
     def __init__(
@@ -150,49 +58,14 @@ class WorkingCalendar:
         hours: Iterable[Any],
         holidays: Iterable[Any] = (),
     ) -> None:
-        """Calendar open on `days` (0=Mon) during `hours` of day (end <= start: overnight).
-
-        The arguments are typed loosely on purpose: this checks them itself, with messages
-        that say what is wrong, and the compiled engine would otherwise reject a bad element
-        with a bare TypeError before that.
-        """
-        if isinstance(start, datetime):
-            start = start.date()
-        if not isinstance(start, date):
-            raise ValueError(f"start must be a date, got {start!r}")
-        holidays = tuple(holidays)
-        day_set = set()
-        for d in days:
-            try:
-                index = operator.index(d)
-            except TypeError:
-                raise ValueError(f"working day {d!r} is not an integer 0..6 (0=Mon)") from None
-            if isinstance(d, bool) or not 0 <= index <= 6:
-                raise ValueError(f"working day {d!r} is not an integer 0..6 (0=Mon)")
-            day_set.add(index)
-        shifts: list[tuple[float, float]] = []
-        for pair in hours:
-            try:
-                a, b = (float(x) for x in pair)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"working hours {pair!r} must be a (start, end) pair of hours of the day"
-                ) from None
-            if not (0.0 <= a < 24.0 and 0.0 <= b <= 24.0):
-                raise ValueError(
-                    f"working hours {pair!r} must be hours of the day: "
-                    "start in [0, 24), end in [0, 24]"
-                )
-            shifts.append((a, b))
-        if not day_set or not shifts:
-            raise ValueError("calendar has no working time: give at least one day and one shift")
-        self.start = start
-        self._args = (start, tuple(sorted(day_set)), tuple(shifts), holidays)
-        self._days = frozenset(day_set)
-        self._shifts = tuple(shifts)
-        self._template = _weekly_runs(start.weekday(), day_set, shifts)
-        self._week_hours = sum(hi - lo for lo, hi in self._template)
-        spans = _holiday_spans(start, holidays)
+        """Calendar open on `days` (0=Mon) during `hours` of day (end <= start: overnight);
+        the arguments are checked by :func:`~revsim.scenario.compile_calendar.calendar_model`."""
+        model = calendar_model(start, days, hours, holidays)
+        self.model = model
+        self.start = model.start
+        self._template = list(model.runs)
+        self._week_hours = model.week_hours()
+        spans = model.holiday_spans
         self._hol_lo = [lo for lo, _ in spans]
         self._hol_hi = [hi for _, hi in spans]
         full_week = self._week_hours >= _WEEK
@@ -220,40 +93,14 @@ class WorkingCalendar:
                 self._extend()
 
     @classmethod
+    def of(cls, model: CalendarModel) -> WorkingCalendar:
+        """The calendar that answers time queries on a scenario's calendar."""
+        return cls(model.start, model.days, model.shifts, model.holidays)
+
+    @classmethod
     def always(cls, start: date | None = None) -> WorkingCalendar:
         """A 24/7 calendar: every query is identity arithmetic."""
         return cls(start or date(2000, 1, 3), range(7), [(0.0, 24.0)])
-
-    @classmethod
-    def from_spec(
-        cls,
-        start: date,
-        days: Sequence[str],
-        hours: Sequence[str],
-        holidays: Iterable[date | str] = (),
-    ) -> WorkingCalendar:
-        """Calendar from text: days like ["mon-fri", "sat"], hours like ["09:00-17:00"].
-
-        Overnight shifts ("22:00-06:00") belong to the day they start on. Holidays may be
-        dates or ISO strings. Raises ValueError with a suggestion for bad names.
-        """
-        if isinstance(days, str) or isinstance(hours, str):
-            raise ValueError('days and hours must be lists, e.g. days=["mon-fri"]')
-        day_set: set[int] = set()
-        for item in days:
-            day_set.update(_parse_days(item))
-        shifts = [_parse_shift(item) for item in hours]
-        dates: list[date] = []
-        for h in holidays:
-            if isinstance(h, str):
-                try:
-                    h = date.fromisoformat(h.strip())
-                except ValueError:
-                    raise ValueError(
-                        f"holiday {h!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-12-25"
-                    ) from None
-            dates.append(h)
-        return cls(start, sorted(day_set), shifts, dates)
 
     # ------------------------------------------------------------------ construction
     def _build_full(self) -> None:
@@ -463,49 +310,13 @@ class WorkingCalendar:
     def __reduce__(self) -> tuple[type[WorkingCalendar], tuple[Any, ...]]:
         """Pickled as its constructor's arguments (scenario models travel to worker processes):
         the weeks built so far are only a cache, and a compiled class has no __dict__ to copy."""
-        return (WorkingCalendar, self._args)
+        m = self.model
+        return (WorkingCalendar, (m.start, m.days, m.shifts, m.holidays))
 
     def __repr__(self) -> str:
         if self.always_open:
             return "WorkingCalendar.always()"
-        days = ",".join(_DAY_NAMES[d] for d in sorted(self._days))
-        hours = ",".join(_shift_label(a, b) for a, b in self._shifts)
+        days = ",".join(DAY_NAMES[d] for d in self.model.days)
+        hours = ",".join(shift_label(a, b) for a, b in self.model.shifts)
         n_hol = len(self._hol_lo)
         return f"WorkingCalendar({self.start}, {days}, {hours}, {n_hol} holiday span(s))"
-
-
-def _parse_day_name(name: str, item: str) -> tuple[int, ...]:
-    key = name.strip().lower()
-    if key in _DAY_ALIASES:
-        return _DAY_ALIASES[key]
-    close = difflib.get_close_matches(key, list(_DAY_ALIASES), n=1, cutoff=0.5)
-    hint = f'did you mean "{close[0]}"?' if close else 'use "mon".."sun" or a range like "mon-fri"'
-    raise ValueError(f"unknown day {name.strip()!r} in days entry {item!r}; {hint}")
-
-
-def _parse_days(item: str) -> tuple[int, ...]:
-    """Weekday indices of "mon", "monday", "weekdays" or a range "mon-fri" / "fri-mon"."""
-    if not isinstance(item, str):
-        raise ValueError(f'days entry {item!r} must be text such as "mon" or "mon-fri"')
-    if "-" in item:
-        first, _, last = item.partition("-")
-        a, b = _parse_day_name(first, item), _parse_day_name(last, item)
-        if len(a) != 1 or len(b) != 1:
-            raise ValueError(f'days range {item!r} must join two single days, like "mon-fri"')
-        # Ranges may wrap around the weekend: "fri-mon" is fri, sat, sun, mon.
-        return tuple((a[0] + i) % 7 for i in range((b[0] - a[0]) % 7 + 1))
-    return _parse_day_name(item, item)
-
-
-def _parse_shift(item: str) -> tuple[float, float]:
-    """Hours of day (start, end) of "HH:MM-HH:MM"; end 24:00 allowed, end <= start = overnight."""
-    bad = f'working hours {item!r} should look like "09:00-17:00" (24-hour clock, HH:MM-HH:MM)'
-    if not isinstance(item, str):
-        raise ValueError(bad)
-    match = _HHMM.fullmatch(item)
-    if match is None:
-        raise ValueError(bad)
-    h1, m1, h2, m2 = (int(g) if g else 0 for g in match.groups())
-    if m1 > 59 or m2 > 59 or h1 > 23 or h2 > 24 or (h2 == 24 and m2 > 0):
-        raise ValueError(f"working hours {item!r} contain an impossible time of day")
-    return h1 + m1 / 60.0, h2 + m2 / 60.0

@@ -7,6 +7,7 @@ invoiced = collected + written off + outstanding.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -14,14 +15,13 @@ from typing import TYPE_CHECKING, Any, cast
 from revsim.engine.entities import Item, Lead, Wake
 from revsim.engine.monitor import ValueSink
 from revsim.engine.streams import keyed_uniform
+from revsim.scenario.billing import billing_plan
 from revsim.scenario.compile_cash import default_on_time_delay
 from revsim.scenario.model import CHURNED, ISSUED, LIVE, CashModel, ContractModel
 
 if TYPE_CHECKING:
     from revsim.engine.simulation import Simulation
 
-MONTH = 730.5  # hours
-YEAR = 8766.0
 DAY = 24.0
 ON_TIME, LATE, NEVER = 0, 1, 2
 AGING_EDGES_DAYS = (0, 30, 60, 90)
@@ -71,38 +71,6 @@ class Invoice(Item):
         self.open = False
         self.write_off_at = math.inf
         self.number = 0  # n-th invoice of its deal
-
-
-def split_cents(total: int, shares: list[float]) -> list[int]:
-    """Split an amount in cents by shares; the rounding remainder goes to the last part."""
-    parts = [int(round(total * s)) for s in shares[:-1]]
-    return [*parts, total - sum(parts)]
-
-
-def billing_plan(c: ContractModel, value: int, event: str, at: float) -> list[tuple[float, int]]:
-    """Invoices (time, cents) of one term that the event ``event`` ("signature", "go_live"
-    or "renewal") at time ``at`` triggers."""
-    out: list[tuple[float, int]] = []
-    if c.billing == "upfront":
-        if event in ("signature", "renewal"):
-            out.append((at, value))
-    elif c.billing == "on_go_live":
-        if event in ("go_live", "renewal"):
-            out.append((at, value))
-    elif c.billing == "milestones":
-        parts = split_cents(value, [m[0] for m in c.milestones])
-        for (_, trigger, after), cents in zip(c.milestones, parts, strict=True):
-            if trigger == event:
-                out.append((at + after, cents))
-    elif event == c.service_start or event == "renewal":
-        period = {"monthly": MONTH, "quarterly": 3 * MONTH, "annual": YEAR}[c.billing.split("_")[0]]
-        n = max(1, round(c.term / period))
-        step = c.term / n
-        advance = c.billing.endswith("advance")
-        parts = split_cents(value, [1.0 / n] * n)
-        for k, cents in enumerate(parts):
-            out.append((at + (k if advance else k + 1) * step, cents))
-    return out
 
 
 class CashRT:
@@ -281,8 +249,6 @@ class CashRT:
         days = self.model.run_days
         if not days:
             return now
-        import datetime as dt
-
         start = self.sim.model.start
         day = int(now // DAY)
         for k in range(0, 62):

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from revsim.engine.calendar import WorkingCalendar
 from revsim.engine.entities import Item, Server, Wake
 from revsim.engine.streams import keyed_uniform, mix64
 from revsim.scenario.model import PoolModel
@@ -38,8 +39,8 @@ class PoolRT:
         self.env = sim.env
         self.model = model
         self.name = model.name
-        self.calendar = model.calendar
-        self.always = model.calendar.always_open
+        self.calendar = WorkingCalendar.of(model.calendar)
+        self.always = self.calendar.always_open
         self.heap = heap
         self.stage_heaps: dict[StageRT, list[Any]] = {}
         # deque of (lead, token, stage) in FIFO mode; in heap mode a list of placeholders, one

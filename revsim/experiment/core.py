@@ -54,7 +54,7 @@ class Runs:
 
     def tidy(self, point: str) -> Any:
         """One point's KPIs, tidy: replication, metric, scope, name, unit, value."""
-        import pandas as pd  # here, not at the top: pandas is slow to import
+        import pandas as pd  # lazy: pandas is slow to import
 
         frames = [pd.DataFrame(r.rows).assign(replication=r.replication)
                   for r in self.points[point]]
@@ -67,7 +67,7 @@ class Runs:
     def table(self) -> Any:
         """Every point's KPIs in one tidy long table: point, replication, metric, scope,
         name, unit, value; sorted by (point order, replication), rows in KPI order."""
-        import pandas as pd  # here, not at the top: pandas is slow to import
+        import pandas as pd  # lazy: pandas is slow to import
 
         frames = [self.tidy(p).assign(point=p) for p in self.points if self.points[p]]
         if not frames:

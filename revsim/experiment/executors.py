@@ -60,7 +60,7 @@ def stop_executor(executor: Executor) -> None:
 
 def _distributed() -> Any:
     try:
-        import distributed  # here, not at the top: Dask is optional and slow to import
+        import distributed  # lazy: Dask is optional and slow to import
     except ImportError:
         raise ExperimentError([Problem("--scheduler", "Dask is not installed; install the "
                                        "extra with: pip install 'revsim[dask]'")]) from None

@@ -6,7 +6,7 @@ import numbers
 from typing import Any
 
 from revsim.errors import Problem, ScenarioError
-from revsim.scenario.compile import lead_volume_problems
+from revsim.scenario.model_checks import lead_volume_problems
 from revsim.scenario.model import Model
 from revsim.units import format_duration, parse_duration
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from revsim.io import atomic_path
-from revsim.plotting._common import duration_formatter, money_formatter
+from revsim.plotting.figure_parts import duration_formatter, money_formatter
 from revsim.plotting.compare_plots import plot_forest, plot_tornado
 from revsim.plotting.kpi_plots import (
     plot_ar_aging,
@@ -58,8 +58,9 @@ def _safe_name(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "stage"
 
 
-def _save(ax: Axes, path: Path, formats: Sequence[str]) -> list[Path]:
+def save_figure(ax: Axes, path: Path, formats: Sequence[str]) -> list[Path]:
     """Save the figure of ``ax`` once per format (atomically: temporary file, then rename)."""
+    # lazy: matplotlib is slow to import
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure
 
@@ -100,6 +101,7 @@ def write_plots(out_dir: str | Path, *, kpis: pd.DataFrame | None = None,
     """Write every plot whose inputs are given (and hold the data it needs) into ``out_dir``,
     once per format; returns the written paths. Figures are closed after saving.
     ``warmup_hours`` greys out the warm-up on the plots over time."""
+    # lazy: matplotlib is slow to import
     from matplotlib.backend_bases import FigureCanvasBase
 
     formats = [f.lower().lstrip(".") for f in formats]
@@ -137,6 +139,7 @@ def write_plots(out_dir: str | Path, *, kpis: pd.DataFrame | None = None,
         jobs.append(("tornado", partial(plot_tornado, marginal, metric, currency)))
     if comparison is not None and not comparison.empty:
         jobs.append(("forest", partial(plot_forest, comparison)))
+    # lazy: matplotlib is slow to import
     import matplotlib.pyplot as plt
 
     written: list[Path] = []
@@ -148,5 +151,5 @@ def write_plots(out_dir: str | Path, *, kpis: pd.DataFrame | None = None,
             for num in set(plt.get_fignums()) - before:  # a half-drawn figure
                 plt.close(num)
             raise
-        written += _save(ax, out / name, formats)
+        written += save_figure(ax, out / name, formats)
     return written

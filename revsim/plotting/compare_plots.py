@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from revsim.kpi_registry import display_label, view
-from revsim.plotting._common import (
+from revsim.plotting.figure_parts import (
     ACCENT,
     CI_STYLE,
     MUTED,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from revsim.plotting._common import (
+from revsim.plotting.figure_parts import (
     ACCENT,
     BAD,
     CI_STYLE,

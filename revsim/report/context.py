@@ -20,6 +20,7 @@ from revsim.report.markup import _duration_arg, _num
 from revsim.report.read import ResultsFolder
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import parse_toml, scenario_hash
+from revsim.units import format_duration
 
 
 @dataclass
@@ -110,8 +111,6 @@ class _ReportBase:
         h = _num(hours)
         if not math.isfinite(h):
             return "-"
-        from revsim.units import format_duration
-
         arg, human = _duration_arg(h), format_duration(h)
         return arg if arg == human else f"{arg} ({human})"
 

@@ -7,6 +7,7 @@ import math
 
 import pandas as pd
 
+from revsim import plotting
 from revsim.kpi_registry import display_label, format_signed, format_value, view
 from revsim.report.context import _ReportBase, _Section
 from revsim.report.figures import plot_bottleneck_weeks
@@ -88,8 +89,6 @@ class _ExtrasSections(_ReportBase):
         return _Section("bottlenecks", "Bottlenecks", "\n".join(out))
 
     def _marginal(self, marginal: pd.DataFrame, cur: str) -> list[str]:
-        from revsim import plotting
-
         out = ["<p>Each pool rerun with one more head, paired with the base run (common random "
                "numbers). Counts and money are per year; greyed differences are not "
                "significant (p ≥ 0.05).</p>"]
@@ -146,8 +145,6 @@ class _ExtrasSections(_ReportBase):
 
     # -- comparison -----------------------------------------------------------------------------
     def comparison(self) -> _Section | None:
-        from revsim import plotting
-
         table = self.f.comparison
         if table is None or table.empty:
             return None

@@ -15,6 +15,15 @@ import numpy as np
 import pandas as pd
 
 from revsim.kpi_registry import display_label
+from revsim.plotting.figure_parts import (
+    CI_STYLE,
+    finish,
+    legend_below,
+    new_axes,
+    percent_formatter,
+    unit_axis,
+    whiskers,
+)
 from revsim.report.markup import _e
 
 if TYPE_CHECKING:
@@ -45,6 +54,7 @@ class Figure:
 def _render(draw: Callable[[], Axes], alt: str, caption: str = "") -> Figure:
     """Draw a plot on a new figure, rasterise it with Agg at DPI, close it; the PNG has a
     256-colour palette (charts have few colours; a third of the size of full colour)."""
+    # lazy: matplotlib is slow to import
     import matplotlib.pyplot as plt
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure as MplFigure
@@ -91,8 +101,6 @@ class _Plots:
 # -- plots that revsim.plotting does not have -------------------------------------------------------
 def plot_bottleneck_weeks(timeline: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Share of each week in which each pool was the momentary bottleneck (stacked bars)."""
-    from revsim.plotting._common import finish, legend_below, new_axes, percent_formatter
-
     wide = timeline.pivot_table(index="week_start", columns="pool", values="share",
                                 aggfunc="mean").fillna(0.0).sort_index()
     if wide.empty:
@@ -125,8 +133,6 @@ def plot_bottleneck_weeks(timeline: pd.DataFrame, ax: Axes | None = None) -> Axe
 def plot_sweep_points(rows: pd.DataFrame, metric: str, currency: str = "USD",
                       ax: Axes | None = None) -> Axes:
     """One KPI at each point of a sweep (one row per point, best first) with CI whiskers."""
-    from revsim.plotting._common import CI_STYLE, finish, new_axes, unit_axis, whiskers
-
     unit = str(rows["unit"].iloc[0])
     mean = rows["mean"].to_numpy(float)
     order = np.argsort(-mean, kind="stable")[:MAX_SWEEP_PLOT_POINTS]

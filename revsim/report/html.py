@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from revsim.io import write_text
 from revsim.report.context import _Section
 from revsim.report.extras import MARGINAL_HEADS as MARGINAL_HEADS
 from revsim.report.extras import _ExtrasSections
@@ -115,8 +116,6 @@ def render_html(folder: str | Path | ResultsFolder) -> str:
 def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     """Write the report of ``folder`` to ``out`` (default ``folder/report.html``), atomically;
     returns the path written."""
-    from revsim.io import write_text
-
     text = render_html(folder)
     target = Path(out) if out is not None else Path(folder) / "report.html"
     if target.parent and not target.parent.exists():

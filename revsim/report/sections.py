@@ -11,6 +11,7 @@ from functools import partial
 
 import pandas as pd
 
+from revsim import plotting
 from revsim.kpi_registry import (
     MATRIX_SCOPES,
     SCOPES,
@@ -21,9 +22,11 @@ from revsim.kpi_registry import (
     hidden_if_zero,
     view,
 )
+from revsim.plotting.series_plots import queue_stages
 from revsim.report.context import _ReportBase, _Section
 from revsim.report.markup import _dl, _duration_arg, _e, _num, _table
 from revsim.table import cell_text
+from revsim.units import format_duration
 
 MAX_QUEUE_PLOTS = 2
 
@@ -250,8 +253,6 @@ class _RunSections(_ReportBase):
 
     # -- plots of the run -----------------------------------------------------------------------
     def funnel(self) -> _Section | None:
-        from revsim import plotting
-
         assert self.f.kpis is not None
         k = self.f.kpis
         metrics = set(zip(k["scope"], k["metric"], strict=True))
@@ -276,9 +277,6 @@ class _RunSections(_ReportBase):
         return _Section("funnel", "Funnel", figure + note)
 
     def stage_time(self) -> _Section | None:
-        from revsim import plotting
-        from revsim.units import format_duration
-
         assert self.f.kpis is not None
         k = self.f.kpis
         total = self.kpis_scope("stage")
@@ -299,8 +297,6 @@ class _RunSections(_ReportBase):
         return _Section("stage-time", "Time in stage", figure)
 
     def utilisation(self) -> _Section | None:
-        from revsim import plotting
-
         assert self.f.kpis is not None
         k = self.f.kpis
         util = self.kpis_scope("pool")
@@ -316,9 +312,6 @@ class _RunSections(_ReportBase):
         return _Section("utilisation", "Staff utilisation", figure)
 
     def queues(self) -> _Section | None:
-        from revsim import plotting
-        from revsim.plotting.series_plots import queue_stages
-
         series = self.f.series
         if series is None or series.empty:
             return None
@@ -347,8 +340,6 @@ class _RunSections(_ReportBase):
 
     # -- cash -----------------------------------------------------------------------------------
     def cash(self) -> _Section | None:
-        from revsim import plotting
-
         if self.f.kpis is None or self.kpis_scope("cash").empty:
             return None
         cur = self.currency

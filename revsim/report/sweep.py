@@ -14,6 +14,7 @@ from revsim.kpi_registry import PLAIN_UNITS, display_label, format_value, view
 from revsim.report.context import _ReportBase, _Section
 from revsim.report.figures import plot_sweep_points
 from revsim.report.markup import _dl, _duration_arg, _e, _num, _table
+from revsim.sweep.plots import plot_param, plot_pareto
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -165,8 +166,6 @@ class _SweepSections(_ReportBase):
         x_param = _x_param(sel, params) if self.m.get("design") != "variants" else None
         draw: Callable[[], Axes]
         if x_param is not None:
-            from revsim.sweep.plots import plot_param
-
             others = [p for p in params if p != x_param]
             alt = (f"Line chart of {display_label(metric)} against {x_param}"
                    + (f", one line per value of {', '.join(others)}" if others else "")
@@ -180,8 +179,6 @@ class _SweepSections(_ReportBase):
                                f"The main KPI, {display_label(metric)}, across the sweep; bands or "
                                "whiskers: 95% CI over replications.")]
         if "staff_cost" in sel.columns and sel["staff_cost"].nunique() > 1:
-            from revsim.sweep.plots import plot_pareto
-
             cheapest = sel.sort_values("staff_cost").iloc[0]
             alt = (f"Scatter chart of staff cost per year against {display_label(metric)} for every "
                    f"point, the Pareto front highlighted; cheapest point {cheapest['label']} "

@@ -93,7 +93,7 @@ class BottleneckReport:
         return "\n".join(lines)
 
     def plot_tornado(self, metric: str = "bookings", ax: Axes | None = None) -> Axes:
-        from revsim.plotting import plot_tornado  # here: matplotlib is slow to import
+        from revsim.plotting import plot_tornado  # lazy: matplotlib is slow to import
 
         return plot_tornado(self.marginal, metric=metric, currency=self.base.model.currency,
                             ax=ax)

@@ -93,7 +93,7 @@ class Comparison:
 
     def plot_forest(self, metric: str | None = None, ax: Axes | None = None) -> Axes:
         """Forest plot of the differences (see revsim.plotting.plot_forest)."""
-        from revsim.plotting import plot_forest  # here: matplotlib is slow to import
+        from revsim.plotting import plot_forest  # lazy: matplotlib is slow to import
 
         return plot_forest(self.table, metric=metric, ax=ax)
 

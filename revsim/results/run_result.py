@@ -116,7 +116,7 @@ class RunResult:
     def plot(self, kind: str, ax: Any = None, **kw: Any) -> Any:
         """One plot by name: funnel, stage_time, utilisation, queue (stage=...), cycle_time,
         cash_curve, ar_aging. Returns the matplotlib Axes."""
-        from revsim import plotting  # here, not at the top: matplotlib is slow to import
+        from revsim import plotting  # lazy: matplotlib is slow to import
 
         cur = self.model.currency
         stages = self._funnel_stages()
@@ -138,7 +138,7 @@ class RunResult:
 
     def write_plots(self, out: str | Path, **extra: Any) -> list[Path]:
         """Write every plot this run supports to ``out`` as PNG and SVG."""
-        from revsim.plotting import write_plots  # here: matplotlib is slow to import
+        from revsim.plotting import write_plots  # lazy: matplotlib is slow to import
 
         return write_plots(
             Path(out), kpis=self.kpis, series=self.series, cycle_times=self.cycle_times(),

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-import difflib
-import math
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ValidationError
 
-from revsim.distributions import Distribution, SpecError, from_spec, hyperexponential
-from revsim.engine.calendar import WorkingCalendar
-from revsim.errors import Problem, ScenarioError
+from revsim.distributions import Distribution, hyperexponential
+from revsim.errors import Problem, ScenarioError, suggest
 from revsim.scenario import schema as S
+from revsim.scenario.compile_calendar import ALWAYS_OPEN, calendar_from_text
 from revsim.scenario.compile_cash import CashCompiler
 from revsim.scenario.model import (
     CHURNED,
@@ -24,6 +21,7 @@ from revsim.scenario.model import (
     OUTCOME_NAMES,
     TERMINAL_CODES,
     WON,
+    CalendarModel,
     HireModel,
     Model,
     NurtureModel,
@@ -32,149 +30,16 @@ from revsim.scenario.model import (
     SourceModel,
     StageModel,
 )
-from revsim.units import format_duration
+from revsim.scenario.model_checks import capacity_warnings, lead_volume_problems
+from revsim.scenario.validate import ScenarioValidator
 
 ROUTE_TOLERANCE = 1e-6
 
 
-def suggest(name: str, valid: list[str] | tuple[str, ...]) -> str:
-    """A "did you mean" hint plus the valid names, for messages about unknown names."""
-    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    listed = ", ".join(sorted(valid)) if valid else "none defined"
-    return f"{hint}valid: {listed}"
-
-
-def _pydantic_problems(error: ValidationError, prefix: str, model: type[BaseModel]) -> list[Problem]:
-    problems: list[Problem] = []
-    seen: set[tuple[str, str]] = set()
-    for err in error.errors():
-        loc = [str(p) for p in err["loc"] if not _is_union_tag(p)]
-        path = ".".join([prefix, *loc]) if prefix else ".".join(loc)
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            valid = _field_names(model, err["loc"][:-1])
-            message = f"unknown field '{loc[-1]}'; {suggest(loc[-1], valid)}"
-        elif kind == "missing":
-            message = "required field is missing"
-        elif kind == "value_error":
-            message = str(err["ctx"]["error"]) if "ctx" in err else err["msg"]
-        elif kind == "literal_error":
-            message = f"got {err['input']!r}; {err['msg'][0].lower()}{err['msg'][1:]}"
-        else:
-            message = f"{err['msg'][0].lower()}{err['msg'][1:]} (got {err['input']!r})"
-        if (path, message) not in seen:
-            seen.add((path, message))
-            problems.append(Problem(path, message))
-    return problems
-
-
-def _is_union_tag(part: Any) -> bool:
-    # pydantic adds the union member's type name to the location ("str", "PatienceSpec", ...)
-    return isinstance(part, str) and (
-        part in {"str", "float", "int", "dict", "list", "bool", "none", "date", "datetime"}
-        or part[:1].isupper()
-        or "[" in part
-    )
-
-
-def _field_names(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int) or not isinstance(current, type):
-            continue
-        info = getattr(current, "model_fields", {}).get(part)
-        if info is None:
-            break
-        inner = _model_in(info.annotation)
-        if inner is None:
-            break
-        current = inner
-    return list(getattr(current, "model_fields", {}).keys())
-
-
-def _model_in(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-class _Compiler:
+class _Compiler(ScenarioValidator):
     def __init__(self, raw: Mapping[str, Any]) -> None:
-        self.raw = raw
-        self.problems: list[Problem] = []
-        self.warnings: list[str] = []
+        super().__init__(raw)
         self.sales_stages: tuple[int, ...] = ()
-
-    def fail(self, path: str, message: str) -> None:
-        self.problems.append(Problem(path, message))
-
-    # -- structure -------------------------------------------------------------------------
-    def validate_sections(self) -> dict[str, Any]:
-        parsed: dict[str, Any] = {}
-        if not isinstance(self.raw, Mapping):
-            self.fail("", "a scenario must be a TOML table")
-            return parsed
-        known = set(S.ScenarioFile.model_fields)
-        for key in self.raw:
-            if key not in known:
-                self.fail(key, f"unknown section; {suggest(key, sorted(known))}")
-        for key in ("scenario", "sources", "stages"):
-            if key not in self.raw:
-                self.fail(key, f"required section [{key}] is missing")
-        if "scenario" in self.raw:
-            parsed["scenario"] = self._one(S.Meta, self.raw["scenario"], "scenario")
-        for section, model in S.SECTION_MODELS.items():
-            table = self.raw.get(section, {})
-            if not isinstance(table, Mapping):
-                self.fail(section, f"expected a table of named {section}")
-                table = {}
-            parsed[section] = {
-                name: self._one(model, body, f"{section}.{name}") for name, body in table.items()
-            }
-        if self.raw.get("nurture") is not None:
-            parsed["nurture"] = self._one(S.NurtureSpec, self.raw["nurture"], "nurture")
-        return parsed
-
-    def _one(self, model: type[BaseModel], body: Any, path: str) -> Any:
-        try:
-            return model.model_validate(body)
-        except ValidationError as err:
-            self.problems.extend(_pydantic_problems(err, path, model))
-            return self._lenient(model, body, err)
-
-    def _lenient(self, model: type[BaseModel], body: Any, err: ValidationError) -> Any:
-        """Validate again without the offending fields, so that the cross-reference checks
-        still see the rest of the entry and report its other problems. The scenario is already
-        invalid, so what this returns is only ever checked, never run."""
-        if not isinstance(body, Mapping):
-            return None
-        bad = {e["loc"][0] for e in err.errors() if e["loc"]}
-        rest = {k: v for k, v in body.items() if k not in bad}
-        try:
-            return model.model_validate(rest)
-        except ValidationError:
-            return None
-
-    def dist(self, spec: Any, kind: str, path: str) -> Distribution | None:
-        if spec is None:
-            return None
-        try:
-            dist = from_spec(spec, kind=kind, field=path)  # type: ignore[arg-type]
-        except SpecError as err:
-            self.problems.extend(Problem(p, m) for p, m in err.problems)
-            return None
-        except ValueError as err:
-            self.fail(path, str(err))
-            return None
-        if kind == "money" and float(dist.ppf(0.0)) < 0:
-            self.fail(path, "amounts must be >= 0, but this distribution can draw negative values")
-            return None
-        return dist
 
     # -- whole model -----------------------------------------------------------------------
     def compile(self) -> Model | None:
@@ -243,8 +108,8 @@ class _Compiler:
         table = self.raw.get(section, {}) if isinstance(self.raw, Mapping) else {}
         return list(table) if isinstance(table, Mapping) else []
 
-    def _calendars(self, specs: dict[str, Any], start: dt.date) -> dict[str, WorkingCalendar]:
-        calendars = {"always": WorkingCalendar.always()}
+    def _calendars(self, specs: dict[str, Any], start: dt.date) -> dict[str, CalendarModel]:
+        calendars = {"always": ALWAYS_OPEN}
         for name, spec in specs.items():
             if name == "always":
                 self.fail("calendars.always", "'always' is built in (24/7); pick another name")
@@ -252,7 +117,7 @@ class _Compiler:
             if spec is None:
                 continue
             try:
-                calendars[name] = WorkingCalendar.from_spec(
+                calendars[name] = calendar_from_text(
                     start, spec.days, spec.hours, spec.holidays
                 )
             except ValueError as err:
@@ -588,115 +453,6 @@ class _Compiler:
 def _decay_curve(name: str) -> Distribution:
     w, tau1, tau2 = DECAY_CURVES[name]
     return hyperexponential([w, 1 - w], [tau1, tau2])
-
-
-def visit_rates(model: Model) -> np.ndarray:
-    """Long-run visits per hour to each stage, from the traffic equations (ignores limits and
-    decay; billing and collections work is estimated from the deals won)."""
-    n = len(model.stages)
-    routing = np.zeros((n, n))
-    won_share = np.zeros(n)
-    seg_mix = np.zeros(max(len(model.segments), 1))
-    external = np.zeros(n)
-    for src in model.sources:
-        external[src.to] += src.rate
-        for i, p in zip(src.segment_index, src.segment_probs, strict=True):
-            seg_mix[i] += src.rate * p
-    if seg_mix.sum() > 0:
-        seg_mix = seg_mix / seg_mix.sum()
-    for st in model.stages:
-        for seg in range(len(seg_mix)):
-            r = st.routes_by_segment.get(seg, st.routes)
-            weight = seg_mix[seg] if model.segments else 1.0
-            for t, p in zip(r.targets, r.probabilities, strict=True):
-                if t >= 0:
-                    routing[st.index, t] += weight * p
-                elif t == NURTURE and model.nurture is not None:
-                    routing[st.index, model.nurture.to] += weight * p
-                elif t == WON:
-                    won_share[st.index] += weight * p
-                    if model.cash is not None and model.cash.onboarding is not None:
-                        routing[st.index, model.cash.onboarding] += weight * p
-            if not model.segments:
-                break
-    try:
-        rates = np.linalg.solve(np.eye(n) - routing.T, external)
-    except np.linalg.LinAlgError:
-        return np.full(n, math.inf)
-    cash = model.cash
-    if cash is not None and (cash.billing_stage is not None or cash.collections_stage is not None):
-        # Invoices are not leads: estimate their rate as deals won x invoices per deal over the
-        # long run (a renewing subscription keeps invoicing, 1 / (1 - renewal) terms on average).
-        from revsim.engine.cash import billing_plan
-
-        contract, payment = cash.contract(-1), cash.payment(-1)
-        per_term = sum(len(billing_plan(contract, 100, event, 0.0))
-                       for event in ("signature", "go_live"))
-        terms = 1.0 if contract.one_off else 1.0 / max(1.0 - contract.renewal, 1e-3)
-        invoices = float(won_share @ rates) * per_term * terms
-        if cash.billing_stage is not None:
-            rates[cash.billing_stage] = invoices
-        if cash.collections_stage is not None:
-            # reminders go out while an invoice is unpaid: late payers by the lateness
-            # survival function (ignoring the reminders' own effect), never-payers until the
-            # write-off
-            late = sum(float(payment.lateness.sf(r)) for r in cash.reminders) \
-                if payment.lateness is not None else 0.0
-            never = sum(1 for r in cash.reminders
-                        if r < payment.write_off_after - contract.terms)
-            per_invoice = payment.late * late + payment.never * never
-            rates[cash.collections_stage] = invoices * per_invoice
-    return rates
-
-
-MAX_LEADS = 50_000_000  # per replication: each lead is an object and its arrival time is kept
-
-
-def lead_volume_problems(model: Model, horizon: float) -> list[Problem]:
-    """Sources that would create more leads in one replication than revsim can hold (most
-    often a unit slip, "1e6/h" for "1e6/y"), refused before anything is allocated."""
-    problems = []
-    for src in model.sources:
-        expected = src.rate * horizon + sum(n for _, n, _ in src.bursts)
-        if src.limit is not None:
-            expected = min(expected, src.limit)
-        if expected > MAX_LEADS:
-            problems.append(Problem(
-                f"sources.{src.name}.rate",
-                f"{src.rate * 168:,.4g} leads per week over {format_duration(horizon)} is about "
-                f"{expected:,.3g} leads per replication, more than the {MAX_LEADS:,} revsim "
-                "simulates in one; check the rate's unit, or shorten the horizon"))
-    return problems
-
-
-def capacity_warnings(model: Model) -> list[str]:
-    """Warn about pools whose offered load meets or exceeds their working capacity, with the
-    planned average headcount over the statistics window (hires and departures included)."""
-    rates = visit_rates(model)
-    warnings = []
-    for pool in model.pools:
-        offered = sum(
-            rates[st.index] * st.work.mean * st.work_scale
-            for st in model.stages
-            if st.pool == pool.index and st.work is not None
-        )
-        if all(st.pure_loss for st in model.stages if st.pool == pool.index):
-            continue  # a loss system sheds its overload: nothing can grow without bound
-        heads = pool.planned_headcount(model.warmup, model.horizon)
-        capacity = heads * pool.calendar.open_fraction()
-        if offered <= 0:
-            continue
-        if capacity <= 0 or offered >= capacity:
-            per_week = 168.0
-            planned = "" if heads == pool.headcount else " on average, with the planned changes"
-            warnings.append(
-                f"pool '{pool.name}' is overloaded: offered load {offered * per_week:,.0f} h of work "
-                f"per week vs capacity {capacity * per_week:,.0f} h per week "
-                f"({heads:.3g} heads{planned} x "
-                f"{pool.calendar.open_fraction() * per_week:.0f} h); "
-                "its queues will grow without bound unless leads renege or are lost"
-            )
-    return warnings
 
 
 def compile_scenario(raw: Mapping[str, Any], source: str | None = None) -> tuple[Model, list[str]]:

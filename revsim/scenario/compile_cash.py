@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from revsim.distributions import Distribution, Uniform
+from revsim.errors import suggest
 from revsim.scenario import schema_money as M
 from revsim.scenario.model import (
     BILLING_STAGE,
@@ -18,10 +19,8 @@ from revsim.scenario.model import (
     Routing,
     StageModel,
 )
+from revsim.scenario.validate import ScenarioValidator
 from revsim.units import format_duration
-
-if TYPE_CHECKING:
-    from revsim.scenario.compile import _Compiler
 
 PERIODIC = {"monthly_advance", "monthly_arrears", "quarterly_advance", "annual_advance",
             "annual_arrears"}
@@ -48,7 +47,7 @@ def _internal_stage(name: str, index: int, pool: int, work: Distribution, outcom
 class CashCompiler:
     """Builds the CashModel and the internal billing/collections stages, reporting problems."""
 
-    def __init__(self, compiler: _Compiler, stage_idx: dict[str, int], pool_names: list[str],
+    def __init__(self, compiler: ScenarioValidator, stage_idx: dict[str, int], pool_names: list[str],
                  segment_names: list[str]) -> None:
         self.c = compiler
         self.raw = compiler.raw
@@ -68,12 +67,10 @@ class CashCompiler:
         if isinstance(deals_raw, Mapping):
             # the contract tables are validated (once) per segment below
             deals_raw = {k: v for k, v in deals_raw.items() if k != "contract"}
-        deals = self.c._one(M.DealsSpec, deals_raw, "deals")
+        deals = self.c.validate(M.DealsSpec, deals_raw, "deals")
         onboarding = None
         if deals is not None and deals.onboarding is not None:
             if deals.onboarding not in self.stage_idx:
-                from revsim.scenario.compile import suggest
-
                 self.c.fail("deals.onboarding", f"unknown stage '{deals.onboarding}'; "
                             f"{suggest(deals.onboarding, list(self.stage_idx))}")
             else:
@@ -85,7 +82,7 @@ class CashCompiler:
         extra: list[StageModel] = []
         billing_stage = None
         run_days: tuple[int, ...] = ()
-        billing = self.c._one(M.BillingSpec, raw["billing"], "billing") if raw.get(
+        billing = self.c.validate(M.BillingSpec, raw["billing"], "billing") if raw.get(
             "billing") is not None else None
         if billing is not None:
             run_days = tuple(0 if d == "last" else int(d) for d in billing.run_days)
@@ -99,7 +96,7 @@ class CashCompiler:
                 extra.append(st)
         reminders: tuple[float, ...] = ()
         factor, window, collections_stage = 1.0, 0.0, None
-        dunning = self.c._one(M.DunningSpec, raw["dunning"], "dunning") if raw.get(
+        dunning = self.c.validate(M.DunningSpec, raw["dunning"], "dunning") if raw.get(
             "dunning") is not None else None
         if dunning is not None:
             reminders = tuple(dunning.reminders)
@@ -129,8 +126,6 @@ class CashCompiler:
             self.c.fail(f"stages.{name}", f"'{name}' is reserved for the [{section}] pool's work; "
                         "rename the stage")
         if pool not in self.pool_names:
-            from revsim.scenario.compile import suggest
-
             self.c.fail(f"{section}.pool", f"unknown pool '{pool}'; {suggest(pool, self.pool_names)}")
             return None
         if work is None:
@@ -145,7 +140,7 @@ class CashCompiler:
         table = self.raw.get(section) or {}
         base = table.get(key, {}) if key else {k: v for k, v in table.items() if k != "by_segment"}
         out: dict[int, Any] = {}
-        default = self.c._one(model, base, f"{section}.{key}" if key else section)
+        default = self.c.validate(model, base, f"{section}.{key}" if key else section)
         ok = default is not None
         if default is not None:
             built = build(default, f"{section}.{key}" if key else section)
@@ -156,12 +151,10 @@ class CashCompiler:
         for seg, override in by_segment.items():
             path = f"{section}.by_segment.{seg}"
             if seg not in self.segments:
-                from revsim.scenario.compile import suggest
-
                 self.c.fail(path, f"unknown segment; {suggest(seg, self.segments)}")
                 ok = False
                 continue
-            spec = self.c._one(model, _merged(base, override), path)
+            spec = self.c.validate(model, _merged(base, override), path)
             built = build(spec, path) if spec is not None else None
             if built is None:
                 ok = False

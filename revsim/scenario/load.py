@@ -12,9 +12,10 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from revsim.errors import OverrideError, Problem, ScenarioError
+from revsim.errors import OverrideError, Problem, ScenarioError, suggest
 from revsim.scenario import schema as S
-from revsim.scenario.compile import suggest
+from revsim.scenario import schema_money as M
+from revsim.scenario.validate import model_in
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
@@ -63,31 +64,21 @@ def _model_for(path: list[str]) -> type[BaseModel] | None:
             return None  # a table of user-named entries
         model: Any = S.SECTION_MODELS[head]
         rest = path[2:]
-    elif head == "scenario":
-        model, rest = S.Meta, path[1:]
-    elif head == "nurture":
-        model, rest = S.NurtureSpec, path[1:]
-    elif head in ("deals", "payment", "billing", "dunning"):
-        from revsim.scenario import schema_money as M
-
-        top = {"deals": M.DealsSpec, "payment": M.PaymentSpec, "billing": M.BillingSpec,
-               "dunning": M.DunningSpec}[head]
-        rest = path[1:]
-        if rest[:1] == ["by_segment"]:
+    elif head in S.ScenarioFile.model_fields:
+        # a single table: [scenario], [nurture], [deals], [billing], [payment], [dunning]
+        model, rest = model_in(S.ScenarioFile.model_fields[head].annotation), path[1:]
+        if head in ("deals", "payment") and rest[:1] == ["by_segment"]:
             # by_segment.SEGMENT.FIELD: a user-named segment, then contract/payment fields
             if len(rest) == 1:
                 return None
             return M.ContractSpec if head == "deals" else M.PaymentSpec
-        model = top
     else:
         return None
     for part in rest:
         info = getattr(model, "model_fields", {}).get(part)
         if info is None:
             return None
-        from revsim.scenario.compile import _model_in
-
-        model = _model_in(info.annotation)
+        model = model_in(info.annotation)
         if model is None:
             return None
     return model

@@ -1,6 +1,22 @@
 """The compiled scenario: plain, validated numbers and objects that the engine runs.
 
 Times are hours since the scenario start; rates are per hour; money is in the scenario currency.
+
+A scenario has two representations, and this one is derived from the other. The pydantic spec
+(:mod:`revsim.scenario.schema`, :mod:`~revsim.scenario.schema_money`) is what the user writes:
+sections of named entries, names that refer to each other, dates, distribution specs as
+tables, per-segment overrides as partial tables; pydantic checks it field by field so that
+every problem is reported with its path. :func:`revsim.scenario.compile.compile_scenario`
+turns it, once, into the dataclasses here, which hold what the engine needs instead: indices
+for names, samplers (:class:`~revsim.distributions.Distribution`) for distribution specs,
+cumulative route probabilities, hours since the start for dates, per-segment tables keyed by
+segment index with the defaults merged in, a calendar's weekly open runs, and things no spec
+states (the internal billing and collections stages, the sales stages, the event names). So
+the two layers hold different things, not the same fields twice; nothing here is read back
+into a spec. The few values that pass through unchanged (the ``[scenario]`` clock, a stage's
+queue options) stay plain attributes so that the compiled engine reads them natively. Lists
+that the spec alone defines, such as the sections that are tables of named entries, are read
+off the spec (``schema.SECTION_MODELS``) rather than written again.
 """
 
 from __future__ import annotations
@@ -10,7 +26,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from revsim.distributions import Distribution
-from revsim.engine.calendar import WorkingCalendar
 
 # Route targets: a non-negative int is a stage index; negative ints are outcomes. Final, so that
 # the compiled engine uses them as constants.
@@ -94,11 +109,38 @@ class HireModel:
 
 
 @dataclass(frozen=True)
+class CalendarModel:
+    """A checked working calendar: the weekly pattern of open hours minus holidays.
+
+    Built by :mod:`revsim.scenario.compile_calendar`; the engine answers time queries on it
+    with a :class:`~revsim.engine.calendar.WorkingCalendar`. Times are hours from midnight at
+    ``start``; ``runs`` are the merged open runs of one week (hour 0 = the start's weekday
+    00:00; the last may end past 168, wrapping into the next week) and ``holiday_spans`` the
+    merged clock-day spans of the holidays on or after the start.
+    """
+
+    start: dt.date
+    days: tuple[int, ...]
+    shifts: tuple[tuple[float, float], ...]
+    holidays: tuple[Any, ...]
+    runs: tuple[tuple[float, float], ...]
+    holiday_spans: tuple[tuple[float, float], ...]
+
+    def week_hours(self) -> float:
+        """Working hours in one week without holidays."""
+        return sum(hi - lo for lo, hi in self.runs)
+
+    def open_fraction(self) -> float:
+        """Long-run share of hours that are working hours (holidays ignored), in [0, 1]."""
+        return min(self.week_hours() / 168.0, 1.0)
+
+
+@dataclass(frozen=True)
 class PoolModel:
     name: str
     index: int
     headcount: int
-    calendar: WorkingCalendar
+    calendar: CalendarModel
     calendar_name: str
     ramp: tuple[float, float] | None
     hires: tuple[HireModel, ...]

@@ -8,6 +8,7 @@ even when some sections fail here.
 from __future__ import annotations
 
 import datetime as dt
+import typing
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -202,13 +203,12 @@ class ScenarioFile(Section):
 
 
 SECTION_MODELS: dict[str, type[BaseModel]] = {
-    "calendars": CalendarSpec,
-    "segments": SegmentSpec,
-    "sources": SourceSpec,
-    "pools": PoolSpec,
-    "stages": StageSpec,
+    name: typing.get_args(info.annotation)[1]
+    for name, info in ScenarioFile.model_fields.items()
+    if typing.get_origin(info.annotation) is dict
 }
-"""Sections that are tables of named entries, validated entry by entry."""
+"""Sections that are tables of named entries (calendars, segments, sources, pools, stages),
+validated entry by entry; read off :class:`ScenarioFile` so the list is written once."""
 
 
 def json_schema() -> dict[str, Any]:

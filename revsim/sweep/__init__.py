@@ -1,7 +1,7 @@
 """Parameter sweeps: designs of points, run on the experiment core, resumable results."""
 
-from revsim.sweep.design import Param, Point, grid, latin_hypercube, parse_param, variants
-from revsim.sweep.runner import SweepSpec, build_points, run_sweep
+from revsim.sweep.design import Param, Point, SweepSpec, grid, latin_hypercube, parse_param, variants
+from revsim.sweep.runner import build_points, run_sweep
 from revsim.sweep.sweep_result import SweepResult
 
 __all__ = ["Param", "Point", "SweepResult", "SweepSpec", "build_points", "grid",

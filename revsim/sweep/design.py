@@ -160,3 +160,25 @@ def variants(items: Sequence[Mapping[str, Any]]) -> list[Point]:
     if problems:
         raise ScenarioError(problems, "sweep")
     return points
+
+
+@dataclass
+class SweepSpec:
+    """What a sweep runs: a base scenario, its points, replications, root seed and window."""
+
+    base: dict[str, Any]
+    points: list[Point]
+    replications: int
+    seed: int
+    horizon: float | None = None
+    warmup: float | None = None
+    design: str = "grid"
+
+    def hash(self) -> str:
+        """Fingerprint of everything that determines the results."""
+        body = json.dumps({
+            "base": self.base, "points": [(p.id, p.changes) for p in self.points],
+            "replications": self.replications, "seed": self.seed, "horizon": self.horizon,
+            "warmup": self.warmup,
+        }, sort_keys=True, default=str)
+        return hashlib.sha256(body.encode()).hexdigest()[:16]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -15,6 +15,16 @@ import pandas as pd
 from revsim.errors import Problem, RevsimError
 from revsim.kpi_registry import PLAIN_UNITS, ids
 from revsim.sweep.design import point_label
+
+
+class SweepTables(Protocol):
+    """What the optimizer and the sweep plots read from a sweep: a
+    :class:`~revsim.sweep.sweep_result.SweepResult`, or any object holding its tables."""
+
+    summary: pd.DataFrame
+    results: pd.DataFrame
+    params: list[str]
+
 
 # Columns of the sweep tables that are not swept parameters.
 META_COLUMNS = frozenset({"point", "label", "replication", "metric", "scope", "name", "unit",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -26,6 +26,7 @@ from revsim.analysis.ci import t_test
 from revsim.kpi_registry import PLAIN_UNITS, direction, display_label, format_value
 from revsim.sweep.budget import Budget, _feasible, parse_budget
 from revsim.sweep.kpi_tables import (
+    SweepTables,
     _fail,
     _missing,
     currency_of,
@@ -35,9 +36,6 @@ from revsim.sweep.kpi_tables import (
     resolve_kpi,
 )
 from revsim.units import format_money
-
-if TYPE_CHECKING:
-    from revsim.sweep.sweep_result import SweepResult
 
 RESAMPLES = 2000
 BOOTSTRAP_SEED = 20240517
@@ -216,7 +214,7 @@ def _bootstrap(values: pd.DataFrame, sign: float, resamples: int, seed: int
     return share, n
 
 
-def optimize(result: SweepResult, objective: str, *, scope: str | None = None,
+def optimize(result: SweepTables, objective: str, *, scope: str | None = None,
              budget: str | Budget | None = None, minimize: bool | None = None,
              confidence: float = 0.95, resamples: int = RESAMPLES,
              seed: int = BOOTSTRAP_SEED) -> Selection:

@@ -10,6 +10,7 @@ sweep's tidy summary (one row per point x KPI), pyplot is only imported when a f
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from pathlib import Path
@@ -19,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from revsim.kpi_registry import direction, display_label, view
-from revsim.plotting._common import (
+from revsim.plotting import save_figure
+from revsim.plotting.figure_parts import (
     ACCENT,
     MUTED,
     finish,
@@ -30,6 +32,7 @@ from revsim.plotting._common import (
     unit_axis,
 )
 from revsim.sweep.kpi_tables import (
+    SweepTables,
     COST,
     currency_of,
     kpi_table,
@@ -42,8 +45,6 @@ from revsim.sweep.kpi_tables import (
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-    from revsim.sweep.sweep_result import SweepResult
 
 SUMMARY_COLUMNS = ("point", "metric", "scope", "name", "unit", "mean", "ci_low", "ci_high")
 MAX_LINES = 8  # more combinations of the other parameters: points, not lines
@@ -309,19 +310,15 @@ def plot_pareto(summary: pd.DataFrame, objective: str = "cash_collected", *,
 
 
 def _safe(text: str) -> str:
-    import re
-
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._") or "param"
 
 
-def write_sweep_plots(result: SweepResult, folder: str | Path,
+def write_sweep_plots(result: SweepTables, folder: str | Path,
                       formats: Iterable[str] = ("png", "svg")) -> list[Path]:
     """Write the default plots of a sweep (each format; figures closed after saving):
     won, bookings and cash_collected (when present) against each swept parameter; a heatmap of
     cash_collected (or bookings) over the first two parameters of a grid (the others fixed at
     the best point's levels); and the Pareto front of it against staff cost."""
-    from revsim.plotting import _save
-
     summary = result.summary
     out = Path(folder)
     out.mkdir(parents=True, exist_ok=True)
@@ -354,6 +351,7 @@ def write_sweep_plots(result: SweepResult, folder: str | Path,
         metric, scope = objective
         jobs.append((f"{metric}_pareto_staff_cost",
                      partial(plot_pareto, summary, metric, scope=scope)))
+    # lazy: matplotlib is slow to import
     import matplotlib.pyplot as plt
 
     written: list[Path] = []
@@ -365,7 +363,7 @@ def write_sweep_plots(result: SweepResult, folder: str | Path,
             for num in set(plt.get_fignums()) - before:
                 plt.close(num)
             raise
-        written += _save(ax, out / filename, formats)
+        written += save_figure(ax, out / filename, formats)
     return written
 
 

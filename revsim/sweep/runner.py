@@ -8,13 +8,11 @@ numbers), and tables are sorted by key before they are written.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,32 +31,18 @@ from revsim.experiment import (
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import apply_overrides, scenario_hash
 from revsim.scenario.model import Model
-from revsim.sweep.design import Param, Point, grid, latin_hypercube, parse_param, variants
+from revsim.sweep.design import (
+    Param,
+    Point,
+    SweepSpec,
+    grid,
+    latin_hypercube,
+    parse_param,
+    variants,
+)
 from revsim.sweep.sweep_result import SweepResult
 
 ROW_COLUMNS = ["metric", "scope", "name", "unit", "value"]
-
-
-@dataclass
-class SweepSpec:
-    """What a sweep runs: a base scenario, its points, replications, root seed and window."""
-
-    base: dict[str, Any]
-    points: list[Point]
-    replications: int
-    seed: int
-    horizon: float | None = None
-    warmup: float | None = None
-    design: str = "grid"
-
-    def hash(self) -> str:
-        """Fingerprint of everything that determines the results."""
-        body = json.dumps({
-            "base": self.base, "points": [(p.id, p.changes) for p in self.points],
-            "replications": self.replications, "seed": self.seed, "horizon": self.horizon,
-            "warmup": self.warmup,
-        }, sort_keys=True, default=str)
-        return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 
 def sweep_manifest(spec: SweepSpec) -> dict[str, Any]:

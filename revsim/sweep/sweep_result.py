@@ -10,13 +10,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from revsim.io import atomic_path
+from revsim.sweep.design import SweepSpec
 from revsim.sweep.optimize import optimize as select_best
 from revsim.sweep.plots import plot_heatmap, plot_param, plot_pareto
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
-
-    from revsim.sweep.runner import SweepSpec
 
 
 @dataclass

@@ -55,6 +55,7 @@ def _money_text(x: float, currency: str, signed: bool) -> str:
 
 def money_formatter(currency: str = "USD", *, signed: bool = False) -> FuncFormatter:
     """Tick formatter for money in ``currency``: 1_234_567 -> "$1.2M", 350_000 -> "$350k"."""
+    # lazy: matplotlib is slow to import
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda x, _pos=None: _money_text(float(x), currency, signed))
@@ -75,6 +76,7 @@ def number_text(x: float, signed: bool = False, compact: bool = False) -> str:
 
 def count_formatter(*, signed: bool = False, compact: bool = False) -> FuncFormatter:
     """Tick formatter for plain numbers: 1,234 (or 12k with ``compact``)."""
+    # lazy: matplotlib is slow to import
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda x, _pos=None: number_text(float(x), signed, compact))
@@ -84,6 +86,7 @@ def duration_formatter(unit: str = "h", *, signed: bool = False) -> FuncFormatte
     """Tick formatter for durations measured in ``unit`` ("min", "h", "d", "w"): 36 -> "36 h"."""
     if unit not in TIME_UNITS:
         raise ValueError(f"unknown duration unit {unit!r}; use one of: {', '.join(TIME_UNITS)}")
+    # lazy: matplotlib is slow to import
     from matplotlib.ticker import FuncFormatter
 
     return FuncFormatter(lambda x, _pos=None: f"{number_text(float(x), signed)} {unit}")
@@ -91,6 +94,7 @@ def duration_formatter(unit: str = "h", *, signed: bool = False) -> FuncFormatte
 
 def percent_formatter(*, signed: bool = False, points: bool = False) -> FuncFormatter:
     """Tick formatter for shares (0.85 -> "85%"); ``points`` writes percentage points ("pp")."""
+    # lazy: matplotlib is slow to import
     from matplotlib.ticker import FuncFormatter
 
     suffix = " pp" if points else "%"
@@ -188,6 +192,7 @@ def whiskers(mean: np.ndarray, low: np.ndarray, high: np.ndarray) -> np.ndarray:
 
 def new_axes(figsize: tuple[float, float]) -> Axes:
     """A fresh figure with one Axes (constrained layout, so long labels fit)."""
+    # lazy: matplotlib is slow to import
     import matplotlib.pyplot as plt
 
     _fig, ax = plt.subplots(figsize=figsize, layout="constrained")
@@ -258,6 +263,7 @@ def shade_warmup(ax: Axes, series: pd.DataFrame, warmup_hours: float | None) -> 
 
 def legend_below(ax: Axes, ncols: int = 3) -> None:
     """A legend in one row under the x axis label (outside the data)."""
+    # lazy: matplotlib is slow to import
     from matplotlib.transforms import offset_copy
 
     # a SubFigure works too: offset_copy only uses its dpi_scale_trans
@@ -269,6 +275,7 @@ def legend_below(ax: Axes, ncols: int = 3) -> None:
 def time_axis(ax: Axes, is_date: bool) -> None:
     """Concise date ticks (or days since the start) on the x axis."""
     if is_date:
+        # lazy: matplotlib is slow to import
         import matplotlib.dates as mdates
 
         locator = mdates.AutoDateLocator(minticks=4, maxticks=9)
