@@ -109,12 +109,14 @@ def function_level_imports(path: Path) -> list[str]:
         for node in ast.walk(func):
             if not isinstance(node, (ast.Import, ast.ImportFrom)):
                 continue
-            # the comment may sit on the import's own lines or just above the run of imports
-            # it belongs to
+            # the comment may sit on the import's own lines or in the comment block just above
+            # the run of imports it belongs to
             first = node.lineno - 1
             while first > 0 and lines[first - 1].lstrip().startswith(("import ", "from ")):
                 first -= 1
-            nearby = lines[max(first - 1, 0): node.end_lineno or node.lineno]
+            while first > 0 and lines[first - 1].lstrip().startswith("#"):
+                first -= 1
+            nearby = lines[first: node.end_lineno or node.lineno]
             if not any("#" in line and "lazy" in line.partition("#")[2].lower() for line in nearby):
                 found.append(f"{module_name(path)}:{node.lineno}")
     return sorted(set(found))
