@@ -98,8 +98,10 @@ def _matrix(part: pd.DataFrame, cols: list[tuple[str, str]], currency: str) -> l
     first = max(len(n) for n in names) + 2
     out = ["  " + " " * first + "  ".join(h.rjust(w) for h, w in zip(heads, widths, strict=True))]
     for name, row in zip(names, cells, strict=True):
-        out.append("  " + name.ljust(first)
-                   + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
+        # rstrip: a blank last cell (e.g. "abandoned" on a stage without patience) would
+        # otherwise leave trailing spaces in the terminal text
+        out.append(("  " + name.ljust(first)
+                    + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True))).rstrip())
     return out
 
 
