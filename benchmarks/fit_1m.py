@@ -231,8 +231,8 @@ def profile(log: Path, out: Path, top: int = 25) -> str:
     import pstats
 
     import revsim
-    from revsim.calibrate.fit_log import read_log
     from revsim.calibrate.derive import fit_log
+    from revsim.calibrate.fit_log import read_log
 
     prof = cProfile.Profile()
     prof.enable()

@@ -12,8 +12,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from revsim.errors import OverrideError, Problem
-from revsim.errors import suggest
+from revsim.errors import OverrideError, Problem, suggest
 from revsim.units import parse_duration
 
 Change = tuple[str, dict[str, Any]]

@@ -6,13 +6,13 @@ exports (Salesforce OpportunityHistory, HubSpot deals, Stripe invoices, a generi
 Maven CRM sales pipeline) into canonical event-log tables.
 """
 
+from revsim.calibrate.backtest import backtest, format_backtest
 from revsim.calibrate.billing_adapters import generic_ar, stripe_invoices
 from revsim.calibrate.crm_adapters import (
     hubspot_deals,
     maven_pipeline,
     salesforce_opportunity_history,
 )
-from revsim.calibrate.backtest import backtest, format_backtest
 from revsim.calibrate.fit_log import fit, read_log
 from revsim.calibrate.log import EventLog, read_event_log
 from revsim.calibrate.mapping import CANONICAL_ACTIVITIES, Mapping, load_mapping

@@ -19,7 +19,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import optimize, stats
 
-from revsim.calibrate._gof import anderson, CensoringAdjustment
+from revsim.calibrate._gof import CensoringAdjustment, anderson
 from revsim.distributions import Distribution, Exponential, Gamma, Lognormal, ScipyDist, Weibull
 
 FloatArray = npt.NDArray[np.float64]
@@ -286,7 +286,8 @@ def _hessian_se(nll: Callable[[FloatArray], float], z: FloatArray, h: float = 1e
     return np.where(np.isfinite(d) & (d > 0), np.sqrt(np.abs(d)), math.nan)
 
 
-def comparison_table(fits: dict[str, FamilyFit], ranked: list[FamilyFit], n: int, n_cens: int) -> pd.DataFrame:
+def comparison_table(fits: dict[str, FamilyFit], ranked: list[FamilyFit], n: int,
+                     n_cens: int) -> pd.DataFrame:
     order = [f.family for f in ranked] + [f for f in fits if not fits[f].converged]
     best_aic = ranked[0].aic if ranked else math.nan
     rows = []

@@ -28,8 +28,8 @@ from revsim.experiment import (
     open_executor,
     run_points,
 )
-from revsim.scenario.model import Model
 from revsim.kpi_registry import format_value
+from revsim.scenario.model import Model
 
 
 class HasModel(Protocol):

@@ -23,7 +23,6 @@ from revsim.calibrate.export_table import (
 from revsim.calibrate.raw_table import ISO_HINT, LogError, row_problem
 from revsim.errors import Problem
 
-
 ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx",
                 "vnd", "vuv", "xaf", "xof", "xpf"}
 """Stripe currencies whose amounts are whole units, not hundredths."""

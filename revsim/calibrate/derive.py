@@ -1,8 +1,9 @@
 """Derive a runnable scenario from an event log: arrivals, routes, stage durations, payments.
 
 ``fit_log`` builds the journeys, sets the period and warm-up, and has each part fitted by its
-module (derive_arrivals, derive_stages, derive_cash). Every fitted number keeps its evidence (n, censored n, CIs, fit statistics) in ``comments``,
-keyed by the dotted path of the scenario field it annotates.
+module (derive_arrivals, derive_stages, derive_cash). Every fitted number keeps its evidence
+(n, censored n, CIs, fit statistics) in ``comments``, keyed by the dotted path of the scenario
+field it annotates.
 """
 
 from __future__ import annotations

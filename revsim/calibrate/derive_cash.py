@@ -18,6 +18,7 @@ from revsim.calibrate.journeys import Journeys
 from revsim.calibrate.log import EventLog
 from revsim.calibrate.rates import fit_proportion
 
+
 def fit_cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
              fits: dict[str, DurationFit], notes: list[str], invoice_only: bool = False
              ) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from revsim.calibrate.evidence import MIN_FIT, fit_comment, hours_text, try_fit
 from revsim.calibrate.fitting import DurationFit
 from revsim.calibrate.journeys import Journeys
 
+
 def _target(exit_value: str, stage_keys: dict[str, str]) -> str:
     return stage_keys.get(exit_value, exit_value)
 

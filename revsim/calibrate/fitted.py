@@ -8,8 +8,8 @@ import datetime as dt
 import json
 import math
 import re
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd

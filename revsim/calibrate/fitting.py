@@ -24,9 +24,9 @@ from revsim.calibrate._families import (
     FAMILIES,
     FamilyFit,
     check_families,
+    comparison_table,
     failed_family,
     fit_family,
-    comparison_table,
 )
 from revsim.calibrate._format import (
     count,

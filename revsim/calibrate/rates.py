@@ -18,6 +18,7 @@ from scipy import special, stats
 from revsim.calibrate._format import fmt_p
 from revsim.calibrate._gof import KS_ALPHA
 
+
 @dataclass(frozen=True)
 class RateFit:
     """An arrival rate from counts per period.

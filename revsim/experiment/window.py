@@ -6,8 +6,8 @@ import numbers
 from typing import Any
 
 from revsim.errors import Problem, ScenarioError
-from revsim.scenario.model_checks import lead_volume_problems
 from revsim.scenario.model import Model
+from revsim.scenario.model_checks import lead_volume_problems
 from revsim.units import format_duration, parse_duration
 
 DEFAULT_SEED = 1

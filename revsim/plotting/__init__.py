@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 
 from revsim.io import atomic_path
-from revsim.plotting.figure_parts import duration_formatter, money_formatter
 from revsim.plotting.compare_plots import plot_forest, plot_tornado
+from revsim.plotting.figure_parts import duration_formatter, money_formatter
 from revsim.plotting.kpi_plots import (
     plot_ar_aging,
     plot_cycle_time,

@@ -32,8 +32,8 @@ from revsim.plotting.figure_parts import (
     unit_axis,
 )
 from revsim.sweep.kpi_tables import (
-    SweepTables,
     COST,
+    SweepTables,
     currency_of,
     kpi_table,
     param_columns,
