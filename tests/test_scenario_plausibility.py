@@ -1,8 +1,8 @@
 """Every shipped scenario produces plausible numbers, and its cash ledger balances exactly.
 
 Each scenario in ``scenarios/`` is mapped to a business *kind* (``KIND_OF``); each kind has
-documented plausible ranges for four KPIs (``RANGES``), taken from the revenue-cycle notes in
-the shared docs (``docs/domain.md``, section numbers below). A scenario passes when the 95%
+documented plausible ranges for four KPIs (``RANGES``), taken from the revenue-cycle benchmarks
+in ``docs/domain.md`` (section numbers below). A scenario passes when the 95%
 confidence interval of each KPI, over a few replications of the scenario's own horizon and
 warm-up, overlaps the range. That is deliberately loose: a benchmark range is a statement about
 many companies, a scenario is one company; the test catches a scenario (or an engine change)
@@ -34,7 +34,7 @@ class Range(NamedTuple):
 
 
 # Plausible ranges per kind. Shares are fractions, times are days. Sources are in
-# docs/domain.md (the shared revenue-cycle notes); "(derived)" marks a range computed from them.
+# docs/domain.md (the revenue-cycle benchmarks); "(derived)" marks a range computed from them.
 RANGES: dict[str, dict[str, Range]] = {
     "sales-led SaaS": {
         # 1.1: lead->won p50 0.91% sales-led, 0.55% enterprise, 1.63% SMB inbound (lotoftools);

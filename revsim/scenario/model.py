@@ -70,7 +70,7 @@ COLLECTIONS_STAGE = "collections"
 DECAY_CURVES: dict[str, tuple[float, float, float]] = {
     # (weight of the fast phase, tau1 hours, tau2 hours): two-phase exponential patience fitted to
     # the HBR 2011 ratios ("moderate") and HBR + MIT/InsideSales 2007 ratios ("aggressive");
-    # see shared docs/domain.md section 1.4. Both reproduce their target odds ratios exactly.
+    # see docs/domain.md section 1.4. Both reproduce their target odds ratios exactly.
     "moderate": (0.962, 18.7 / 60.0, 17.8),
     "aggressive": (0.984, 5.3 / 60.0, 15.3),
 }
