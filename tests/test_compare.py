@@ -357,6 +357,15 @@ def test_payment_terms_shorten_dso(named: Comparison) -> None:
     assert (ent_dso < base_dso).all()
 
 
+def test_terminal_table_says_a_shorter_dso_is_better(named: Comparison) -> None:
+    # dso is lower-is-better in the registry: its significant drop under net 15 reads "better"
+    block = named.format().split("\nterms net 15\n", 1)[1].split("\n\n", 1)[0]
+    dso_line = next(line for line in block.splitlines() if line.split()[0] == "dso")
+    assert "*" in dso_line and dso_line.endswith("  better"), dso_line
+    unchanged = next(line for line in block.splitlines() if line.split()[0] == "won")
+    assert not unchanged.endswith(("better", "worse")), unchanged
+
+
 def test_payment_terms_changes(base: revsim.Scenario) -> None:
     _, changes = iv.payment_terms(base.raw, "net 15")
     assert changes == {"deals.contract.terms": "net 15"}

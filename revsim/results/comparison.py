@@ -69,7 +69,8 @@ class Comparison:
             f"(common random numbers), seed {self.base.manifest.get('seed')}, window "
             f"{self.base.manifest.get('window', '')}.",
             "diff = variant - base, mean [95% CI]; * = significant after Holm's correction "
-            f"across {len(self.variants)} variant{'s' if len(self.variants) != 1 else ''}.",
+            f"across {len(self.variants)} variant{'s' if len(self.variants) != 1 else ''}; "
+            "better/worse: which way a significant change goes, by the KPI's direction.",
             *too_few_replications(n),
         ]
         head = self.headline()
@@ -82,11 +83,14 @@ class Comparison:
                 diff = format_signed(r["diff"], unit, cur)
                 ci = (f"[{format_signed(r['ci_low'], unit, cur)}, {format_signed(r['ci_high'], unit, cur)}]"
                       if not math.isnan(r["ci_low"]) else "[-]")
-                mark = "*" if r["significant"] else " "
-                lines.append(
+                significant = bool(r["significant"])
+                mark = "*" if significant else " "
+                # which way a significant change goes, by the KPI's registered direction
+                judged = verdict(r["metric"], r["diff"], True) if significant else ""
+                lines.append((
                     f"  {r['metric']:<28} {format_value(r['base_mean'], unit, cur):>11} -> "
                     f"{format_value(r['variant_mean'], unit, cur):>11}  {diff:>11} {ci:<26} "
-                    f"{mark} p={r['p_adjusted']:.3g}"
+                    f"{mark} p={r['p_adjusted']:.3g}  {judged}").rstrip()
                 )
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
