@@ -17,7 +17,7 @@ import pandas as pd
 from revsim.analysis.ci import cut_to_bounds, t_interval
 from revsim.calibrate.evidence import scenario_key
 from revsim.calibrate.fit_log import FitInputError, read_log
-from revsim.calibrate.journeys import build_journeys
+from revsim.calibrate.journeys import build_journeys, invoice_outcomes
 from revsim.calibrate.log import EventLog
 from revsim.errors import Problem
 from revsim.experiment import (
@@ -67,26 +67,21 @@ def observed_kpis(log: EventLog, window_start: pd.Timestamp) -> dict[str, tuple[
 
 def _cash_observed(log: EventLog, window_start: pd.Timestamp) -> dict[str, tuple[float, str]]:
     ev = log.events
-    issued = ev[ev["activity"] == "invoice_issued"].groupby("case_id").agg(
-        t=("timestamp", "first"), amount=("amount", "first"), parent=("parent_id", "first"))
+    issued = invoice_outcomes(ev)
     if issued.empty:
         return {}
-    paid = ev[ev["activity"] == "invoice_paid"].groupby("case_id")["timestamp"].first()
-    written = ev[ev["activity"] == "invoice_written_off"].groupby("case_id")["timestamp"].first()
-    issued["paid"] = paid
-    issued["written"] = written
     as_of = log.as_of
-    in_window = issued[issued["t"] >= window_start]
+    in_window = issued[issued["issued"] >= window_start]
     out: dict[str, tuple[float, str]] = {}
     invoiced = float(in_window["amount"].sum())
-    open_at_end = issued[(issued["t"] <= as_of) & ~(issued["paid"] <= as_of)
-                         & ~(issued["written"] <= as_of)]
+    open_at_end = issued[(issued["issued"] <= as_of) & ~(issued["paid"] <= as_of)
+                         & ~(issued["written_off"] <= as_of)]
     ar = float(open_at_end["amount"].sum())
     days = (as_of - window_start).total_seconds() / 86400
     if invoiced > 0:
         out["dso"] = (ar / invoiced * days, "d")
     won = ev[ev["activity"] == "closed_won"].groupby("case_id")["timestamp"].first()
-    first_paid = issued.dropna(subset=["paid"]).sort_values("t").groupby("parent")["paid"].first()
+    first_paid = issued.dropna(subset=["paid"]).sort_values("issued").groupby("parent")["paid"].first()
     ttc = (first_paid - won.reindex(first_paid.index)).dropna()
     ttc = ttc[first_paid.loc[ttc.index] >= window_start]
     if len(ttc):

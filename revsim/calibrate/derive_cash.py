@@ -14,7 +14,7 @@ import pandas as pd
 from revsim.calibrate.competing import competing_outcomes
 from revsim.calibrate.evidence import MIN_FIT, fit_comment, hours_text, scenario_key, try_fit
 from revsim.calibrate.fitting import DurationFit
-from revsim.calibrate.journeys import Journeys
+from revsim.calibrate.journeys import Journeys, invoice_outcomes
 from revsim.calibrate.log import EventLog
 from revsim.calibrate.rates import fit_proportion
 
@@ -24,14 +24,9 @@ def fit_cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: d
              ) -> dict[str, Any]:
     ev = log.events
     inv = ev[ev["object_type"].isin(["invoice", "payment"])]
-    issued = inv[inv["activity"] == "invoice_issued"].groupby("case_id").agg(
-        issued=("timestamp", "first"), due=("due_date", "first"), amount=("amount", "first"))
+    issued = invoice_outcomes(inv).drop(columns="parent")
     if issued.empty:
         return {}
-    paid = inv[inv["activity"] == "invoice_paid"].groupby("case_id")["timestamp"].first()
-    written = inv[inv["activity"] == "invoice_written_off"].groupby("case_id")["timestamp"].first()
-    issued["paid"] = paid
-    issued["written_off"] = written
     issued = issued[issued["due"].notna()]
     terms_days = ((issued["due"] - issued["issued"]).dt.total_seconds() / 86400).round()
     terms = int(terms_days.median()) if len(terms_days) else 30

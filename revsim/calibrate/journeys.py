@@ -151,3 +151,16 @@ def invoice_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys | No
                             "hours": pd.Series(dtype=float),
                             "censored": pd.Series(dtype=bool)})
     return Journeys(visits, journeys, nurture, as_of)
+
+
+def invoice_outcomes(events: pd.DataFrame) -> pd.DataFrame:
+    """One row per issued invoice (index: its case id): when it was issued, its due date, amount
+    and parent deal as the issue event gives them, and when it was paid or written off (NaT while
+    open). The one reading of invoice outcomes that fitting and the backtest share."""
+    issued = events[events["activity"] == "invoice_issued"].groupby("case_id").agg(
+        issued=("timestamp", "first"), due=("due_date", "first"), amount=("amount", "first"),
+        parent=("parent_id", "first"))
+    for column, activity in (("paid", "invoice_paid"), ("written_off", "invoice_written_off")):
+        issued[column] = events[events["activity"] == activity].groupby("case_id")[
+            "timestamp"].first()
+    return issued
