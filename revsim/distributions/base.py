@@ -55,6 +55,8 @@ class Distribution(Protocol):
 
     def sf(self, x: npt.ArrayLike) -> Any: ...
 
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray: ...
+
     def describe(self, fmt: Formatter | None = None) -> str: ...
 
 
@@ -199,6 +201,19 @@ class DistributionBase(ABC):
     def sf(self, x: npt.ArrayLike) -> Any:
         """P(X > x)."""
         return unbox(1.0 - as_float_array(self.cdf(x)))
+
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+        """What is left of X once ``age`` has passed: X - age given X > age, by inverse CDF
+        of the truncated distribution at the uniforms ``u`` (one per age, broadcast).
+
+        Generic version through ``sf`` and ``ppf``; families override it where a closed
+        form keeps precision far in the tail."""
+        a = np.maximum(as_float_array(age), 0.0)
+        uu = as_float_array(u)
+        s = as_float_array(self.sf(a))
+        q = 1.0 - uu * s
+        x = as_float_array(self.ppf(np.clip(q, 0.0, 1.0)))
+        return np.maximum(x - a, 0.0)
 
     @abstractmethod
     def describe(self, fmt: Formatter | None = None) -> str:
