@@ -9,68 +9,21 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
-from revsim.engine.entities import Item, Lead, Wake
+from revsim.engine.entities import LATE, NEVER, ON_TIME, Deal, Invoice, Item, Lead, Wake
 from revsim.engine.monitor import ValueSink
 from revsim.engine.streams import keyed_uniform
 from revsim.scenario.billing import billing_plan
 from revsim.scenario.compile_cash import default_on_time_delay
-from revsim.scenario.model import CHURNED, ISSUED, LIVE, CashModel, ContractModel
+from revsim.scenario.model import CHURNED, ISSUED, LIVE, CashModel
 
 if TYPE_CHECKING:
     from revsim.engine.simulation import Simulation
 
 DAY = 24.0
-ON_TIME, LATE, NEVER = 0, 1, 2
 AGING_EDGES_DAYS = (0, 30, 60, 90)
 AGING_BUCKETS = ("current", "1_30", "31_60", "61_90", "90_plus")
-
-
-@dataclass
-class Deal:
-    """A won lead's contract: booking, go-live and what is left to invoice this term."""
-
-    lead: Lead
-    contract: ContractModel
-    won_at: float
-    term_value: int  # cents per term
-    unbilled: int = 0
-    live_at: float = math.nan
-    churned: bool = False
-    terms_done: int = 0
-    invoices: int = 0
-    first_invoice: Invoice | None = None
-
-
-class Invoice(Item):
-    """An invoice: a work item (billing and collections staff work it), not a lead."""
-
-    __slots__ = ("deal_ref", "amount", "paid", "issued", "due", "kind", "latent", "windows",
-                 "pay_token", "pay_at", "partial", "first_part_paid", "in_collections", "open",
-                 "write_off_at", "number")
-
-    def __init__(self, invoice_id: int, deal: Deal, amount: int, now: float) -> None:
-        lead = deal.lead
-        super().__init__(invoice_id, lead.segment, amount / 100.0, lead.score, now)
-        self.first_touch = now  # billing work is no lead's "first touch": never timed
-        self.deal_ref = deal
-        self.amount = amount
-        self.paid = 0
-        self.issued = math.nan
-        self.due = math.nan
-        self.kind = ON_TIME
-        self.latent = 0.0
-        self.windows: list[tuple[float, float]] = []
-        self.pay_token = 0
-        self.pay_at = math.inf
-        self.partial = False
-        self.first_part_paid = False
-        self.in_collections = False
-        self.open = False
-        self.write_off_at = math.inf
-        self.number = 0  # n-th invoice of its deal
 
 
 class CashRT:
@@ -108,6 +61,16 @@ class CashRT:
         self.collected = 0
         self.written_off = 0
         self.outstanding = 0
+        # What a warm start placed: receivables and the instalments still to invoice of the
+        # contracts already signed, so the identities read booked + opening_unbilled = ... and
+        # invoiced + opening_ar = collected + written off + outstanding.
+        self.opening_ar = 0
+        self.opening_unbilled = 0
+        # Whole-run counts that the per-period figures difference at period boundaries.
+        self.renewal_booked = 0
+        self.renewal_count = 0
+        self.issued_count = 0
+        self.collected_by_origin = [0, 0]  # indexed by Item.origin: NEW, FROM_STATE
         # Areas under AR (cent-hours) and under the count of open invoices since the window
         # start, brought up to date at every change, for their time averages.
         self.ar_area = 0.0
@@ -220,6 +183,8 @@ class CashRT:
         deal.unbilled += value
         self.w_renewals += 1
         self.w_renewal_bookings += value
+        self.renewal_count += 1
+        self.renewal_booked += value
         self._log("renewed", deal.lead.id, now)
         self._plan(deal, billing_plan(c, value, "renewal", now))
         self._at(now + c.term, self._term_end, deal=deal, term_start=now)
@@ -284,6 +249,7 @@ class CashRT:
         self.outstanding += inv.amount
         self.w_invoiced += inv.amount
         self.w_invoices += 1
+        self.issued_count += 1
         self._log("invoice_issued", inv.id, now, deal.lead.id, inv.amount, inv.due)
         # Draw every latent number for every invoice, whatever its class, so that the streams
         # stay aligned across scenarios (common random numbers).
@@ -300,7 +266,7 @@ class CashRT:
             pay_at = now + min(max(on_time_delay, 0.0), c.terms)
         elif u < p.on_time + p.late:
             inv.kind = LATE
-            pay_at = inv.due + self._late_offset(inv)
+            pay_at = inv.due + self.late_offset(inv)
         else:
             inv.kind = NEVER
             pay_at = math.inf
@@ -315,7 +281,7 @@ class CashRT:
         if pay_at < inv.write_off_at:
             self._at(pay_at, self._payment_due, invoice=inv, token=inv.pay_token)
 
-    def _late_offset(self, inv: Invoice) -> float:
+    def late_offset(self, inv: Invoice) -> float:
         """Time past due at which a late payer pays, given the reminders it has received.
 
         Proportional hazards: each reminder multiplies the lateness hazard by ``factor`` over
@@ -375,6 +341,7 @@ class CashRT:
         self.collected += cents
         self.outstanding -= cents
         self.w_collected += cents
+        self.collected_by_origin[inv.origin] += cents
         if inv.paid >= inv.amount:
             self._close(inv)
             self._log("invoice_paid", inv.id, now, inv.deal_ref.lead.id, cents, inv.due)
@@ -428,7 +395,7 @@ class CashRT:
             return
         since_due = now - inv.due
         inv.windows.append((since_due, since_due + self.model.dunning_window))
-        new_pay = inv.due + self._late_offset(inv)
+        new_pay = inv.due + self.late_offset(inv)
         if new_pay < inv.pay_at:
             self._schedule_payment(inv, max(new_pay, now))
 
@@ -439,6 +406,38 @@ class CashRT:
             self.issue(inv, now)
         else:
             self.send_reminder(inv, now)
+
+    # -- a warm start: receivables and contracts already there ---------------------------------
+    def add_open_invoice(self, inv: Invoice, kind: int, pay_at: float, next_reminder: int) -> None:
+        """An invoice issued before the start and still open (``issued``, ``due``,
+        ``write_off_at`` and ``latent`` set): it owes its amount, pays at ``pay_at`` (inf:
+        never) and is reminded from reminder ``next_reminder`` on."""
+        now = self.env._now
+        self._advance_levels(now)
+        inv.open = True
+        inv.kind = kind
+        self.open[inv.id] = inv
+        self.outstanding += inv.amount
+        self.opening_ar += inv.amount
+        self._schedule_payment(inv, max(pay_at, now))
+        self._at(inv.write_off_at, self._write_off, invoice=inv)
+        reminders = self.model.reminders
+        if next_reminder < len(reminders):
+            self._at(inv.due + reminders[next_reminder], self._reminder_due, invoice=inv,
+                     j=next_reminder)
+
+    def add_contract(self, deal: Deal, plan: list[tuple[float, int]], term_ends: float,
+                     later: int = 0) -> None:
+        """A contract signed before the start: ``plan`` is what is still to invoice (time,
+        cents), ``later`` what a later event (its go-live) will invoice; its term ends (renews
+        or not) at ``term_ends``, unless inf."""
+        cents = sum(c for _, c in plan) + later
+        deal.unbilled += cents
+        self.unbilled += cents
+        self.opening_unbilled += cents
+        self._plan(deal, plan)
+        if math.isfinite(term_ends):
+            self._at(term_ends, self._term_end, deal=deal, term_start=term_ends - deal.contract.term)
 
     # -- summary -------------------------------------------------------------------------------
     def aging(self, now: float) -> dict[str, int]:
@@ -465,4 +464,5 @@ class CashRT:
             "booked": self.booked, "invoiced": self.invoiced, "unbilled": self.unbilled,
             "cancelled": self.cancelled, "collected": self.collected,
             "written_off": self.written_off, "outstanding": self.outstanding,
+            "opening_ar": self.opening_ar, "opening_unbilled": self.opening_unbilled,
         }

@@ -1,17 +1,28 @@
-"""The things that move and the people who work them: work items (leads; invoices live in
-engine.cash), staff members, wake-up events."""
+"""The things that move and the people who work them: work items (leads, invoices), the deals
+behind invoices, staff members, wake-up events."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 from simpy import Environment
 from simpy.events import NORMAL as SIMPY_NORMAL
 
+from revsim.scenario.model import ContractModel
+
 #: SimPy's priority for ordinary events, as a constant the compiled engine inlines.
 NORMAL: Final = 1
 assert NORMAL == SIMPY_NORMAL
+
+#: Where an item comes from: created during the run, or in flight at a warm start.
+NEW: Final = 0
+FROM_STATE: Final = 1
+
+#: How an invoice will be paid (drawn when it is issued).
+ON_TIME, LATE, NEVER = 0, 1, 2
 
 
 class Wake:
@@ -70,6 +81,7 @@ class Item:
         "worker",
         "key",
         "hops",
+        "origin",
     )
 
     def __init__(self, item_id: int, segment: int, value: float, score: float,
@@ -93,6 +105,9 @@ class Item:
         self.worker = -1  # id of the staff member working it at its current stage
         self.key = item_id  # identity for per-item random numbers (set by the source)
         self.hops = 0  # stages entered so far
+        # NEW, or FROM_STATE for what a warm start placed (an open deal, an open invoice, a
+        # live customer): bookings and cash are split by where they came from
+        self.origin = NEW
 
 
 class Lead(Item):
@@ -140,3 +155,48 @@ class Server:
             self.ramp = None
             return 1.0
         return start + (1.0 - start) * max(done, 0.0)
+
+
+@dataclass
+class Deal:
+    """A won lead's contract: booking, go-live and what is left to invoice this term."""
+
+    lead: Lead
+    contract: ContractModel
+    won_at: float
+    term_value: int  # cents per term
+    unbilled: int = 0
+    live_at: float = math.nan
+    churned: bool = False
+    terms_done: int = 0
+    invoices: int = 0
+    first_invoice: Invoice | None = None
+
+
+class Invoice(Item):
+    """An invoice: a work item (billing and collections staff work it), not a lead."""
+
+    __slots__ = ("deal_ref", "amount", "paid", "issued", "due", "kind", "latent", "windows",
+                 "pay_token", "pay_at", "partial", "first_part_paid", "in_collections", "open",
+                 "write_off_at", "number")
+
+    def __init__(self, invoice_id: int, deal: Deal, amount: int, now: float) -> None:
+        lead = deal.lead
+        super().__init__(invoice_id, lead.segment, amount / 100.0, lead.score, now)
+        self.first_touch = now  # billing work is no lead's "first touch": never timed
+        self.deal_ref = deal
+        self.amount = amount
+        self.paid = 0
+        self.issued = math.nan
+        self.due = math.nan
+        self.kind = ON_TIME
+        self.latent = 0.0
+        self.windows: list[tuple[float, float]] = []
+        self.pay_token = 0
+        self.pay_at = math.inf
+        self.partial = False
+        self.first_part_paid = False
+        self.in_collections = False
+        self.open = False
+        self.write_off_at = math.inf
+        self.number = 0  # n-th invoice of its deal

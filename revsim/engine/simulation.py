@@ -12,10 +12,12 @@ from revsim.engine.cash import CashRT
 from revsim.engine.entities import Item, Lead, Wake
 from revsim.engine.environment import Environment, StopRequest
 from revsim.engine.monitor import LeadRecords, Level, ValueSink, VisitRecords
+from revsim.engine.periods import PeriodLog
 from revsim.engine.pool import PoolRT
 from revsim.engine.source import SourceRT
 from revsim.engine.stage import StageRT
 from revsim.engine.streams import Streams
+from revsim.engine.warm_start import place_start
 from revsim.scenario.model import (
     ISSUED,
     LIVE,
@@ -41,6 +43,9 @@ class ReplicationOutput:
     series: dict[str, np.ndarray]
     visits: dict[str, np.ndarray] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: with period ends: the whole-run counters at the window start and at every period end
+    #: (see engine.periods.READING)
+    period_readings: list[tuple[float, ...]] = field(default_factory=list)
 
 
 class Simulation:
@@ -49,11 +54,16 @@ class Simulation:
     def __init__(self, model: Model, root_seed: int, replication: int, *,
                  horizon: float | None = None, warmup: float | None = None,
                  records: bool = False, active_periods: bool = False,
-                 batches: int = 1, stop: StopRequest | None = None) -> None:
+                 batches: int = 1, stop: StopRequest | None = None,
+                 periods: tuple[float, ...] = ()) -> None:
         self.model = model
         self.replication = replication
         self.horizon = float(horizon if horizon is not None else model.horizon)
         self.warmup = float(warmup if warmup is not None else model.warmup)
+        state = model.start_state
+        # A warm start is placed at its time; the window cannot start before it.
+        self.start_at = state.at if state is not None else 0.0
+        self.warmup = max(self.warmup, self.start_at)
         if not 0 <= self.warmup < self.horizon:
             raise ValueError(
                 f"warm-up ({self.warmup:g} h) must be >= 0 and shorter than the horizon "
@@ -106,14 +116,31 @@ class Simulation:
                 self.series[key] = []
         self._won_total = 0
         self._bookings_total = 0.0
+        # indexed by Item.origin (NEW, FROM_STATE); bookings in cents, as the cash ledger books
+        self.won_by_origin = [0, 0]
+        self.booked_by_origin = [0, 0]
+        if periods and not (self.warmup < periods[0] and list(periods) == sorted(set(periods))
+                            and periods[-1] == self.horizon):
+            raise ValueError("period ends must increase after the window start and end at the "
+                             "horizon")
+        self.period_log = PeriodLog(self, periods) if periods else None
+        if state is not None:
+            if self.start_at > 0:
+                self._at(self.start_at, self._place_start)
+            else:
+                self._place_start(None)
         if self.warmup > 0:
             self._at(self.warmup, self._reset_statistics)
+        elif self.period_log is not None and state is None:
+            self.period_log.mark()
+        for end in periods[:-1]:
+            self._at(end, self._period_end)
         # Batch means: the window is cut into equal batches, each summarised like a
         # replication; statistics restart at every cut.
         step = (self.horizon - self.warmup) / batches
         for i in range(1, batches):
             self._at(self.warmup + i * step, self._end_batch)
-        self._at(0.0, self._sample)
+        self._at(self.start_at, self._sample)
 
     # -- plumbing used by stages and sources ---------------------------------------------------
     def _at(self, when: float, callback: Any) -> None:
@@ -168,6 +195,8 @@ class Simulation:
             self.cycle_won.add(now - lead.created)
             self._won_total += 1
             self._bookings_total += lead.value
+            self.won_by_origin[lead.origin] += 1
+            self.booked_by_origin[lead.origin] += int(round(lead.value * 100))
         system = self.system
         system.n -= 1
         system.sum_out += now
@@ -175,6 +204,17 @@ class Simulation:
             self.cash.won(cast(Lead, item), now)
 
     # -- periodic and one-off events -------------------------------------------------------------
+    def _place_start(self, ev: Wake | None) -> None:
+        now = self.env._now
+        place_start(self, now)
+        if self.warmup == now == 0.0:
+            # the window opens on the placed state: it is what is in the stages at its start
+            self._reset_statistics(ev)
+
+    def _period_end(self, ev: Wake) -> None:
+        assert self.period_log is not None
+        self.period_log.mark()
+
     def _sample(self, ev: Wake) -> None:
         now = self.env._now
         self._record_levels(now)
@@ -229,6 +269,8 @@ class Simulation:
         self.cycle_won.reset()
         if self.cash is not None:
             self.cash.reset_window()
+        if self.period_log is not None:
+            self.period_log.mark()
 
     # -- run -------------------------------------------------------------------------------------
     def run(self) -> ReplicationOutput:
@@ -239,6 +281,8 @@ class Simulation:
         # series ends at the horizon.
         if self.series["t"][-1] < self.horizon:
             self._record_levels(self.horizon)
+        if self.period_log is not None:
+            self.period_log.mark()
         out = self._summarise(self.horizon)
         self.batch_outputs.append(out)
         return out
@@ -344,6 +388,7 @@ class Simulation:
             series=series,
             visits=visits,
             extra=extra,
+            period_readings=self.period_log.readings if self.period_log is not None else [],
         )
 
     def _cash_totals(self, T: float) -> dict[str, float]:
@@ -384,13 +429,13 @@ class Simulation:
 
 def simulate(model: Model, root_seed: int, replication: int, *, horizon: float | None = None,
              warmup: float | None = None, records: bool = False,
-             active_periods: bool = False, stop: StopRequest | None = None
-             ) -> ReplicationOutput:
+             active_periods: bool = False, stop: StopRequest | None = None,
+             periods: tuple[float, ...] = ()) -> ReplicationOutput:
     """Run replication ``replication`` of ``model`` under ``root_seed`` (``stop``: see
-    :class:`StopRequest`)."""
+    :class:`StopRequest`; ``periods``: the period ends, in hours, whose counts to read)."""
     return Simulation(
         model, root_seed, replication, horizon=horizon, warmup=warmup, records=records,
-        active_periods=active_periods, stop=stop,
+        active_periods=active_periods, stop=stop, periods=periods,
     ).run()
 
 

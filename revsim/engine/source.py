@@ -55,6 +55,8 @@ class SourceRT:
             streams.generator(f"{prefix}.bursts"),
             sim.horizon,
         ).tolist()
+        if sim.start_at > 0:  # a warm start holds what arrived before its time
+            self.times = [t for t in self.times if t >= sim.start_at]
         self.next_i = 0  # index of the next arrival to create
         self.leads_in = 0
         self.segment_u = (

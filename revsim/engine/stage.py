@@ -16,6 +16,7 @@ from revsim.scenario.model import (
     BALKED,
     DISQUALIFIED,
     NURTURE,
+    OPPORTUNITY_EVENT,
     OUTCOME_SLOTS,
     RENEGED,
     WON,
@@ -95,6 +96,12 @@ class StageRT:
         self.finish_callback: Callable[[Wake], None] = self._finish
         self.patience_callback: Callable[[Wake], None] = self._on_patience_end
         self.n_targets = OUTCOME_SLOTS + len(sim.model.stages)
+        # Entering the stage where a deal becomes an opportunity creates pipeline: counted
+        # over the whole run (per-period figures difference it), never reset.
+        self.pipeline = sim.model.stage_events[model.index] == OPPORTUNITY_EVENT \
+            if model.index < len(sim.model.stage_events) else False
+        self.pipeline_count = 0
+        self.pipeline_value = 0.0
         self.reset_counts()
 
     @property
@@ -159,6 +166,9 @@ class StageRT:
 
     def arrive(self, lead: Item, now: float) -> None:
         lead.hops += 1
+        if self.pipeline:
+            self.pipeline_count += 1
+            self.pipeline_value += lead.value
         if self.records is not None:
             self.records.enter(lead.id, self.index, now)
         lead.stage = self
@@ -192,6 +202,75 @@ class StageRT:
             ev.lead = lead
             ev.token = lead.token
             self.env.wake(ev, lead.patience)
+
+    # -- a warm start: items already in the stage -----------------------------------------------
+    def _enter_placed(self, lead: Item, now: float, entered: float) -> None:
+        lead.hops = 1
+        lead.stage = self
+        lead.t_arrive = entered
+        wip = self.wip
+        wip.n += 1
+        wip.sum_in += now
+        if self.records is not None:
+            self.records.enter(lead.id, self.index, entered)
+
+    def place_waiting(self, lead: Item, now: float, entered: float, patience: float,
+                      patience_left: float) -> None:
+        """Queue an item that has waited since ``entered`` (it starts at once if staff are
+        free); ``patience`` is its whole patience, ``patience_left`` what remains of it."""
+        self._enter_placed(lead, now, entered)
+        lead.patience = patience
+        lead.cold = False
+        pool: PoolRT = self.pool  # type: ignore[assignment]  # only staffed stages queue
+        if pool.free and pool.is_open(now):
+            self.start(lead, pool.take_free(now), now)
+            return
+        pool.enqueue(lead, self)
+        queue = self.queue
+        queue.n += 1
+        queue.sum_in += now
+        if self.renege and patience_left < math.inf:
+            ev = Wake(self.env, self.patience_callback)
+            ev.lead = lead
+            ev.token = lead.token
+            self.env.wake(ev, patience_left)
+
+    def resume_work(self, lead: Item, server: Server, now: float, entered: float,
+                    started: float, work: float) -> None:
+        """An item whose work began at ``started``: ``server`` stays busy with it for the
+        ``work`` hours (working hours) that remain."""
+        self._enter_placed(lead, now, entered)
+        pool: PoolRT = self.pool  # type: ignore[assignment]  # work is staffed
+        pool.busy += 1
+        if pool.active_log is not None:
+            pool.check_saturation(now)
+        if pool.always:
+            pool.busy_in += now
+            end = now + work
+        else:
+            pool.busy_in += pool.calendar.cumulative(now)
+            end = pool.calendar.add_working_time(now, work)
+        self.work_sum += work
+        server.busy = True
+        lead.cold = False
+        lead.t_start = started
+        lead.worker = server.id
+        server.lead = lead
+        timer = server.timer
+        timer.callbacks = self._done_callbacks
+        heappush(self.heap, (end, NORMAL, self.next_eid(), timer))
+
+    def hold_in_delay(self, lead: Item, now: float, entered: float, delay: float,
+                      target: int | None) -> None:
+        """An item in the stage's unstaffed delay: it leaves after ``delay`` hours, to
+        ``target`` when its route was drawn already (outcome-specific delays)."""
+        self._enter_placed(lead, now, entered)
+        lead.t_start = entered
+        lead.worker = -1
+        ev = Wake(self.env, self.finish_callback)
+        ev.lead = lead
+        ev.target = target
+        self.env.wake(ev, delay)
 
     # -- work ----------------------------------------------------------------------------------
     def start_from_queue(self, lead: Item, server: Server, now: float) -> None:

@@ -23,9 +23,12 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from revsim.distributions import Distribution
+
+if TYPE_CHECKING:
+    from revsim.scenario.start_model import StartState
 
 # Route targets: a non-negative int is a stage index; negative ints are outcomes. Final, so that
 # the compiled engine uses them as constants.
@@ -64,6 +67,8 @@ TERMINAL_CODES: dict[str, int] = {
     "live": LIVE,
     "churned": CHURNED,
 }
+#: The stage event at which a deal becomes an opportunity: entering that stage creates pipeline.
+OPPORTUNITY_EVENT = "opportunity_created"
 BILLING_STAGE = "billing"
 COLLECTIONS_STAGE = "collections"
 
@@ -280,6 +285,8 @@ class Model:
     stage_events: tuple[str, ...] = ()
     sales_stages: tuple[int, ...] = ()  # stages leads visit before they are won (the funnel)
     raw: dict[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    #: what is in flight at the start (a forecast's warm start); None: the cycle starts empty
+    start_state: StartState | None = field(default=None, repr=False)
 
     def stage_index(self, name: str) -> int:
         return next(s.index for s in self.stages if s.name == name)
