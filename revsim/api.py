@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import platform
 import time
@@ -17,9 +18,11 @@ from revsim.engine import COMPILED
 from revsim.errors import Problem, ScenarioError
 from revsim.experiment import (
     DEFAULT_SEED,
+    Period,
     ReplicationSummary,
     RunOptions,
     Runs,
+    calendar_periods,
     check_seed,
     check_window,
     hours,
@@ -32,6 +35,9 @@ from revsim.results.bottleneck_report import build_report, marginal_variants
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import apply_overrides, parse_toml, read_toml, scenario_hash
 from revsim.scenario.model import Model
+from revsim.state.files import read_snapshot
+from revsim.state.snapshot import Snapshot
+from revsim.state.start import compile_start, midnight, rebase
 from revsim.sweep import SweepResult, run_sweep
 from revsim.version import __version__
 
@@ -43,12 +49,18 @@ class Scenario:
     """A validated scenario. Build with :func:`load`, :func:`loads` or ``Scenario(dict)``."""
 
     def __init__(self, raw: Mapping[str, Any], *, source: str | None = None,
-                 text: str | None = None) -> None:
+                 text: str | None = None, state: Snapshot | None = None) -> None:
         self.raw: dict[str, Any] = dict(raw)
         self.source = source
         self.text = text
         self.model: Model
         self.model, self.warnings = compile_scenario(self.raw, source)
+        #: the snapshot this scenario starts from (see :meth:`from_state`), or None
+        self.state = state
+        if state is not None:
+            start = compile_start(state, self.model)
+            self.model = dataclasses.replace(self.model, start_state=start)
+            self.warnings += list(start.notes)
 
     @property
     def name(self) -> str:
@@ -60,8 +72,27 @@ class Scenario:
         return scenario_hash(self.raw)
 
     def with_changes(self, changes: Mapping[str, Any]) -> Scenario:
-        """A new scenario with dotted-path overrides, e.g. ``{"pools.sdr.headcount": 6}``."""
-        return Scenario(apply_overrides(self.raw, changes), source=self.source)
+        """A new scenario with dotted-path overrides, e.g. ``{"pools.sdr.headcount": 6}``
+        (started from the same state, if this one is)."""
+        return Scenario(apply_overrides(self.raw, changes), source=self.source, state=self.state)
+
+    def from_state(self, state: str | Path | Snapshot, *, until: Any = None,
+                   horizon: str | float | None = None) -> Scenario:
+        """This scenario started from a snapshot of the business (a state folder or a
+        :class:`~revsim.state.snapshot.Snapshot`): the as-of date becomes its start, every
+        open deal, invoice and contract is placed with the time it has already spent, and
+        there is no warm-up. It runs to the end of the day ``until``, or ``horizon`` past the
+        as-of date (default: the scenario's observation window, horizon minus warm-up). What
+        the scenario plans before the as-of date has happened (see revsim.state.start)."""
+        if self.state is not None:
+            raise ScenarioError([Problem("state", "this scenario starts from a state already")],
+                                self.source)
+        snap = load_state(state)
+        raw, notes = rebase(self.raw, snap.as_of, _state_horizon(self.model, snap.as_of, until,
+                                                                 horizon))
+        started = Scenario(raw, source=self.source, text=self.text, state=snap)
+        started.warnings = [*notes, *started.warnings]
+        return started
 
     def run(self, replications: int = 10, seed: int | None = DEFAULT_SEED, *,
             horizon: str | float | None = None, warmup: str | float | None = None,
@@ -69,7 +100,9 @@ class Scenario:
             dask_local: int | None = None, records: bool = False,
             progress: bool | None = None, precision: float | None = None,
             max_replications: int = 200, batch_means: int | None = None,
-            active_periods: bool = False) -> RunResult:
+            active_periods: bool = False, state: str | Path | Snapshot | None = None,
+            until: Any = None, by: str | None = None, force_warmup: bool = False
+            ) -> RunResult:
         """Run independent replications and summarise KPIs with 95% CIs.
 
         ``horizon`` and ``warmup`` override the scenario's (a duration such as "26 w", or
@@ -81,10 +114,24 @@ class Scenario:
         every headline KPI's 95% CI half-width is within 5% of its mean, up to
         ``max_replications``. ``batch_means=k`` makes one long run cut into k batches instead
         of independent replications. ``progress`` shows a progress bar (None: only when
-        stderr is a terminal).
+        stderr is a terminal). ``state`` starts the run from a snapshot (see
+        :meth:`from_state`, which ``until`` and ``horizon`` then go to): no warm-up unless
+        ``force_warmup``; ``by`` ("week", "month" or "quarter") also records the figures of
+        each calendar period (``RunResult.periods``).
         """
+        if state is not None:
+            started = self.from_state(state, until=until, horizon=horizon)
+            return started.run(replications, seed, warmup=_state_warmup(started, warmup,
+                                                                          force_warmup),
+                               jobs=jobs, scheduler=scheduler, dask_local=dask_local,
+                               records=records, progress=progress, precision=precision,
+                               max_replications=max_replications, batch_means=batch_means,
+                               active_periods=active_periods, by=by)
         seed = check_seed(seed)
         h = hours(horizon, "horizon")
+        if batch_means is not None and self.state is not None:
+            raise ScenarioError([Problem("batch_means", "a run from a state is a forecast from "
+                                         "one date: use independent replications")], "run")
         if batch_means is not None and batch_means < 2:
             raise ScenarioError([Problem("batch_means", "needs at least 2 batches")], "run")
         if precision is not None:
@@ -97,7 +144,7 @@ class Scenario:
                                     executor, progress).values()
             check_window(self.model, h, w, replications)
             options = RunOptions(horizon=h, warmup=w, records=records,
-                                 active_periods=active_periods)
+                                 active_periods=active_periods, **self._period_options(by, h))
             started = time.perf_counter()
             if batch_means is not None:
                 runs = run_points({BASE: self.model}, 1, seed, options=options,
@@ -116,6 +163,24 @@ class Scenario:
         manifest = self._manifest(seed, len(reps), h, w, records, notes, started,
                                   batch_means or 1)
         return RunResult(self.model, reps, manifest)
+
+    def periods(self, by: str, horizon: float | None = None) -> list[Period]:
+        """The calendar periods ("week", "month" or "quarter") from the state's as-of date to
+        the end of the run (``horizon`` hours from the start, default the scenario's)."""
+        if self.state is None:
+            raise ScenarioError([Problem("by", "figures per period need a state to start from "
+                                         "(--state)")], self.source)
+        origin = midnight(self.model.start)
+        end = origin + dt.timedelta(hours=horizon if horizon is not None else self.model.horizon)
+        return calendar_periods(self.state.as_of, end, by, origin)
+
+    def _period_options(self, by: str | None, horizon: float | None = None) -> dict[str, Any]:
+        """The RunOptions fields that record each period's figures (none without ``by``)."""
+        if by is None:
+            return {}
+        chosen = self.periods(by, horizon)
+        return {"periods": tuple(p.end_h for p in chosen),
+                "period_labels": tuple(p.label for p in chosen)}
 
     def _manifest(self, seed: int, replications: int, horizon: float | None,
                   warmup: float | None, records: bool, notes: dict[str, Any], started: float,
@@ -137,11 +202,19 @@ class Scenario:
             "window_hours": (horizon_h - warmup_h) / batches,
             "confidence": 0.95,
             "records": records,
+            **self._state_manifest(),
             **notes,
             "python": platform.python_version(),
             "wall_time_s": round(time.perf_counter() - started, 3),
             "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         }
+
+    def _state_manifest(self) -> dict[str, Any]:
+        if self.state is None or self.model.start_state is None:
+            return {}
+        return {"state": self.model.start_state.label, "as_of": self.state.as_of.isoformat(),
+                "state_left_out_as_dead": dict(self.state.dead),
+                "state_notes": list(self.model.start_state.notes)}
 
     def compare(self, *variants: Scenario | Mapping[str, Any] | tuple[str, Any],
                 replications: int = 10, seed: int | None = DEFAULT_SEED,
@@ -237,6 +310,57 @@ class Scenario:
                          horizon=hours(horizon, "horizon"), warmup=hours(warmup, "warmup"),
                          jobs=jobs, scheduler=scheduler, dask_local=dask_local, resume=resume,
                          progress=progress)
+
+
+def load_state(state: str | Path | Snapshot) -> Snapshot:
+    """A snapshot of the business: given, or read from a state folder."""
+    if isinstance(state, Snapshot):
+        return state
+    return read_snapshot(state)
+
+
+def _state_horizon(model: Model, as_of: dt.datetime, until: Any,
+                   horizon: str | float | None) -> float:
+    """The horizon (hours from midnight of the as-of date) of a run from a state."""
+    t0 = (as_of - midnight(as_of.date())) / dt.timedelta(hours=1)
+    if until is not None and horizon is not None:
+        raise ScenarioError([Problem("until", "give either until (a date) or horizon (a "
+                                     "duration), not both")], "run")
+    if until is not None:
+        day = until if isinstance(until, dt.date) else None
+        if day is None:
+            try:
+                day = dt.date.fromisoformat(str(until).strip())
+            except ValueError:
+                raise ScenarioError([Problem("until", f"expected a date such as 2027-03-31, "
+                                             f"got {until!r}")], "run") from None
+        if isinstance(day, dt.datetime):
+            day = day.date()
+        end = (midnight(day) + dt.timedelta(days=1) - midnight(as_of.date())) / dt.timedelta(hours=1)
+        if end <= t0:
+            raise ScenarioError([Problem("until", f"{day} is before the state's as-of date "
+                                         f"{as_of:%Y-%m-%d}")], "run")
+        return end
+    if horizon is not None:
+        return t0 + float(hours(horizon, "horizon"))  # type: ignore[arg-type]
+    return t0 + model.horizon - model.warmup
+
+
+def _state_warmup(started: Scenario, warmup: str | float | None, force: bool) -> float | None:
+    """A warm-up asked for on a run from a state (hours from the model start), or None."""
+    if warmup is None:
+        return None
+    if _is_auto(warmup):
+        raise ScenarioError([Problem("warmup", "a run from a state starts warm: there is no "
+                                     "transient for --warmup auto to find; drop it")], "run")
+    w = float(hours(warmup, "warmup"))  # type: ignore[arg-type]
+    if w > 0 and not force:
+        raise ScenarioError([Problem("warmup", "a run from a state needs no warm-up (the "
+                                     "state is the warm start) and would discard the first "
+                                     f"{warmup} of the forecast; drop --warmup, or add "
+                                     "--force-warmup to discard it anyway")], "run")
+    assert started.model.start_state is not None
+    return started.model.start_state.at + w
 
 
 def _is_auto(warmup: Any) -> bool:

@@ -46,6 +46,11 @@ class OverrideError(ScenarioError):
     """A ``--set path=value`` override names a path that does not exist or has a bad value."""
 
 
+class StateError(ProblemsError, ValueError):
+    """A snapshot of the business (open deals, invoices, customers) does not fit the scenario
+    or cannot be read: each problem names the table, the row and the fix."""
+
+
 class ExperimentError(ProblemsError):
     """An experiment cannot start or resume: no Dask scheduler at the address, a store folder
     that holds another experiment, a design without points."""

@@ -20,7 +20,7 @@ from revsim.units import format_duration, format_money
 
 Direction = Literal["higher", "lower", "neutral"]
 CURRENCY = "$"
-SCOPES = ("total", "cash", "source", "stage", "pool")
+SCOPES = ("total", "cash", "source", "stage", "pool", "period")
 #: The heading of each scope's section in the terminal table and the report, in display order.
 SECTIONS: dict[str, str] = {
     "total": "Whole cycle",
@@ -28,6 +28,7 @@ SECTIONS: dict[str, str] = {
     "source": "Leads in, by source",
     "stage": "Stages",
     "pool": "Staff pools",
+    "period": "Forecast, per period",
 }
 #: Scopes shown as a matrix (one row per stage or pool, one column per KPI), not as rows.
 MATRIX_SCOPES = ("stage", "pool")
@@ -88,11 +89,15 @@ _P90_OVER = "90th percentile over the window's items"
 _RATIO = "ratio of two window totals"
 _CAN_REFUSE = "stage: a stage with a queue or WIP limit and when_full = lose"
 _HAS_TARGET = "stage: a stage with a service_level target"
+_FORECAST = "period: a forecast (figures per period)"
+_FORECAST_CASH = "period: a forecast of a scenario with a cash side"
+_IN_PERIOD = "amount in the period"
+_COUNT_IN_PERIOD = "count in the period"
 
 KPIS: tuple[KPI, ...] = (
     # -- the whole cycle ------------------------------------------------------------------------
     _k("leads_in", "leads in", "count", "neutral", _COUNT_IN_WINDOW, ("total", "source")),
-    _k("won", "deals won", "count", "higher", _COUNT_IN_WINDOW),
+    _k("won", "deals won", "count", "higher", _COUNT_IN_WINDOW, ("total", "period")),
     _k("lost", "lost", "count", "lower", _COUNT_IN_WINDOW),
     _k("disqualified", "disqualified", "count", "lower", _COUNT_IN_WINDOW),
     _k("reneged", "lost to reneging", "count", "lower", _COUNT_IN_WINDOW, ("total", "stage"),
@@ -101,7 +106,7 @@ KPIS: tuple[KPI, ...] = (
        hide_if_zero=True, only_when="stage: a stage with a queue or WIP limit"),
     _k("done", "done", "count", "neutral", _COUNT_IN_WINDOW, hide_if_zero=True,
        only_when="total: a lead reached a done exit in the window"),
-    _k("bookings", "bookings", CURRENCY, "higher", _AMOUNT_IN_WINDOW),
+    _k("bookings", "bookings", CURRENCY, "higher", _AMOUNT_IN_WINDOW, ("total", "period")),
     _k("conversion", "conversion", "share", "higher", _RATIO, ("total", "stage"),
        column="conversion"),
     _k("time_to_first_touch_mean", "time to first touch, mean", "h", "lower", _MEAN_OVER),
@@ -134,9 +139,9 @@ KPIS: tuple[KPI, ...] = (
     _k("headcount_end", "headcount at end", "count", "neutral", _AT_END, ("pool",),
        column="headcount at end"),
     # -- cash -----------------------------------------------------------------------------------
-    _k("renewals", "renewals", "count", "higher", _COUNT_IN_WINDOW, ("cash",)),
+    _k("renewals", "renewals", "count", "higher", _COUNT_IN_WINDOW, ("cash", "period")),
     _k("renewal_bookings", "renewal bookings", CURRENCY, "higher", _AMOUNT_IN_WINDOW,
-       ("cash",)),
+       ("cash", "period")),
     _k("not_renewed", "subscriptions not renewed", "count", "lower", _COUNT_IN_WINDOW,
        ("cash",)),
     _k("go_lives", "go-lives", "count", "higher", _COUNT_IN_WINDOW, ("cash",)),
@@ -144,22 +149,24 @@ KPIS: tuple[KPI, ...] = (
        ("cash",)),
     _k("churned_in_onboarding", "churned in onboarding", "count", "lower", _COUNT_IN_WINDOW,
        ("cash",), hide_if_zero=True),
-    _k("invoices", "invoices issued", "count", "neutral", _COUNT_IN_WINDOW, ("cash",)),
-    _k("invoiced", "invoiced", CURRENCY, "higher", _AMOUNT_IN_WINDOW, ("cash",)),
-    _k("cash_collected", "cash collected", CURRENCY, "higher", _AMOUNT_IN_WINDOW, ("cash",)),
+    _k("invoices", "invoices issued", "count", "neutral", _COUNT_IN_WINDOW, ("cash", "period")),
+    _k("invoiced", "invoiced", CURRENCY, "higher", _AMOUNT_IN_WINDOW, ("cash", "period")),
+    _k("cash_collected", "cash collected", CURRENCY, "higher", _AMOUNT_IN_WINDOW,
+       ("cash", "period")),
     _k("time_to_cash_median", "time to cash won->paid, median", "d", "lower", _MEDIAN_OVER,
        ("cash",)),
     _k("time_to_cash_p90", "time to cash won->paid, p90", "d", "lower", _P90_OVER, ("cash",)),
     _k("dso", "DSO (AR end / invoiced x days)", "d", "lower",
        "AR at the end / amount invoiced in the window x days in the window", ("cash",)),
-    _k("ar_outstanding", "AR outstanding at end", CURRENCY, "lower", _AT_END, ("cash",)),
+    _k("ar_outstanding", "AR outstanding at end", CURRENCY, "lower", _AT_END,
+       ("cash", "period")),
     _k("ar_current", "AR not yet due", CURRENCY, "neutral", _AT_END, ("cash",)),
     _k("ar_1_30", "AR 1-30 days past due", CURRENCY, "lower", _AT_END, ("cash",)),
     _k("ar_31_60", "AR 31-60 days past due", CURRENCY, "lower", _AT_END, ("cash",)),
     _k("ar_61_90", "AR 61-90 days past due", CURRENCY, "lower", _AT_END, ("cash",)),
     _k("ar_90_plus", "AR over 90 days past due", CURRENCY, "lower", _AT_END, ("cash",)),
     _k("overdue_share", "overdue share of AR", "share", "lower", _AT_END, ("cash",)),
-    _k("written_off", "written off", CURRENCY, "lower", _AMOUNT_IN_WINDOW, ("cash",),
+    _k("written_off", "written off", CURRENCY, "lower", _AMOUNT_IN_WINDOW, ("cash", "period"),
        hide_if_zero=True),
     _k("bad_debt_rate", "bad-debt rate (written off / invoiced)", "share", "lower", _RATIO,
        ("cash",)),
@@ -195,9 +202,36 @@ KPIS: tuple[KPI, ...] = (
     # -- cash: time averages --------------------------------------------------------------------
     _k("ar_outstanding_mean", "AR outstanding, time average", CURRENCY, "lower", _TIME_AVERAGE,
        ("cash",)),
-    _k("open_invoices", "open invoices at end", "count", "neutral", _AT_END, ("cash",)),
+    _k("open_invoices", "open invoices at end", "count", "neutral", _AT_END, ("cash", "period")),
     _k("open_invoices_mean", "open invoices, time average", "count", "neutral", _TIME_AVERAGE,
        ("cash",)),
+    # -- a forecast's figures per period (a window total above is the period's total there) ----
+    _k("total_bookings", "bookings incl. renewals", CURRENCY, "higher", _IN_PERIOD, ("period",),
+       description="New business plus renewals: bookings_open_pipeline + bookings_new_leads + "
+       "renewal_bookings.", only_when=_FORECAST),
+    _k("bookings_open_pipeline", "bookings from the open pipeline", CURRENCY, "higher",
+       _IN_PERIOD, ("period",), description="Deals won that were open at the as-of date.",
+       only_when=_FORECAST),
+    _k("bookings_new_leads", "bookings from new leads", CURRENCY, "higher", _IN_PERIOD,
+       ("period",), description="Deals won that were created after the as-of date.",
+       only_when=_FORECAST),
+    _k("won_open_pipeline", "deals won from the open pipeline", "count", "higher",
+       _COUNT_IN_PERIOD, ("period",), only_when=_FORECAST),
+    _k("won_new_leads", "deals won from new leads", "count", "higher", _COUNT_IN_PERIOD,
+       ("period",), only_when=_FORECAST),
+    _k("pipeline_created", "new pipeline created", CURRENCY, "higher", _IN_PERIOD, ("period",),
+       description="Value of the deals entering the opportunity stage (the stage whose event "
+       "is opportunity_created).",
+       only_when="period: a forecast of a scenario with an opportunity_created stage"),
+    _k("opportunities_created", "opportunities created", "count", "higher", _COUNT_IN_PERIOD,
+       ("period",), description="Deals entering the opportunity stage.",
+       only_when="period: a forecast of a scenario with an opportunity_created stage"),
+    _k("cash_from_open_ar", "cash from open AR", CURRENCY, "higher", _IN_PERIOD, ("period",),
+       description="Payments on invoices that were open at the as-of date.",
+       only_when=_FORECAST_CASH),
+    _k("cash_from_new_invoices", "cash from new invoices", CURRENCY, "higher", _IN_PERIOD,
+       ("period",), description="Payments on invoices issued after the as-of date.",
+       only_when=_FORECAST_CASH),
 )
 
 BY_ID: dict[str, KPI] = {k.id: k for k in KPIS}

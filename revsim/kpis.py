@@ -5,9 +5,10 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
+from revsim.engine.periods import READING
 from revsim.engine.simulation import ReplicationOutput
 from revsim.kpi_registry import unit_in
-from revsim.scenario.model import Model
+from revsim.scenario.model import OPPORTUNITY_EVENT, Model
 
 HOURS_PER_DAY = 24.0
 HOURS_PER_WEEK = 168.0
@@ -160,4 +161,65 @@ def cash_rows(t: dict[str, float], currency: str) -> list[Row]:
             if unit == "d" and metric != "dso":
                 value = value / HOURS_PER_DAY
         rows.append(Row(metric, "cash", "", unit, value))
+    return rows
+
+
+#: The per-period figures of a forecast, in display order. Parts of a split follow their total:
+#: total_bookings = bookings_open_pipeline + bookings_new_leads + renewal_bookings, bookings (new
+#: business) = its first two parts, won likewise, cash_collected = cash_from_open_ar +
+#: cash_from_new_invoices.
+PERIOD_FIGURES = (
+    "total_bookings", "bookings", "bookings_open_pipeline", "bookings_new_leads",
+    "renewal_bookings", "won", "won_open_pipeline", "won_new_leads", "renewals",
+    "pipeline_created", "opportunities_created", "invoiced", "invoices", "cash_collected",
+    "cash_from_open_ar", "cash_from_new_invoices", "written_off", "ar_outstanding",
+    "open_invoices",
+)
+_CASH_FIGURES = frozenset({"renewal_bookings", "renewals", "invoiced", "invoices",
+                           "cash_collected", "cash_from_open_ar", "cash_from_new_invoices",
+                           "written_off", "ar_outstanding", "open_invoices"})
+
+
+def period_rows(readings: list[tuple[float, ...]], model: Model, labels: tuple[str, ...]
+                ) -> list[Row]:
+    """The figures of each period (scope "period", name = its label) from the engine's
+    readings at the window start and at every period end (engine.periods.READING): flows are
+    differences of consecutive readings, AR and open invoices the reading at the period's end.
+    Money is differenced in cents, then each total is the sum of its parts, so splits add up
+    exactly."""
+    if not readings:
+        return []
+    cur = model.currency
+    pipeline = any(st.index < len(model.stage_events) and
+                   model.stage_events[st.index] == OPPORTUNITY_EVENT for st in model.stages)
+    wanted = [f for f in PERIOD_FIGURES if (model.cash is not None or f not in _CASH_FIGURES)
+              and (pipeline or f not in ("pipeline_created", "opportunities_created"))]
+    rows = []
+    for k, label in enumerate(labels):
+        b = dict(zip(READING, readings[k + 1], strict=True))
+        d = dict(zip(READING, (y - x for x, y in zip(readings[k], readings[k + 1],
+                                                     strict=True)), strict=True))
+        flow = d.__getitem__
+        f: dict[str, float] = {
+            "bookings_open_pipeline": flow("bookings_open_pipeline_cents") / 100.0,
+            "bookings_new_leads": flow("bookings_new_leads_cents") / 100.0,
+            "renewal_bookings": flow("renewal_bookings_cents") / 100.0,
+            "won_open_pipeline": float(flow("won_open_pipeline")),
+            "won_new_leads": float(flow("won_new_leads")),
+            "renewals": float(flow("renewals")),
+            "pipeline_created": flow("pipeline_created"),
+            "opportunities_created": float(flow("opportunities_created")),
+            "invoiced": flow("invoiced_cents") / 100.0,
+            "invoices": float(flow("invoices")),
+            "cash_from_open_ar": flow("cash_from_open_ar_cents") / 100.0,
+            "cash_from_new_invoices": flow("cash_from_new_invoices_cents") / 100.0,
+            "written_off": flow("written_off_cents") / 100.0,
+            "ar_outstanding": b["ar_outstanding_cents"] / 100.0,
+            "open_invoices": float(b["open_invoices"]),
+        }
+        f["bookings"] = f["bookings_open_pipeline"] + f["bookings_new_leads"]
+        f["total_bookings"] = f["bookings"] + f["renewal_bookings"]
+        f["won"] = f["won_open_pipeline"] + f["won_new_leads"]
+        f["cash_collected"] = f["cash_from_open_ar"] + f["cash_from_new_invoices"]
+        rows += [Row(name, "period", label, unit_in(name, cur), f[name]) for name in wanted]
     return rows

@@ -124,6 +124,9 @@ class Simulation:
             raise ValueError("period ends must increase after the window start and end at the "
                              "horizon")
         self.period_log = PeriodLog(self, periods) if periods else None
+        # scheduled first, so a period ends before anything else due at its end happens
+        for end in periods[:-1]:
+            self._at(end, self._period_end)
         if state is not None:
             if self.start_at > 0:
                 self._at(self.start_at, self._place_start)
@@ -133,8 +136,6 @@ class Simulation:
             self._at(self.warmup, self._reset_statistics)
         elif self.period_log is not None and state is None:
             self.period_log.mark()
-        for end in periods[:-1]:
-            self._at(end, self._period_end)
         # Batch means: the window is cut into equal batches, each summarised like a
         # replication; statistics restart at every cut.
         step = (self.horizon - self.warmup) / batches

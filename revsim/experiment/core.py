@@ -63,6 +63,17 @@ class Runs:
         tidy = pd.concat(frames, ignore_index=True)
         return tidy[TABLE_COLUMNS[1:]]
 
+    def periods(self, point: str) -> Any:
+        """One point's per-period figures, tidy (as :meth:`tidy`; scope "period", name = the
+        period's label); empty unless the runs recorded periods."""
+        import pandas as pd  # lazy: pandas is slow to import
+
+        frames = [pd.DataFrame(r.periods).assign(replication=r.replication)
+                  for r in self.points[point] if r.periods]
+        if not frames:
+            return pd.DataFrame(columns=TABLE_COLUMNS[1:])
+        return pd.concat(frames, ignore_index=True)[TABLE_COLUMNS[1:]]
+
     @property
     def table(self) -> Any:
         """Every point's KPIs in one tidy long table: point, replication, metric, scope,

@@ -18,7 +18,7 @@ import numpy as np
 
 from revsim.engine.environment import StopRequest
 from revsim.engine.simulation import ReplicationOutput, simulate, simulate_batches
-from revsim.kpis import Row, replication_rows
+from revsim.kpis import Row, period_rows, replication_rows
 from revsim.scenario.model import Model
 
 
@@ -31,6 +31,8 @@ class ReplicationSummary:
     series: dict[str, np.ndarray]
     visits: dict[str, np.ndarray] | None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: per-period figures (scope "period", name = the period's label), when periods were asked
+    periods: list[Row] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,9 @@ class RunOptions:
     """How to run each replication: window overrides (hours) and what to record.
 
     ``artefacts=False`` keeps only the KPI rows (no level series, visits or extra data), which
-    is all a sweep needs and keeps what workers send back small.
+    is all a sweep needs and keeps what workers send back small. ``periods`` are the ends of
+    the periods whose figures to record (hours; the last is the horizon), ``period_labels``
+    their names.
     """
 
     horizon: float | None = None
@@ -46,14 +50,17 @@ class RunOptions:
     records: bool = False
     active_periods: bool = False
     artefacts: bool = True
+    periods: tuple[float, ...] = ()
+    period_labels: tuple[str, ...] = ()
 
 
 def _summary(out: ReplicationOutput, model: Model, replication: int,
              options: RunOptions) -> ReplicationSummary:
     rows = replication_rows(out, model)
+    periods = period_rows(out.period_readings, model, options.period_labels)
     if not options.artefacts:
-        return ReplicationSummary(replication, rows, {}, None)
-    return ReplicationSummary(replication, rows, out.series, out.visits, out.extra)
+        return ReplicationSummary(replication, rows, {}, None, periods=periods)
+    return ReplicationSummary(replication, rows, out.series, out.visits, out.extra, periods)
 
 
 @contextmanager
@@ -84,7 +91,8 @@ def run_one(model: Model, seed: int, replication: int,
     with _ctrl_c_between_events() as stop:
         out = simulate(model, seed, replication, horizon=options.horizon,
                        warmup=options.warmup, records=options.records,
-                       active_periods=options.active_periods, stop=stop)
+                       active_periods=options.active_periods, stop=stop,
+                       periods=options.periods)
     return _summary(out, model, replication, options)
 
 

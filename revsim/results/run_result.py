@@ -45,6 +45,12 @@ class RunResult:
         return tidy[["replication", "metric", "scope", "name", "unit", "value"]]
 
     @property
+    def periods(self) -> pd.DataFrame:
+        """Per-period figures of a run from a state with ``by`` (tidy, as :attr:`summary`;
+        scope "period", name = the period's label); empty otherwise."""
+        return Runs({"run": self.replications}).periods("run")
+
+    @property
     def kpis(self) -> pd.DataFrame:
         """One row per KPI: metric, scope, name, unit, mean, ci_low, ci_high, half_width, n."""
         if self._kpis is None:
