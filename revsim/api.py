@@ -11,6 +11,7 @@ from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
+from revsim.analysis.forecast_stats import Target, parse_target
 from revsim.analysis.paired import check_comparable
 from revsim.analysis.precision import check_precision, first_round, next_round
 from revsim.analysis.warmup import detect_warmup
@@ -30,7 +31,7 @@ from revsim.experiment import (
     run_points,
 )
 from revsim.progress import progress_bar
-from revsim.results import BottleneckReport, Comparison, RunResult
+from revsim.results import BottleneckReport, Comparison, Forecast, RunResult
 from revsim.results.bottleneck_report import build_report, marginal_variants
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import apply_overrides, parse_toml, read_toml, scenario_hash
@@ -57,10 +58,12 @@ class Scenario:
         self.model, self.warnings = compile_scenario(self.raw, source)
         #: the snapshot this scenario starts from (see :meth:`from_state`), or None
         self.state = state
+        #: what starting from the state decided (see :meth:`from_state`): in manifests
+        self.start_notes: list[str] = []
         if state is not None:
             start = compile_start(state, self.model)
             self.model = dataclasses.replace(self.model, start_state=start)
-            self.warnings += list(start.notes)
+            self.start_notes = list(start.notes)
 
     @property
     def name(self) -> str:
@@ -91,7 +94,7 @@ class Scenario:
         raw, notes = rebase(self.raw, snap.as_of, _state_horizon(self.model, snap.as_of, until,
                                                                  horizon))
         started = Scenario(raw, source=self.source, text=self.text, state=snap)
-        started.warnings = [*notes, *started.warnings]
+        started.start_notes = [*notes, *started.start_notes]
         return started
 
     def run(self, replications: int = 10, seed: int | None = DEFAULT_SEED, *,
@@ -214,49 +217,64 @@ class Scenario:
             return {}
         return {"state": self.model.start_state.label, "as_of": self.state.as_of.isoformat(),
                 "state_left_out_as_dead": dict(self.state.dead),
-                "state_notes": list(self.model.start_state.notes)}
+                "state_notes": list(self.start_notes)}
 
     def compare(self, *variants: Scenario | Mapping[str, Any] | tuple[str, Any],
                 replications: int = 10, seed: int | None = DEFAULT_SEED,
                 horizon: str | float | None = None, warmup: str | float | None = None,
                 jobs: int | None = None, scheduler: str | None = None,
-                dask_local: int | None = None, progress: bool | None = None) -> Comparison:
+                dask_local: int | None = None, progress: bool | None = None,
+                state: str | Path | Snapshot | None = None, until: Any = None,
+                by: str | None = None, force_warmup: bool = False) -> Comparison:
         """Compare variants with this scenario using common random numbers.
 
         A variant is a Scenario, a mapping of dotted-path changes (``{"pools.sdr.headcount":
         6}``) or a ``(label, scenario-or-changes)`` pair. The base and every variant run as
         one experiment (all their replications on one executor; ``jobs``, ``scheduler`` and
         ``dask_local`` as in :meth:`run`). Returns paired KPI differences with 95% CIs,
-        Holm-adjusted across the variants.
+        Holm-adjusted across the variants. With ``state`` every side starts from the same
+        snapshot (changes apply first, then the start moves to the as-of date; see
+        :meth:`from_state` for ``until``), and ``by`` adds paired differences per period
+        (``Comparison.periods``).
         """
         if not variants:
             raise ScenarioError([Problem("variants", "give at least one variant to compare")],
                                 "compare")
         seed = check_seed(seed)
+        snap = load_state(state) if state is not None else None
+        base = self.from_state(snap, until=until, horizon=horizon) if snap is not None else self
+        if snap is not None:
+            warmup = _state_warmup(base, warmup, force_warmup)
+            horizon = None
         h = hours(horizon, "horizon")
         named: dict[str, Scenario] = {}
         notes: list[str] = []
         for i, variant in enumerate(variants, start=1):
             label, body = variant if isinstance(variant, tuple) else (None, variant)
             sc = body if isinstance(body, Scenario) else self.with_changes(body)
+            if snap is not None:
+                assert base.model.start_state is not None
+                # the base's horizon: paired replications cover the same window
+                sc = sc.from_state(snap, horizon=base.model.horizon - base.model.start_state.at)
             if label is None:
                 label = (sc.name if isinstance(body, Scenario) and sc.name != self.name
                          else _describe_changes(body) if isinstance(body, Mapping)
                          else f"variant {i}")
             while label in named:
                 label = f"{label} ({i})"
-            notes += check_comparable(self.model, sc.model, label, horizon=h,
+            notes += check_comparable(base.model, sc.model, label, horizon=h,
                                       warmup=None if warmup == "auto" else
                                       hours(warmup, "warmup"))
             named[label] = sc
-        scenarios = {BASE: self, **{f"variant {i}": sc for i, sc in
+        scenarios = {BASE: base, **{f"variant {i}": sc for i, sc in
                                     enumerate(named.values(), start=1)}}
+        periods = base._period_options(by, h)
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
                            tasks=replications * len(scenarios)) as executor:
             windows = _warmups({p: sc.model for p, sc in scenarios.items()}, replications,
                                seed, h, warmup, executor, progress)
             results = _run_scenarios(scenarios, replications, seed, h, windows, executor,
-                                     progress)
+                                     progress, all_options=periods)
         base = results.pop(BASE)
         return Comparison.build(base, dict(zip(named, results.values(), strict=True)), notes)
 
@@ -264,11 +282,20 @@ class Scenario:
                     horizon: str | float | None = None, warmup: str | float | None = None,
                     jobs: int | None = None, scheduler: str | None = None,
                     dask_local: int | None = None, progress: bool | None = None,
-                    marginal: bool = True, ramped: bool = False) -> BottleneckReport:
+                    marginal: bool = True, ramped: bool = False,
+                    state: str | Path | Snapshot | None = None, until: Any = None,
+                    force_warmup: bool = False) -> BottleneckReport:
         """Where the cycle is constrained, and what one more head in each pool is worth:
         at full productivity from the start, or with ``ramped`` a hire on the first day of the
         window who ramps up as the pool's hires do. The base and one variant per pool run as
-        one experiment (``jobs``, ``scheduler`` and ``dask_local`` as in :meth:`run`)."""
+        one experiment (``jobs``, ``scheduler`` and ``dask_local`` as in :meth:`run`); with
+        ``state``, from that snapshot (see :meth:`from_state`)."""
+        if state is not None:
+            started = self.from_state(state, until=until, horizon=horizon)
+            return started.bottlenecks(
+                replications, seed, warmup=_state_warmup(started, warmup, force_warmup),
+                jobs=jobs, scheduler=scheduler, dask_local=dask_local, progress=progress,
+                marginal=marginal, ramped=ramped)
         seed = check_seed(seed)
         h = hours(horizon, "horizon")
         tasks = replications * (1 + len(self.model.pools) if marginal else 1)
@@ -290,26 +317,83 @@ class Scenario:
         return build_report(base, {pool: (changes[pool][0], result)
                                    for pool, result in results.items()}, ramped=ramped)
 
+    def forecast(self, state: str | Path | Snapshot, until: Any, by: str = "month", *,
+                 targets: Sequence[str | Target] = (), replications: int = 100,
+                 seed: int | None = DEFAULT_SEED, jobs: int | None = None,
+                 scheduler: str | None = None, dask_local: int | None = None,
+                 progress: bool | None = None) -> Forecast:
+        """What will be booked and collected in each period ("week", "month" or "quarter",
+        calendar-aligned) from the snapshot ``state`` to the end of the day ``until``.
+
+        Each replication starts from the state (see :meth:`from_state`); new leads arrive as
+        the scenario says from the as-of date on. Every figure of every period gets the mean
+        with the 95% CI of the mean and the P10..P90 of the outcome (a prediction interval),
+        bookings and cash split by where they come from; ``targets`` such as
+        ``"total_bookings=2.5M"`` (cumulative) or ``"won=40/period"`` get P(met) with a Wilson
+        CI. ``jobs``, ``scheduler`` and ``dask_local`` as in :meth:`run`.
+        """
+        seed = check_seed(seed)
+        started = self.from_state(state, until=until)
+        chosen = started.periods(by)
+        wanted = [t if isinstance(t, Target) else parse_target(t, self.model.currency)
+                  for t in targets]
+        check_window(started.model, None, None, replications)
+        options = RunOptions(artefacts=False, **started._period_options(by))
+        began = time.perf_counter()
+        with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
+                           tasks=replications) as executor:
+            runs = run_points({BASE: started.model}, replications, seed, options=options,
+                              executor=executor, progress=progress, label="replications")
+        assert started.state is not None
+        end = chosen[-1].end - dt.timedelta(days=1)
+        notes = {"by": by, "until": f"{end:%Y-%m-%d}",
+                 "window": f"{started.state.as_of:%Y-%m-%d} to {end:%Y-%m-%d}"}
+        manifest = started._manifest(seed, replications, None, None, False, notes, began)
+        return Forecast(started.model, chosen, runs.periods(BASE), manifest, wanted)
+
     def sweep(self, out: str | Path, params: Sequence[str] = (), *, design: str = "grid",
               points: int = 10, variants: Sequence[Mapping[str, Any]] = (),
               replications: int = 10, seed: int = DEFAULT_SEED,
               horizon: str | float | None = None, warmup: str | float | None = None,
               jobs: int | None = None, scheduler: str | None = None,
               dask_local: int | None = None, resume: bool = False,
-              progress: bool | None = None) -> SweepResult:
+              progress: bool | None = None, state: str | Path | Snapshot | None = None,
+              until: Any = None) -> SweepResult:
         """Run this scenario at every point of a design, into the folder ``out``.
 
         ``params`` like ``"pools.sdr.headcount=2:8"`` or ``"pools.ae.headcount=4,6,8"``;
         ``design`` is "grid", "lhs" (``points`` Latin-hypercube points) or "variants"
         (``variants``: ``[{"name": ..., "set": {path: value}}]``). Every point uses the same
         replication seeds; finished tasks are saved, ``resume=True`` runs only the rest.
-        ``scheduler`` (a Dask address) or ``dask_local`` (workers) run it on Dask.
+        ``scheduler`` (a Dask address) or ``dask_local`` (workers) run it on Dask. With
+        ``state`` every point starts from that snapshot (see :meth:`from_state`; the
+        parameters apply to the scenario moved to the as-of date).
         """
+        if state is not None:
+            started = self.from_state(state, until=until, horizon=horizon)
+            _state_warmup(started, warmup, False)
+            assert started.state is not None
+            return run_sweep(started.raw, out, params=params, design=design, points=points,
+                             named=variants, replications=replications, seed=seed,
+                             jobs=jobs, scheduler=scheduler, dask_local=dask_local,
+                             resume=resume, progress=progress,
+                             start=StartFrom(started.state))
         return run_sweep(self.raw, out, params=params, design=design, points=points,
                          named=variants, replications=replications, seed=seed,
                          horizon=hours(horizon, "horizon"), warmup=hours(warmup, "warmup"),
                          jobs=jobs, scheduler=scheduler, dask_local=dask_local, resume=resume,
                          progress=progress)
+
+
+@dataclasses.dataclass(frozen=True)
+class StartFrom:
+    """Attaches a snapshot's start to each compiled point of a sweep (a callable, so the
+    sweep runner below the state layer needs no state code)."""
+
+    state: Snapshot
+
+    def __call__(self, model: Model) -> Model:
+        return dataclasses.replace(model, start_state=compile_start(self.state, model))
 
 
 def load_state(state: str | Path | Snapshot) -> Snapshot:
@@ -409,14 +493,15 @@ def _run_scenarios(scenarios: Mapping[str, Scenario], replications: int, seed: i
                    horizon: float | None,
                    windows: Mapping[str, tuple[float | None, dict[str, Any]]],
                    executor: Executor, progress: bool | None, *,
-                   base_options: Mapping[str, Any] | None = None) -> dict[str, RunResult]:
+                   base_options: Mapping[str, Any] | None = None,
+                   all_options: Mapping[str, Any] | None = None) -> dict[str, RunResult]:
     """Every scenario as one point of one experiment (each with its warm-up and notes from
     ``windows``); a RunResult per scenario. ``base_options`` are RunOptions fields for the
-    base point only."""
+    base point only, ``all_options`` for every point."""
     options = {}
     for p, sc in scenarios.items():
         check_window(sc.model, horizon, windows[p][0], replications)
-        extra = base_options if p == BASE and base_options else {}
+        extra = {**(all_options or {}), **(base_options if p == BASE and base_options else {})}
         options[p] = RunOptions(horizon=horizon, warmup=windows[p][0], **extra)
     started = time.perf_counter()
     runs = run_points({p: sc.model for p, sc in scenarios.items()}, replications, seed,

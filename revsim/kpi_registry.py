@@ -69,6 +69,11 @@ class KPI:
         return self.aggregation in (_COUNT_IN_WINDOW, _AMOUNT_IN_WINDOW)
 
     @property
+    def at_end(self) -> bool:
+        """A level read at the end of the window (or period), not a total over it."""
+        return self.aggregation == _AT_END
+
+    @property
     def sign(self) -> int:
         """+1 when higher is better, -1 when lower is better, 0 when neutral."""
         return {"higher": 1, "lower": -1, "neutral": 0}[self.direction]

@@ -27,6 +27,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "compare": LazyCommand(
         "revsim.cli.compare",
         "Compare BASE with variants (files, --set overrides or named RevOps changes)."),
+    "forecast": LazyCommand(
+        "revsim.cli.forecast",
+        "Forecast bookings and cash per period from a STATE of open deals and invoices."),
     "fit": LazyCommand(
         "revsim.cli.fit",
         "Fit a scenario to an event LOG (CRM/billing export) and write it with its evidence."),

@@ -11,6 +11,7 @@ from revsim.cli.options import (
     plots_opt,
     replication_options,
     set_opt,
+    state_options,
 )
 from revsim.cli.output import write_outputs
 from revsim.cli.scenario_input import load_scenario, warn
@@ -19,6 +20,7 @@ from revsim.cli.scenario_input import load_scenario, warn
 @click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @apply_options(replication_options)
+@apply_options(state_options)
 @click.option("--marginal/--no-marginal", default=True, show_default=True,
               help="Rerun with +1 head in each pool to value extra capacity.")
 @click.option("--ramped", is_flag=True,
@@ -30,7 +32,8 @@ from revsim.cli.scenario_input import load_scenario, warn
 @handles_errors
 def bottlenecks(scenario: str, replications: int, seed: int, horizon: str | None,
                 warmup: str | None, jobs: int, scheduler: str | None, dask_local: int | None,
-                progress: bool | None, marginal: bool, ramped: bool, out: str | None,
+                progress: bool | None, state: str | None, until: str | None,
+                force_warmup: bool, marginal: bool, ramped: bool, out: str | None,
                 plots: str | None, overrides: tuple[str, ...]) -> None:
     """Find the bottleneck of SCENARIO and value one more head in each pool."""
     sc = load_scenario(scenario, overrides)
@@ -38,6 +41,6 @@ def bottlenecks(scenario: str, replications: int, seed: int, horizon: str | None
     report = sc.bottlenecks(replications=replications, seed=seed, horizon=horizon,
                             warmup=warmup, jobs=jobs, scheduler=scheduler,
                             dask_local=dask_local, progress=progress, marginal=marginal,
-                            ramped=ramped)
+                            ramped=ramped, state=state, until=until, force_warmup=force_warmup)
     click.echo(report.format())
     write_outputs(report, out, plots)

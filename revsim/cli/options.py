@@ -45,6 +45,23 @@ plots_opt = click.option("--plots", "plots", type=OUT_DIR,
 out_dir_opt = click.option("-o", "--out", type=OUT_DIR, help="Write result files here.")
 
 
+# -- starting from a snapshot of the business (run, compare, bottlenecks, sweep, forecast) --------
+state_opt = click.option(
+    "--state", metavar="FOLDER",
+    help="Start from this snapshot of the business (open deals, invoices, live contracts): "
+    "its as-of date is the start, every open item is placed with the time it has spent, no "
+    "warm-up.")
+until_opt = click.option("--until", metavar="DATE",
+                         help="With --state: run to the end of DATE (e.g. 2027-03-31); "
+                         "default: the scenario's window length from the as-of date.")
+force_warmup_opt = click.option("--force-warmup", is_flag=True,
+                                help="With --state: allow --warmup, discarding the start of "
+                                "the run from the state.")
+by_opt = click.option("--by", type=click.Choice(["week", "month", "quarter"]),
+                      help="With --state: also report the figures of each calendar period.")
+state_options = [state_opt, until_opt, force_warmup_opt]
+"""How run, compare and bottlenecks start from a state."""
+
 executor_options = [jobs_opt, scheduler_opt, dask_local_opt, progress_opt]
 """Where the replications run, and the progress bar: every command that runs them."""
 

@@ -10,10 +10,12 @@ import click
 from revsim.cli.exits import echo_err, handles_errors
 from revsim.cli.options import (
     apply_options,
+    by_opt,
     out_dir_opt,
     plots_opt,
     replication_options,
     set_opt,
+    state_options,
 )
 from revsim.cli.output import OUT_FILE
 from revsim.cli.scenario_input import load_scenario, warn
@@ -23,6 +25,7 @@ from revsim.scenario.toml_out import dumps
 @click.command()
 @click.argument("scenario", type=click.Path(dir_okay=False))
 @apply_options(replication_options)
+@apply_options([*state_options, by_opt])
 @out_dir_opt
 @click.option("--records/--no-records", default=False,
               help="Keep per-visit records (written to visits.csv with --out).")
@@ -40,14 +43,16 @@ from revsim.scenario.toml_out import dumps
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the KPI table.")
 @handles_errors
 def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup: str | None,
-        jobs: int, scheduler: str | None, dask_local: int | None, out: str | None,
+        jobs: int, scheduler: str | None, dask_local: int | None, state: str | None,
+        until: str | None, force_warmup: bool, by: str | None, out: str | None,
         records: bool, event_log: str | None,
         precision: float | None, max_replications: int, batch_means: int | None,
         plots: str | None, overrides: tuple[str, ...], progress: bool | None,
         quiet: bool) -> None:
     """Run SCENARIO (a TOML file) and print its KPIs, each with mean, 95% CI and n.
 
-    --warmup auto picks the warm-up with MSER-5 and reports it.
+    --warmup auto picks the warm-up with MSER-5 and reports it. --state starts from a snapshot
+    of open deals and invoices instead of an empty cycle (no warm-up).
     """
     sc = load_scenario(scenario, overrides)
     warn(sc)
@@ -56,6 +61,7 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
         jobs=jobs, scheduler=scheduler, dask_local=dask_local,
         records=records or bool(event_log), progress=progress,
         precision=precision, max_replications=max_replications, batch_means=batch_means,
+        state=state, until=until, by=by, force_warmup=force_warmup,
     )
     report_method(result.manifest)
     if event_log:
@@ -86,6 +92,10 @@ def report_method(manifest: dict[str, Any]) -> None:
                  f"replications (worst relative half-width {p['worst_relative_half_width']:.1%})")
     if "method" in manifest:
         echo_err(manifest["method"])
+    if "state" in manifest:
+        echo_err(f"started from the state {manifest['state']}")
+        for note in manifest.get("state_notes", []):
+            echo_err(f"note: {note}")
 
 
 def as_toml_comment(raw: dict[str, Any], overrides: tuple[str, ...]) -> str:

@@ -13,7 +13,13 @@ from typing import Any
 import click
 
 from revsim.cli.exits import EXIT_TASKS_FAILED, echo_err, handles_errors
-from revsim.cli.options import apply_options, sweep_options, sweep_run_options
+from revsim.cli.options import (
+    apply_options,
+    state_opt,
+    sweep_options,
+    sweep_run_options,
+    until_opt,
+)
 from revsim.cli.scenario_input import load_scenario, warn
 from revsim.errors import Problem, ScenarioError
 from revsim.experiment import hours
@@ -57,7 +63,8 @@ def run_sweep_command(base: str, sweep_file: str | None, params: tuple[str, ...]
                       design: str | None, points: int | None, replications: int | None,
                       seed: int | None, horizon: str | None, warmup: str | None, jobs: int,
                       scheduler: str | None, dask_local: int | None, out: str, resume: bool,
-                      progress: bool | None) -> SweepResult:
+                      progress: bool | None, state: str | None = None,
+                      until: str | None = None) -> SweepResult:
     """Run the sweep the flags and SWEEP_FILE describe (flags win over the file)."""
     spec = read_sweep_file(sweep_file)
     sc = load_scenario(base)
@@ -71,7 +78,7 @@ def run_sweep_command(base: str, sweep_file: str | None, params: tuple[str, ...]
         horizon=hours(horizon or spec.get("horizon"), "horizon"),
         warmup=hours(warmup or spec.get("warmup"), "warmup"),
         jobs=jobs, scheduler=scheduler, dask_local=dask_local,
-        resume=resume, progress=progress,
+        resume=resume, progress=progress, state=state, until=until,
     )
 
 
@@ -102,12 +109,13 @@ def exit_if_failed(result: SweepResult) -> None:
 @click.argument("sweep_file", required=False, type=click.Path(dir_okay=False))
 @apply_options(sweep_options)
 @apply_options(sweep_run_options)
+@apply_options([state_opt, until_opt])
 @handles_errors
 def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: str | None,
           points: int | None, scheduler: str | None, dask_local: int | None, out: str,
           resume: bool, csv: bool, replications: int | None, seed: int | None,
           horizon: str | None, warmup: str | None, jobs: int, plots: str | None,
-          progress: bool | None) -> None:
+          progress: bool | None, state: str | None, until: str | None) -> None:
     """Run BASE at every point of a design (flags or SWEEP_FILE) with common random numbers.
 
     Results are identical whatever the executor; finished tasks are kept, so an interrupted
@@ -115,7 +123,7 @@ def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: st
     """
     result = run_sweep_command(base, sweep_file, params, design, points, replications, seed,
                                horizon, warmup, jobs, scheduler, dask_local, out, resume,
-                               progress)
+                               progress, state, until)
     report_sweep(result, csv)
     write_plots(result, plots)
     exit_if_failed(result)

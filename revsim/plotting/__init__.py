@@ -24,6 +24,7 @@ import pandas as pd
 from revsim.io import atomic_path
 from revsim.plotting.compare_plots import plot_forest, plot_tornado
 from revsim.plotting.figure_parts import duration_formatter, money_formatter
+from revsim.plotting.forecast_plots import plot_fan
 from revsim.plotting.kpi_plots import (
     plot_ar_aging,
     plot_cycle_time,
@@ -42,6 +43,7 @@ __all__ = [
     "plot_ar_aging",
     "plot_cash_curve",
     "plot_cycle_time",
+    "plot_fan",
     "plot_forest",
     "plot_funnel",
     "plot_queue",

@@ -12,9 +12,12 @@ import pandas as pd
 
 from revsim.analysis.paired import adjust_across_variants, paired_differences
 from revsim.io import write_csv, write_text
-from revsim.kpi_registry import format_signed, format_value, verdict, view
+from revsim.kpi_registry import format_signed, format_value, label, verdict, view
 from revsim.results.run_result import RunResult
 from revsim.table import replications_text, too_few_replications
+
+#: The forecast figures a comparison shows per period in the terminal (all are in ``periods``).
+PERIOD_HEADLINE = ("total_bookings", "won", "cash_collected", "ar_outstanding")
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -26,24 +29,32 @@ class Comparison:
 
     ``table`` has one row per variant x KPI: variant, metric, scope, name, unit, base_mean,
     variant_mean, diff, ci_low, ci_high, half_width, n, p_value, p_adjusted (Holm across the
-    variants, per KPI) and significant (p_adjusted < 0.05).
+    variants, per KPI) and significant (p_adjusted < 0.05). ``periods`` has the same columns
+    for the forecast figures of each period (scope "period", name = the period's label) when
+    the runs started from a state with periods; else it is empty.
     """
 
     base: RunResult
     variants: dict[str, RunResult]
     table: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    periods: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @classmethod
     def build(cls, base: RunResult, variants: dict[str, RunResult], notes: list[str],
               confidence: float = 0.95) -> Comparison:
-        frames = []
-        for name, result in variants.items():
-            diffs = paired_differences(base.summary, result.summary, confidence)
-            diffs.insert(0, "variant", name)
-            frames.append(diffs)
-        table = adjust_across_variants(pd.concat(frames, ignore_index=True))
-        return cls(base, variants, table, notes)
+        tables = []
+        for of in ("summary", "periods"):
+            frames = []
+            for name, result in variants.items():
+                if getattr(base, of).empty:
+                    continue
+                diffs = paired_differences(getattr(base, of), getattr(result, of), confidence)
+                diffs.insert(0, "variant", name)
+                frames.append(diffs)
+            tables.append(adjust_across_variants(pd.concat(frames, ignore_index=True))
+                          if frames else pd.DataFrame())
+        return cls(base, variants, tables[0], notes, tables[1])
 
     def headline(self) -> pd.DataFrame:
         """The rows of the headline KPIs only."""
@@ -92,8 +103,29 @@ class Comparison:
                     f"{format_value(r['variant_mean'], unit, cur):>11}  {diff:>11} {ci:<26} "
                     f"{mark} p={r['p_adjusted']:.3g}  {judged}").rstrip()
                 )
+        lines += self._format_periods()
         lines += [f"note: {note}" for note in self.notes]
         return "\n".join(lines)
+
+    def _format_periods(self) -> list[str]:
+        """Per period, the paired difference of the headline forecast figures."""
+        if self.periods.empty:
+            return []
+        cur = self.base.model.currency
+        lines = ["", "Per period (diff = variant - base, mean [95% CI]; * = significant)"]
+        shown = [m for m in PERIOD_HEADLINE if m in set(self.periods["metric"])]
+        for variant, g in self.periods.groupby("variant", sort=False):
+            lines.append(f"{variant}")
+            for metric in shown:
+                lines.append(f"  {label(metric)}")
+                for _, r in g[g["metric"] == metric].iterrows():
+                    unit = r["unit"]
+                    ci = (f"[{format_signed(r['ci_low'], unit, cur)}, "
+                          f"{format_signed(r['ci_high'], unit, cur)}]"
+                          if not math.isnan(r["ci_low"]) else "[-]")
+                    lines.append(f"    {r['name']:<10} {format_signed(r['diff'], unit, cur):>11} "
+                                 f"{ci:<26} {'*' if r['significant'] else ' '}".rstrip())
+        return lines
 
     def plot_forest(self, metric: str | None = None, ax: Axes | None = None) -> Axes:
         """Forest plot of the differences (see revsim.plotting.plot_forest)."""
@@ -117,6 +149,8 @@ class Comparison:
         for i, (name, result) in enumerate(self.variants.items(), start=1):
             frame = result.kpis.assign(variant=name)
             written.append(write_csv(frame, out / f"kpis_variant{i}.csv"))
+        if not self.periods.empty:
+            written.append(write_csv(self.periods, out / "comparison_periods.csv"))
         return written
 
 

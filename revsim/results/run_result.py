@@ -164,7 +164,8 @@ class RunResult:
 
     def to_dir(self, out: str | Path, *, visits: bool = False,
                scenario_text: str | None = None) -> list[Path]:
-        """Write summary.csv, kpis.csv, series.csv, manifest.json (+ visits.csv, scenario.toml).
+        """Write summary.csv, kpis.csv, series.csv, manifest.json (+ visits.csv, periods.csv
+        for a run from a state with periods, scenario.toml).
 
         Every file is written to a temporary name and renamed, so an interrupted run leaves no
         half-written file; the manifest is written last.
@@ -178,6 +179,8 @@ class RunResult:
         ]
         if visits:
             written.append(write_csv(self.visits, out / "visits.csv"))
+        if any(r.periods for r in self.replications):
+            written.append(write_csv(self.periods, out / "periods.csv"))
         if scenario_text is not None:
             written.append(write_text(out / "scenario.toml", scenario_text))
         written.append(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
@@ -61,16 +61,20 @@ def sweep_manifest(spec: SweepSpec) -> dict[str, Any]:
 
 
 def compile_points(base: Mapping[str, Any], points: list[Point], horizon: float | None = None,
-                   warmup: float | None = None) -> tuple[dict[str, Model], dict[str, float]]:
+                   warmup: float | None = None, start: Callable[[Model], Model] | None = None
+                   ) -> tuple[dict[str, Model], dict[str, float]]:
     """Every point's engine model, its scenario and run window checked before anything runs,
     and each point's staff cost per year: the planned average headcount over the window
-    (hires and departures included) times the cost per head."""
+    (hires and departures included) times the cost per head. ``start`` gives each model its
+    warm start (a snapshot's)."""
     problems: list[Problem] = []
     models: dict[str, Model] = {}
     cost: dict[str, float] = {}
     for p in points:
         try:
             model, _warnings = compile_scenario(apply_overrides(dict(base), p.changes), None)
+            if start is not None:
+                model = start(model)
             horizon_h, warmup_h = check_window(model, horizon, warmup, 1)
         except ScenarioError as err:
             problems += [Problem(f"point {p.label}: {q.path}", q.message) for q in err.problems]
@@ -139,13 +143,15 @@ def run_sweep(base: Mapping[str, Any] | Any, out: str | Path, *, params: Sequenc
               warmup: float | None = None, jobs: int | None = None,
               scheduler: str | None = None, dask_local: int | None = None,
               resume: bool = False, progress: bool | None = None,
-              executor: Executor | None = None) -> SweepResult:
+              executor: Executor | None = None,
+              start: Callable[[Model], Model] | None = None) -> SweepResult:
     """Run a sweep of the scenario ``base`` (a Scenario, or its raw mapping) into ``out``.
 
     Replication r of every point uses the same random streams (common random numbers). Each
     finished (point, replication) is saved at once; ``resume=True`` runs only what is missing.
     ``jobs``/``scheduler``/``dask_local`` choose the executor (see
-    :func:`revsim.experiment.open_executor`) unless one is given.
+    :func:`revsim.experiment.open_executor`) unless one is given. ``start`` gives every
+    point's model its warm start (``base`` is then the scenario moved to the as-of date).
     """
     base = base if isinstance(base, Mapping) else base.raw
     seed = check_seed(seed)
@@ -154,11 +160,15 @@ def run_sweep(base: Mapping[str, Any] | Any, out: str | Path, *, params: Sequenc
         raise ExperimentError([Problem("--param", "the design has no points")], "sweep")
     if replications < 1:
         raise ExperimentError([Problem("--replications", "must be at least 1")], "sweep")
-    models, staff_cost = compile_points(base, chosen, horizon, warmup)
+    models, staff_cost = compile_points(base, chosen, horizon, warmup, start)
     spec = SweepSpec(dict(base), chosen, replications, seed, horizon, warmup, design)
     store = ExperimentStore(out)
     started = time.perf_counter()
-    store.open(sweep_manifest(spec), resume)
+    manifest = sweep_manifest(spec)
+    if start is not None:
+        label = next(iter(models.values())).start_state
+        manifest["state"] = label.label if label is not None else None
+    store.open(manifest, resume)
     options = RunOptions(horizon=horizon, warmup=warmup, artefacts=False)
     kwargs: dict[str, Any] = dict(options=options, store=store, progress=progress,
                                   record_failures=True)
