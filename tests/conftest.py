@@ -41,6 +41,8 @@ SHARED_FIXTURE_GROUPS: dict[str, str] = {
     "test_engine_invariants.py": "engine_invariants",
     "test_eventlog.py": "eventlog",
     "test_fit_cli.py": "fit_cli",
+    "test_forecast_roundtrip.py": "forecast_roundtrip",
+    "test_forecast.py": "forecast",
     "test_maven.py": "maven",
     "test_overrides.py": "overrides",
     "test_plotting.py": "plotting",

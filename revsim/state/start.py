@@ -225,7 +225,7 @@ def _invoices(snapshot: Snapshot, model: Model, base: dt.datetime, index: Any,
         if inv.id in seen:
             problems.append(Problem(where, "duplicate id; every open invoice appears once"))
         seen.add(inv.id)
-        if midnight(inv.issued) > snapshot.as_of:
+        if _hours(inv.issued, base) > _hours(snapshot.as_of, base):
             problems.append(Problem(f"{where}.issued", f"{inv.issued} is after the as-of date"))
         if inv.due < inv.issued:
             problems.append(Problem(f"{where}.due", "is before the issue date"))
@@ -256,7 +256,7 @@ def _customers(snapshot: Snapshot, model: Model, base: dt.datetime, index: Any,
         if cu.id in seen:
             problems.append(Problem(where, "duplicate id; every customer appears once"))
         seen.add(cu.id)
-        if midnight(cu.next_renewal) <= snapshot.as_of:
+        if _hours(cu.next_renewal, base) <= _hours(snapshot.as_of, base):
             problems.append(Problem(f"{where}.next_renewal", f"{cu.next_renewal} is not after "
                                     "the as-of date; give the end of the current term"))
         if cu.term_months <= 0:
