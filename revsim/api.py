@@ -431,9 +431,12 @@ def _state_horizon(model: Model, as_of: dt.datetime, until: Any,
 
 
 def _state_warmup(started: Scenario, warmup: str | float | None, force: bool) -> float | None:
-    """A warm-up asked for on a run from a state (hours from the model start), or None."""
+    """The window start of a run from a state (hours from the model start): the as-of time,
+    plus a warm-up only when one is asked for and forced; None: the model's own (0)."""
+    assert started.model.start_state is not None
+    at = started.model.start_state.at
     if warmup is None:
-        return None
+        return at if at > 0 else None
     if _is_auto(warmup):
         raise ScenarioError([Problem("warmup", "a run from a state starts warm: there is no "
                                      "transient for --warmup auto to find; drop it")], "run")
@@ -443,8 +446,7 @@ def _state_warmup(started: Scenario, warmup: str | float | None, force: bool) ->
                                      "state is the warm start) and would discard the first "
                                      f"{warmup} of the forecast; drop --warmup, or add "
                                      "--force-warmup to discard it anyway")], "run")
-    assert started.model.start_state is not None
-    return started.model.start_state.at + w
+    return at + w
 
 
 def _is_auto(warmup: Any) -> bool:

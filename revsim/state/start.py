@@ -67,10 +67,14 @@ def rebase(raw: Mapping[str, Any], as_of: dt.datetime, horizon: float
     for name, source in (out.get("sources") or {}).items():
         if not isinstance(source, Mapping) or not source.get("bursts"):
             continue
-        kept = [b for b in source["bursts"] if _hours(b["at"], midnight(day)) >= _hours(as_of, midnight(day))]
-        if len(kept) < len(source["bursts"]):
-            notes.append(f"sources.{name}: {len(source['bursts']) - len(kept)} burst(s) before "
-                         "the as-of date left out (their leads are in the state)")
+        when = [_hours(b["at"], midnight(day)) for b in source["bursts"]]
+        t0 = _hours(as_of, midnight(day))
+        kept = [b for b, t in zip(source["bursts"], when, strict=True) if t0 <= t < horizon]
+        before = sum(1 for t in when if t < t0)
+        if before:
+            notes.append(f"sources.{name}: {before} burst(s) before the as-of date left out "
+                         "(their leads are in the state)")
+        if len(kept) < len(when):
             out["sources"][name] = {**source, "bursts": kept}
     return out, notes
 
