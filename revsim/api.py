@@ -38,7 +38,14 @@ from revsim.scenario.load import apply_overrides, parse_toml, read_toml, scenari
 from revsim.scenario.model import Model
 from revsim.state.files import read_snapshot
 from revsim.state.snapshot import Snapshot
-from revsim.state.start import compile_start, midnight, rebase
+from revsim.state.start import (
+    StartFrom,
+    compile_start,
+    midnight,
+    rebase,
+    state_horizon,
+    window_start,
+)
 from revsim.sweep import SweepResult, run_sweep
 from revsim.version import __version__
 
@@ -91,7 +98,7 @@ class Scenario:
             raise ScenarioError([Problem("state", "this scenario starts from a state already")],
                                 self.source)
         snap = load_state(state)
-        raw, notes = rebase(self.raw, snap.as_of, _state_horizon(self.model, snap.as_of, until,
+        raw, notes = rebase(self.raw, snap.as_of, state_horizon(self.model, snap.as_of, until,
                                                                  horizon))
         started = Scenario(raw, source=self.source, text=self.text, state=snap)
         started.start_notes = [*notes, *started.start_notes]
@@ -124,7 +131,7 @@ class Scenario:
         """
         if state is not None:
             started = self.from_state(state, until=until, horizon=horizon)
-            return started.run(replications, seed, warmup=_state_warmup(started, warmup,
+            return started.run(replications, seed, warmup=window_start(started, warmup,
                                                                           force_warmup),
                                jobs=jobs, scheduler=scheduler, dask_local=dask_local,
                                records=records, progress=progress, precision=precision,
@@ -244,7 +251,7 @@ class Scenario:
         snap = load_state(state) if state is not None else None
         base = self.from_state(snap, until=until, horizon=horizon) if snap is not None else self
         if snap is not None:
-            warmup = _state_warmup(base, warmup, force_warmup)
+            warmup = window_start(base, warmup, force_warmup)
             horizon = None
         h = hours(horizon, "horizon")
         named: dict[str, Scenario] = {}
@@ -293,7 +300,7 @@ class Scenario:
         if state is not None:
             started = self.from_state(state, until=until, horizon=horizon)
             return started.bottlenecks(
-                replications, seed, warmup=_state_warmup(started, warmup, force_warmup),
+                replications, seed, warmup=window_start(started, warmup, force_warmup),
                 jobs=jobs, scheduler=scheduler, dask_local=dask_local, progress=progress,
                 marginal=marginal, ramped=ramped)
         seed = check_seed(seed)
@@ -371,7 +378,7 @@ class Scenario:
         """
         if state is not None:
             started = self.from_state(state, until=until, horizon=horizon)
-            _state_warmup(started, warmup, False)
+            window_start(started, warmup, False)
             assert started.state is not None
             return run_sweep(started.raw, out, params=params, design=design, points=points,
                              named=variants, replications=replications, seed=seed,
@@ -385,68 +392,11 @@ class Scenario:
                          progress=progress)
 
 
-@dataclasses.dataclass(frozen=True)
-class StartFrom:
-    """Attaches a snapshot's start to each compiled point of a sweep (a callable, so the
-    sweep runner below the state layer needs no state code)."""
-
-    state: Snapshot
-
-    def __call__(self, model: Model) -> Model:
-        return dataclasses.replace(model, start_state=compile_start(self.state, model))
-
-
 def load_state(state: str | Path | Snapshot) -> Snapshot:
     """A snapshot of the business: given, or read from a state folder."""
     if isinstance(state, Snapshot):
         return state
     return read_snapshot(state)
-
-
-def _state_horizon(model: Model, as_of: dt.datetime, until: Any,
-                   horizon: str | float | None) -> float:
-    """The horizon (hours from midnight of the as-of date) of a run from a state."""
-    t0 = (as_of - midnight(as_of.date())) / dt.timedelta(hours=1)
-    if until is not None and horizon is not None:
-        raise ScenarioError([Problem("until", "give either until (a date) or horizon (a "
-                                     "duration), not both")], "run")
-    if until is not None:
-        day = until if isinstance(until, dt.date) else None
-        if day is None:
-            try:
-                day = dt.date.fromisoformat(str(until).strip())
-            except ValueError:
-                raise ScenarioError([Problem("until", f"expected a date such as 2027-03-31, "
-                                             f"got {until!r}")], "run") from None
-        if isinstance(day, dt.datetime):
-            day = day.date()
-        end = (midnight(day) + dt.timedelta(days=1) - midnight(as_of.date())) / dt.timedelta(hours=1)
-        if end <= t0:
-            raise ScenarioError([Problem("until", f"{day} is before the state's as-of date "
-                                         f"{as_of:%Y-%m-%d}")], "run")
-        return end
-    if horizon is not None:
-        return t0 + float(hours(horizon, "horizon"))  # type: ignore[arg-type]
-    return t0 + model.horizon - model.warmup
-
-
-def _state_warmup(started: Scenario, warmup: str | float | None, force: bool) -> float | None:
-    """The window start of a run from a state (hours from the model start): the as-of time,
-    plus a warm-up only when one is asked for and forced; None: the model's own (0)."""
-    assert started.model.start_state is not None
-    at = started.model.start_state.at
-    if warmup is None:
-        return at if at > 0 else None
-    if _is_auto(warmup):
-        raise ScenarioError([Problem("warmup", "a run from a state starts warm: there is no "
-                                     "transient for --warmup auto to find; drop it")], "run")
-    w = float(hours(warmup, "warmup"))  # type: ignore[arg-type]
-    if w > 0 and not force:
-        raise ScenarioError([Problem("warmup", "a run from a state needs no warm-up (the "
-                                     "state is the warm start) and would discard the first "
-                                     f"{warmup} of the forecast; drop --warmup, or add "
-                                     "--force-warmup to discard it anyway")], "run")
-    return at + w
 
 
 def _is_auto(warmup: Any) -> bool:

@@ -1,5 +1,6 @@
-"""From a snapshot to an engine start: the scenario moved to the as-of date, and the snapshot's
-records in engine terms (:class:`~revsim.scenario.start_model.StartState`).
+"""From a snapshot to an engine start: the scenario moved to the as-of date, the snapshot's
+records in engine terms (:class:`~revsim.scenario.start_model.StartState`), and the window of
+a run from a state.
 
 The as-of date becomes the scenario's start date (midnight; an as-of time of day places the
 state that many hours in), the warm-up goes (the state is the warm start) and the horizon runs
@@ -17,7 +18,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from revsim.errors import Problem, StateError, suggest
+from revsim.errors import Problem, ScenarioError, StateError, suggest
+from revsim.experiment import hours
 from revsim.scenario.billing import MONTH
 from revsim.scenario.model import BILLING_STAGE, COLLECTIONS_STAGE, Model
 from revsim.scenario.start_model import (
@@ -278,3 +280,60 @@ def _customers(snapshot: Snapshot, model: Model, base: dt.datetime, index: Any,
                                  term_cents=int(round(cu.arr * cu.term_months / 12.0 * 100)),
                                  segment=seg, contract=contract))
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class StartFrom:
+    """Attaches a snapshot's start to each compiled point of a sweep (a callable, so the
+    sweep runner below the state layer needs no state code)."""
+
+    state: Snapshot
+
+    def __call__(self, model: Model) -> Model:
+        return dataclasses.replace(model, start_state=compile_start(self.state, model))
+
+
+def state_horizon(model: Model, as_of: dt.datetime, until: Any,
+                  horizon: str | float | None) -> float:
+    """The horizon (hours from midnight of the as-of date) of a run from a state."""
+    t0 = (as_of - midnight(as_of.date())) / dt.timedelta(hours=1)
+    if until is not None and horizon is not None:
+        raise ScenarioError([Problem("until", "give either until (a date) or horizon (a "
+                                     "duration), not both")], "run")
+    if until is not None:
+        day = until if isinstance(until, dt.date) else None
+        if day is None:
+            try:
+                day = dt.date.fromisoformat(str(until).strip())
+            except ValueError:
+                raise ScenarioError([Problem("until", f"expected a date such as 2027-03-31, "
+                                             f"got {until!r}")], "run") from None
+        if isinstance(day, dt.datetime):
+            day = day.date()
+        end = (midnight(day) + dt.timedelta(days=1) - midnight(as_of.date())) / dt.timedelta(hours=1)
+        if end <= t0:
+            raise ScenarioError([Problem("until", f"{day} is before the state's as-of date "
+                                         f"{as_of:%Y-%m-%d}")], "run")
+        return end
+    if horizon is not None:
+        return t0 + float(hours(horizon, "horizon"))  # type: ignore[arg-type]
+    return t0 + model.horizon - model.warmup
+
+
+def window_start(started: Any, warmup: str | float | None, force: bool) -> float | None:
+    """The window start of a run from a state (hours from the model start): the as-of time,
+    plus a warm-up only when one is asked for and forced; None: the model's own (0)."""
+    assert started.model.start_state is not None
+    at = started.model.start_state.at
+    if warmup is None:
+        return at if at > 0 else None
+    if isinstance(warmup, str) and warmup.strip().lower() == "auto":
+        raise ScenarioError([Problem("warmup", "a run from a state starts warm: there is no "
+                                     "transient for --warmup auto to find; drop it")], "run")
+    w = float(hours(warmup, "warmup"))  # type: ignore[arg-type]
+    if w > 0 and not force:
+        raise ScenarioError([Problem("warmup", "a run from a state needs no warm-up (the "
+                                     "state is the warm start) and would discard the first "
+                                     f"{warmup} of the forecast; drop --warmup, or add "
+                                     "--force-warmup to discard it anyway")], "run")
+    return at + w
