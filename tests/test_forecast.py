@@ -353,3 +353,19 @@ def test_fan_chart_draws_bands_and_median_on_the_given_axes() -> None:
         index="replication", columns="name", values="value")[f.order].cumsum(axis=1)
     assert median[0] == 0 and np.allclose(median[1:], cumulative.median().to_numpy())
     plt.close(fig)
+
+
+def test_the_report_has_a_forecast_section(tmp_path: Path) -> None:
+    from revsim.report import render_html
+
+    f = example_forecast()
+    f.to_dir(tmp_path / "alone")
+    page = render_html(tmp_path / "alone")
+    assert '<section id="forecast"' in page and "prediction interval" in page
+    assert page.count('<img src="data:image/png;base64,') == 3
+    assert 'data-metric="total_bookings"' in page and "<h3>Targets</h3>" in page
+    run = tmp_path / "run"
+    example_run().to_dir(run)
+    f.to_dir(run)
+    both = render_html(run)
+    assert '<section id="forecast"' in both and '<section id="at-a-glance"' in both

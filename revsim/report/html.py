@@ -2,7 +2,8 @@
 
 The folder is what ``revsim run SCENARIO -o DIR`` writes (kpis.csv, series.csv, manifest.json,
 scenario.toml), optionally with the files of ``revsim bottlenecks ... -o DIR`` and
-``revsim compare ... -o DIR`` beside them; or a sweep folder (``revsim sweep ... -o DIR``:
+``revsim compare ... -o DIR`` beside them (and ``revsim forecast ... -o DIR``: a forecast
+section); or a forecast folder alone; or a sweep folder (``revsim sweep ... -o DIR``:
 manifest.json with a spec_hash, summary.parquet).
 
 The report is one HTML5 file: inline CSS, every plot a PNG in a ``data:`` URI with alt text,
@@ -26,6 +27,7 @@ from revsim.report.extras import _ExtrasSections
 from revsim.report.figures import DPI as DPI
 from revsim.report.figures import MAX_SWEEP_PLOT_POINTS as MAX_SWEEP_PLOT_POINTS
 from revsim.report.figures import Figure, plot_bottleneck_weeks, plot_sweep_points
+from revsim.report.forecast import _ForecastSections
 from revsim.report.markup import _e
 from revsim.report.read import BOTTLENECK_FILES as BOTTLENECK_FILES
 from revsim.report.read import COMPARISON_FILES as COMPARISON_FILES
@@ -40,7 +42,7 @@ from revsim.report.template import page
 from revsim.version import __version__
 
 
-class _Report(_RunSections, _ExtrasSections, _SweepSections):
+class _Report(_RunSections, _ExtrasSections, _SweepSections, _ForecastSections):
     """The whole report: the sections of the mixins, assembled into one page."""
 
     # -- assembling -----------------------------------------------------------------------------
@@ -48,6 +50,8 @@ class _Report(_RunSections, _ExtrasSections, _SweepSections):
         if self.f.kind == "sweep":
             name = self._scenario_name() or "sweep"
             return f"revsim sweep report: {name}"
+        if self.f.kind == "forecast":
+            return f"revsim forecast: {self.m.get('scenario_name') or 'forecast'}"
         return f"revsim report: {self._scenario_name() or 'simulation run'}"
 
     def html(self) -> str:
@@ -73,6 +77,10 @@ class _Report(_RunSections, _ExtrasSections, _SweepSections):
             lede = (f"{points} scenario variant{'s' if points != 1 else ''} "
                     f"({_e(m.get('design', 'grid'))} design), each run "
                     f"{_e(m.get('replications'))} times with common random numbers.")
+        elif self.f.kind == "forecast":
+            kicker = "revsim forecast report"
+            h1 = str(m.get("scenario_name") or "Forecast")
+            lede = _e(f"From the state {m.get('state', '')}.")
         else:
             kicker = "revsim simulation report"
             h1 = self._scenario_name() or "Simulation run"
@@ -100,9 +108,12 @@ class _Report(_RunSections, _ExtrasSections, _SweepSections):
         if self.f.kind == "sweep":
             return [s for s in (self.sweep_settings(), self.reproduce_sweep(), self.sweep())
                     if s is not None]
+        if self.f.kind == "forecast":
+            return [s for s in (self.forecast(),) if s is not None]
         parts = [self.glance(), self.settings(), self.reproduce(), self.kpi_tables(),
                  self.funnel(), self.stage_time(), self.utilisation(), self.queues(),
-                 self.bottlenecks(), self.cash(), self.comparison(), self.scenario_source()]
+                 self.bottlenecks(), self.cash(), self.comparison(), self.forecast(),
+                 self.scenario_source()]
         return [s for s in parts if s is not None]
 
 

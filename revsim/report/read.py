@@ -25,6 +25,7 @@ KPI_COLUMNS = ("metric", "scope", "name", "unit", "mean", "ci_low", "ci_high", "
 BOTTLENECK_FILES = ("bottleneck_pools.csv", "bottleneck_stages.csv", "bottleneck_timeline.csv",
                     "marginal_values.csv", "bottlenecks.txt")
 COMPARISON_FILES = ("comparison.csv", "kpis_base.csv")
+FORECAST_FILES = ("forecast.csv", "forecast_manifest.json")  # revsim forecast ... -o DIR
 
 
 class ReportError(ProblemsError):
@@ -50,6 +51,10 @@ class ResultsFolder:
     bottleneck_text: str | None = None
     comparison: pd.DataFrame | None = None
     comparison_base: pd.DataFrame | None = None
+    forecast: pd.DataFrame | None = None
+    forecast_replications: pd.DataFrame | None = None
+    forecast_targets: pd.DataFrame | None = None
+    forecast_manifest: dict[str, Any] | None = None
     sweep_summary: pd.DataFrame | None = None
     files: list[str] = field(default_factory=list)
 
@@ -80,6 +85,11 @@ def read_results(folder: str | Path) -> ResultsFolder:
                                        "to complete it")], source)
         return _read_sweep(path, manifest)
     missing = [f for f in RUN_FILES if not (path / f).is_file()]
+    has_forecast = all((path / f).is_file() for f in FORECAST_FILES)
+    if missing and has_forecast and not (path / "kpis.csv").is_file():
+        result = ResultsFolder(path, "forecast", _read_manifest(path, "forecast_manifest.json"))
+        _read_forecast(path, result)
+        return result
     if missing:
         found = [f for f in (*BOTTLENECK_FILES, *COMPARISON_FILES) if (path / f).is_file()]
         hint = (f"; it holds {', '.join(found)}, so also write the base run there with "
@@ -124,20 +134,39 @@ def read_results(folder: str | Path) -> ResultsFolder:
         if (path / "kpis_base.csv").is_file():
             result.comparison_base = _read_table(path / "kpis_base.csv", KPI_COLUMNS,
                                                  text={"metric", "scope", "name", "unit"})
+    if has_forecast:
+        _read_forecast(path, result)
     result.files = sorted(p.name for p in path.iterdir() if p.is_file()
                           and not p.name.startswith(".") and p.suffix != ".html")
     return result
 
 
-def _read_manifest(path: Path) -> dict[str, Any]:
-    target = path / "manifest.json"
+def _read_forecast(path: Path, result: ResultsFolder) -> None:
+    """The files of ``revsim forecast ... -o DIR`` into ``result``."""
+    text = {"period", "first_day", "last_day", "metric", "label", "unit"}
+    result.forecast = _read_table(path / "forecast.csv", ("period", "metric", "unit", "mean",
+                                                          "p10", "p50", "p90"), text=text)
+    result.forecast_manifest = _read_manifest(path, "forecast_manifest.json")
+    if (path / "forecast_replications.csv").is_file():
+        result.forecast_replications = _read_table(
+            path / "forecast_replications.csv", ("replication", "metric", "name", "value"),
+            text={"metric", "scope", "name", "unit"})
+    if (path / "forecast_targets.csv").is_file():
+        result.forecast_targets = _read_table(
+            path / "forecast_targets.csv", ("target", "period", "p_met"),
+            text={"target", "metric", "threshold_text", "kind", "period"})
+    result.files = sorted(p.name for p in path.iterdir() if p.is_file()
+                          and not p.name.startswith(".") and p.suffix != ".html")
+
+
+def _read_manifest(path: Path, name: str = "manifest.json") -> dict[str, Any]:
+    target = path / name
     try:
         data = json.loads(target.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ReportError([Problem("manifest.json", f"cannot read it: {err}")], str(path)) \
-            from None
+        raise ReportError([Problem(name, f"cannot read it: {err}")], str(path)) from None
     if not isinstance(data, dict):
-        raise ReportError([Problem("manifest.json", "expected a JSON object")], str(path))
+        raise ReportError([Problem(name, "expected a JSON object")], str(path))
     return data
 
 
@@ -195,5 +224,5 @@ def _read_sweep(path: Path, manifest: dict[str, Any]) -> ResultsFolder:
 
 
 
-__all__ = ["BOTTLENECK_FILES", "COMPARISON_FILES", "KPI_COLUMNS", "RUN_FILES", "SWEEP_FILES",
-           "ReportError", "ResultsFolder", "read_results"]
+__all__ = ["BOTTLENECK_FILES", "COMPARISON_FILES", "FORECAST_FILES", "KPI_COLUMNS", "RUN_FILES",
+           "SWEEP_FILES", "ReportError", "ResultsFolder", "read_results"]

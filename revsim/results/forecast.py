@@ -229,7 +229,7 @@ class Forecast:
                    write_csv(self.replications, out / "forecast_replications.csv")]
         if self.targets:
             written.append(write_csv(self.target_table, out / "forecast_targets.csv"))
-        manifest = {**self.manifest, "ranges": RANGES,
+        manifest = {**self.manifest, "currency": self.model.currency, "ranges": RANGES,
                     "periods": [{"label": p.label, "start": p.start.isoformat(),
                                  "end": p.end.isoformat()} for p in self.periods],
                     "targets": [t.text for t in self.targets]}
