@@ -137,7 +137,7 @@ def event_log(model: Model, replications: Sequence[ReplicationSummary]) -> pd.Da
         df.loc[payment, "object_type"] = "payment"
         key = pd.to_numeric(df["case"].where(lead_cases, df["parent"]), errors="coerce")
         df["source"] = key.map(leads["source"]).map(
-            lambda i: sources[int(i)] if pd.notna(i) else None
+            lambda i: sources[int(i)] if pd.notna(i) and i >= 0 else None  # -1: not known
         )
         df["segment"] = key.map(leads["segment"]).map(
             lambda i: model.segments[int(i)] if pd.notna(i) and i >= 0 else None

@@ -369,3 +369,22 @@ def test_the_report_has_a_forecast_section(tmp_path: Path) -> None:
     f.to_dir(run)
     both = render_html(run)
     assert '<section id="forecast"' in both and '<section id="at-a-glance"' in both
+
+
+def test_sweep_and_bottlenecks_start_from_a_state(tmp_path: Path) -> None:
+    import json
+
+    sweep = saas().sweep(tmp_path / "sweep", ["pools.ae.headcount=10,12"], replications=2,
+                         jobs=1, state=EXAMPLE, until="2027-01-31", progress=False)
+    manifest = json.loads((tmp_path / "sweep" / "manifest.json").read_text())
+    assert manifest["state"].startswith("as of 2027-01-04: 29 open items")
+    won = sweep.results[sweep.results.metric == "won"]
+    assert len(won) == 4 and (won["value"] > 0).all()  # January's wins are the open pipeline's
+    with pytest.raises(ExperimentError, match="different sweep"):
+        other = dataclasses.replace(read_snapshot(EXAMPLE), items=())
+        saas().sweep(tmp_path / "sweep", ["pools.ae.headcount=10,12"], replications=2, jobs=1,
+                     state=other, until="2027-01-31", resume=True, progress=False)
+    report = saas().bottlenecks(replications=2, jobs=1, state=EXAMPLE, until="2027-01-31",
+                                progress=False)
+    assert report.base.model.start_state is not None
+    assert set(report.marginal["pool"]) == {"sdr", "ae", "onboarding"}

@@ -5,7 +5,14 @@ from __future__ import annotations
 import click
 
 from revsim.cli.exits import echo_err, handles_errors
-from revsim.cli.options import apply_options, executor_options, out_dir_opt, seed_opt, set_opt
+from revsim.cli.options import (
+    apply_options,
+    executor_options,
+    out_dir_opt,
+    plots_opt,
+    seed_opt,
+    set_opt,
+)
 from revsim.cli.scenario_input import load_scenario, warn
 
 
@@ -26,8 +33,7 @@ from revsim.cli.scenario_input import load_scenario, warn
               show_default=True, help="Replications: the outcome range P10..P90 is read over them.")
 @apply_options([seed_opt, *executor_options])
 @out_dir_opt
-@click.option("--plots", "plots", metavar="DIR",
-              help="Write fan charts of the headline figures (PNG and SVG) to this folder.")
+@plots_opt
 @set_opt
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the forecast table.")
 @handles_errors

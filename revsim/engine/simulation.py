@@ -251,7 +251,7 @@ class Simulation:
         self.batch_outputs.append(self._summarise(now))
         self._reset_statistics(ev)
 
-    def _reset_statistics(self, ev: Wake) -> None:
+    def _reset_statistics(self, ev: Wake | None) -> None:
         now = self.env._now
         self.window_start = now
         for st in self.stages:

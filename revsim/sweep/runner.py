@@ -8,6 +8,7 @@ numbers), and tables are sorted by key before they are written.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -165,9 +166,12 @@ def run_sweep(base: Mapping[str, Any] | Any, out: str | Path, *, params: Sequenc
     store = ExperimentStore(out)
     started = time.perf_counter()
     manifest = sweep_manifest(spec)
-    if start is not None:
-        label = next(iter(models.values())).start_state
-        manifest["state"] = label.label if label is not None else None
+    state = next(iter(models.values())).start_state if start is not None else None
+    if state is not None:
+        # a resumed sweep must start from the same state, not only the same as-of date
+        manifest["state"] = state.label
+        manifest["spec_hash"] = hashlib.sha256(
+            f"{manifest['spec_hash']}|{state!r}".encode()).hexdigest()[:16]
     store.open(manifest, resume)
     options = RunOptions(horizon=horizon, warmup=warmup, artefacts=False)
     kwargs: dict[str, Any] = dict(options=options, store=store, progress=progress,
