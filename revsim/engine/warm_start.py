@@ -143,7 +143,8 @@ def _place_items(sim: Simulation, state: StartState, leads: list[Lead], now: flo
         done = np.array([_work_done(st.pool.calendar, now, now - items[i].work_started)
                          for i in idx])
         left = remaining(st.model.work, done, u_left[idx], st.model.work_scale)
-        work += [(items[i].work_started, i, float(w)) for i, w in zip(idx, left, strict=True)]
+        lefts: list[float] = np.asarray(left, dtype=float).tolist()
+        work += [(items[i].work_started, i, w) for i, w in zip(idx, lefts, strict=True)]
     for started, i, left in sorted(work):
         st = sim.stages[items[i].stage]
         pool = st.pool
@@ -198,8 +199,8 @@ def _place_queued(sim: Simulation, items: tuple[StartItem, ...], leads: list[Lea
             left = np.full(len(idx), math.inf)
         patience.update({i: (float(a), float(b)) for i, a, b in zip(idx, total, left, strict=True)})
     for i in order:
-        whole, left = patience[i]
-        sim.stages[items[i].stage].place_waiting(leads[i], now, items[i].entered, whole, left)
+        whole, rest = patience[i]
+        sim.stages[items[i].stage].place_waiting(leads[i], now, items[i].entered, whole, rest)
 
 
 def _place_delayed(sim: Simulation, items: tuple[StartItem, ...], leads: list[Lead], s: int,
