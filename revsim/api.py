@@ -30,9 +30,10 @@ from revsim.progress import progress_bar
 from revsim.results import BottleneckReport, Comparison, RunResult
 from revsim.results.bottleneck_report import build_report, marginal_variants
 from revsim.scenario.compile import compile_scenario
-from revsim.scenario.load import apply_overrides, parse_toml, read_toml, scenario_hash
+from revsim.scenario.load import apply_overrides, parse_toml, scenario_hash
 from revsim.scenario.model import Model
 from revsim.sweep import SweepResult, run_sweep
+from revsim.text_files import read_text_file
 from revsim.version import __version__
 
 BASE = "base"  # the key of the scenario itself among an experiment's points
@@ -318,8 +319,8 @@ def _window(start: dt.date, warmup_h: float, horizon_h: float) -> str:
 
 def load(path: str | Path) -> Scenario:
     """Load and validate a scenario TOML file (raises ScenarioError listing every problem)."""
-    text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
-    return Scenario(read_toml(path), source=str(path), text=text)
+    text = read_text_file(path, error=ScenarioError)
+    return Scenario(parse_toml(text, str(path)), source=str(path), text=text)
 
 
 def loads(text: str, source: str = "<string>") -> Scenario:

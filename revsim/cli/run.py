@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import click
@@ -64,7 +63,7 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
     if not quiet:
         click.echo(result.table())
     if out:
-        text = Path(scenario).read_text(encoding="utf-8") if not overrides else None
+        text = sc.text if not overrides else None
         if overrides:
             text = as_toml_comment(sc.raw, overrides)
             result.manifest["overrides"] = list(overrides)
