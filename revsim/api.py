@@ -32,7 +32,7 @@ from revsim.results.bottleneck_report import build_report, marginal_variants
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import apply_overrides, parse_toml, scenario_hash
 from revsim.scenario.model import Model
-from revsim.sweep import SweepResult, run_sweep
+from revsim.sweep import Param, SweepResult, run_sweep
 from revsim.text_files import read_text_file
 from revsim.version import __version__
 
@@ -218,13 +218,13 @@ class Scenario:
         return build_report(base, {pool: (changes[pool][0], result)
                                    for pool, result in results.items()}, ramped=ramped)
 
-    def sweep(self, out: str | Path, params: Sequence[str] = (), *, design: str = "grid",
+    def sweep(self, out: str | Path, params: Sequence[str | Param] = (), *, design: str = "grid",
               points: int = 10, variants: Sequence[Mapping[str, Any]] = (),
               replications: int = 10, seed: int = DEFAULT_SEED,
               horizon: str | float | None = None, warmup: str | float | None = None,
               jobs: int | None = None, scheduler: str | None = None,
               dask_local: int | None = None, resume: bool = False,
-              progress: bool | None = None) -> SweepResult:
+              progress: bool | None = None, variants_source: str = "sweep") -> SweepResult:
         """Run this scenario at every point of a design, into the folder ``out``.
 
         ``params`` like ``"pools.sdr.headcount=2:8"`` or ``"pools.ae.headcount=4,6,8"``;
@@ -232,9 +232,12 @@ class Scenario:
         (``variants``: ``[{"name": ..., "set": {path: value}}]``). Every point uses the same
         replication seeds; finished tasks are saved, ``resume=True`` runs only the rest.
         ``scheduler`` (a Dask address) or ``dask_local`` (workers) run it on Dask.
+        ``variants_source`` names where the variants came from (a sweep file) in messages;
+        :func:`revsim.sweep.read_sweep_file` reads a sweep file's params and variants.
         """
         return run_sweep(self.raw, out, params=params, design=design, points=points,
-                         named=variants, replications=replications, seed=seed,
+                         named=variants, named_source=variants_source,
+                         replications=replications, seed=seed,
                          horizon=hours(horizon, "horizon"), warmup=hours(warmup, "warmup"),
                          jobs=jobs, scheduler=scheduler, dask_local=dask_local, resume=resume,
                          progress=progress)

@@ -6,51 +6,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any
 
 import click
 
 from revsim.cli.exits import EXIT_TASKS_FAILED, echo_err, handles_errors
 from revsim.cli.options import apply_options, sweep_options, sweep_run_options
 from revsim.cli.scenario_input import load_scenario, warn
-from revsim.errors import Problem, ScenarioError
 from revsim.experiment import hours
-from revsim.scenario.load import read_toml
 from revsim.sweep import SweepResult
+from revsim.sweep.design import parse_param
 from revsim.sweep.plots import write_sweep_plots
-
-SWEEP_FILE_FIELDS = frozenset({"design", "points", "replications", "seed", "horizon", "warmup",
-                               "params", "variants"})
-
-
-def read_sweep_file(path: str | None) -> dict[str, Any]:
-    """Read a sweep definition ([sweep] table) from TOML; {} without a file."""
-    if path is None:
-        return {}
-    data = read_toml(path)
-    body = data.get("sweep")
-    if not isinstance(body, dict):
-        raise ScenarioError([Problem("sweep", "a sweep file needs a [sweep] table")], path)
-    unknown = sorted(set(body) - SWEEP_FILE_FIELDS)
-    if unknown:
-        valid = ", ".join(sorted(SWEEP_FILE_FIELDS))
-        raise ScenarioError([Problem(f"sweep.{k}", f"unknown field; valid: {valid}")
-                             for k in unknown], path)
-    return body
-
-
-def param_specs(file_params: dict[str, Any], flags: tuple[str, ...]) -> list[str]:
-    """The sweep file's [sweep.params] as --param specs, followed by the --param flags."""
-    specs = []
-    for path, value in file_params.items():
-        if isinstance(value, list):
-            specs.append(f"{path}=" + ",".join(json.dumps(v) if isinstance(v, str) else str(v)
-                                               for v in value))
-        else:
-            specs.append(f"{path}={value}")
-    return specs + list(flags)
+from revsim.sweep.sweep_file import SweepFile, read_sweep_file
 
 
 def run_sweep_command(base: str, sweep_file: str | None, params: tuple[str, ...],
@@ -59,17 +26,18 @@ def run_sweep_command(base: str, sweep_file: str | None, params: tuple[str, ...]
                       scheduler: str | None, dask_local: int | None, out: str, resume: bool,
                       progress: bool | None) -> SweepResult:
     """Run the sweep the flags and SWEEP_FILE describe (flags win over the file)."""
-    spec = read_sweep_file(sweep_file)
+    spec = read_sweep_file(sweep_file) if sweep_file is not None else SweepFile("")
+    flagged = [parse_param(p) for p in params]
     sc = load_scenario(base)
     warn(sc)
     return sc.sweep(
-        out, params=param_specs(spec.get("params", {}), params),
-        design=design or spec.get("design", "grid"), points=points or spec.get("points", 10),
-        variants=spec.get("variants", []),
-        replications=replications or spec.get("replications", 10),
-        seed=seed if seed is not None else spec.get("seed", 1),
-        horizon=hours(horizon or spec.get("horizon"), "horizon"),
-        warmup=hours(warmup or spec.get("warmup"), "warmup"),
+        out, params=[*spec.params, *flagged],
+        design=design or spec.design or "grid", points=points or spec.points or 10,
+        variants=spec.variants, variants_source=spec.path or "sweep",
+        replications=replications or spec.replications or 10,
+        seed=seed if seed is not None else (spec.seed if spec.seed is not None else 1),
+        horizon=hours(horizon, "--horizon") if horizon is not None else spec.horizon,
+        warmup=hours(warmup, "--warmup") if warmup is not None else spec.warmup,
         jobs=jobs, scheduler=scheduler, dask_local=dask_local,
         resume=resume, progress=progress,
     )

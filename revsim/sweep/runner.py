@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from revsim.analysis.ci import summarise
-from revsim.errors import ExperimentError, Problem, ScenarioError
+from revsim.errors import ExperimentError, Problem, ScenarioError, clip, quoted
 from revsim.experiment import (
     ExperimentStore,
     RunOptions,
@@ -28,6 +28,7 @@ from revsim.experiment import (
     open_executor,
     run_points,
 )
+from revsim.limits import MAX_REPLICATIONS, MAX_TASKS
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import apply_overrides, scenario_hash
 from revsim.scenario.model import Model
@@ -61,11 +62,16 @@ def sweep_manifest(spec: SweepSpec) -> dict[str, Any]:
 
 
 def compile_points(base: Mapping[str, Any], points: list[Point], horizon: float | None = None,
-                   warmup: float | None = None) -> tuple[dict[str, Model], dict[str, float]]:
+                   warmup: float | None = None, origins: Mapping[str, tuple[str, str]] | None = None
+                   ) -> tuple[dict[str, Model], dict[str, float]]:
     """Every point's engine model, its scenario and run window checked before anything runs,
     and each point's staff cost per year: the planned average headcount over the window
-    (hires and departures included) times the cost per head."""
+    (hires and departures included) times the cost per head.
+
+    ``origins`` maps a swept path to where it was given (a sweep file and its field), so that
+    a bad level is reported there, once, rather than once per point."""
     problems: list[Problem] = []
+    sources: set[str] = set()
     models: dict[str, Model] = {}
     cost: dict[str, float] = {}
     for p in points:
@@ -73,14 +79,34 @@ def compile_points(base: Mapping[str, Any], points: list[Point], horizon: float 
             model, _warnings = compile_scenario(apply_overrides(dict(base), p.changes), None)
             horizon_h, warmup_h = check_window(model, horizon, warmup, 1)
         except ScenarioError as err:
-            problems += [Problem(f"point {p.label}: {q.path}", q.message) for q in err.problems]
+            for q in err.problems:
+                origin = _origin(q.path, p, origins or {})
+                if origin is None:
+                    sources.add("sweep")
+                    problems.append(Problem(f"point {clip(p.label, 100)}: {q.path}", q.message))
+                else:
+                    source, field, level = origin
+                    sources.add(source)
+                    problems.append(Problem(field, f"the level {quoted(level, 60)} gives "
+                                            f"{q.path}: {q.message}"))
             continue
         models[p.id] = model
         cost[p.id] = float(sum(pool.planned_headcount(warmup_h, horizon_h)
                                * (pool.cost_per_head or 0.0) for pool in model.pools))
+    problems = list(dict.fromkeys(problems))  # a bad level fails every point it is in
     if problems:
-        raise ScenarioError(problems, "sweep")
+        source = sources.pop() if len(sources) == 1 else "sweep"
+        raise ScenarioError(problems, source)
     return models, cost
+
+
+def _origin(path: str, point: Point, origins: Mapping[str, tuple[str, str]]
+            ) -> tuple[str, str, Any] | None:
+    """Where the swept value behind a problem at ``path`` was given, and the value."""
+    for swept, (source, field) in origins.items():
+        if swept in point.changes and (path == swept or path.startswith(swept + ".")):
+            return source, field, point.changes[swept]
+    return None
 
 
 def tables(spec: SweepSpec, tidy: pd.DataFrame, staff_cost: dict[str, float]
@@ -120,7 +146,8 @@ def _cell(value: Any) -> Any:
 
 
 def build_points(design: str, params: Sequence[str | Param] = (), *, points: int = 10,
-                 seed: int = 1, named: Sequence[Mapping[str, Any]] = ()) -> list[Point]:
+                 seed: int = 1, named: Sequence[Mapping[str, Any]] = (),
+                 named_source: str = "sweep") -> list[Point]:
     """The points of a ``grid``, ``lhs`` or ``variants`` design."""
     parsed = [p if isinstance(p, Param) else parse_param(p) for p in params]
     if design == "grid":
@@ -128,13 +155,14 @@ def build_points(design: str, params: Sequence[str | Param] = (), *, points: int
     if design == "lhs":
         return latin_hypercube(parsed, points, seed)
     if design == "variants":
-        return variants(named)
-    raise ExperimentError([Problem("--design", f"unknown design {design!r}; use grid, lhs or "
-                                   "variants")], "sweep")
+        return variants(named, named_source)
+    raise ExperimentError([Problem("--design", f"unknown design {quoted(design)}; use grid, "
+                                   "lhs or variants")], "sweep")
 
 
 def run_sweep(base: Mapping[str, Any] | Any, out: str | Path, *, params: Sequence[str | Param] = (),
               design: str = "grid", points: int = 10, named: Sequence[Mapping[str, Any]] = (),
+              named_source: str = "sweep",
               replications: int = 10, seed: int = 1, horizon: float | None = None,
               warmup: float | None = None, jobs: int | None = None,
               scheduler: str | None = None, dask_local: int | None = None,
@@ -149,12 +177,26 @@ def run_sweep(base: Mapping[str, Any] | Any, out: str | Path, *, params: Sequenc
     """
     base = base if isinstance(base, Mapping) else base.raw
     seed = check_seed(seed)
-    chosen = build_points(design, params, points=points, seed=seed, named=named)
+    if isinstance(replications, bool) or not isinstance(replications, int) \
+            or not 1 <= replications <= MAX_REPLICATIONS:
+        raise ExperimentError([Problem("--replications", f"must be a whole number from 1 to "
+                                       f"{MAX_REPLICATIONS:,}, got {quoted(replications)}")],
+                              "sweep")
+    parsed = [p if isinstance(p, Param) else parse_param(p) for p in params]
+    chosen = build_points(design, parsed, points=points, seed=seed, named=named,
+                          named_source=named_source)
     if not chosen:
         raise ExperimentError([Problem("--param", "the design has no points")], "sweep")
-    if replications < 1:
-        raise ExperimentError([Problem("--replications", "must be at least 1")], "sweep")
-    models, staff_cost = compile_points(base, chosen, horizon, warmup)
+    if len(chosen) * replications > MAX_TASKS:
+        raise ExperimentError([Problem("--replications", f"{len(chosen):,} points x "
+                                       f"{replications:,} replications is "
+                                       f"{len(chosen) * replications:,} tasks, more than the "
+                                       f"{MAX_TASKS:,} a sweep may have")], "sweep")
+    origins = {p.path: (p.source, p.field or p.path) for p in parsed}
+    if design == "variants":
+        origins = {path: (named_source, f"variants.{i}.set.{path}")
+                   for i, item in enumerate(named) for path in item.get("set", {})}
+    models, staff_cost = compile_points(base, chosen, horizon, warmup, origins)
     spec = SweepSpec(dict(base), chosen, replications, seed, horizon, warmup, design)
     store = ExperimentStore(out)
     started = time.perf_counter()
