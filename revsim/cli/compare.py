@@ -13,7 +13,7 @@ from revsim.cli.exits import handles_errors
 from revsim.cli.options import apply_options, out_dir_opt, plots_opt, replication_options
 from revsim.cli.output import write_outputs
 from revsim.cli.scenario_input import load_scenario, parse_overrides, warn
-from revsim.errors import Problem, ScenarioError
+from revsim.errors import Problem, ScenarioError, clip
 
 
 @click.command()
@@ -84,7 +84,7 @@ def command_line_variants(sc: Scenario, files: tuple[str, ...], overrides: tuple
     def split(text: str, sep: str, option: str) -> tuple[str, str]:
         left, found, right = text.partition(sep)
         if not found or not left.strip() or not right.strip():
-            problems.append(Problem(option, f"expected A{sep}B, got {text!r}"))
+            problems.append(Problem(option, f"expected A{sep}B, got {clip(repr(text))}"))
             return "", ""
         return left.strip(), right.strip()
 
@@ -94,8 +94,9 @@ def command_line_variants(sc: Scenario, files: tuple[str, ...], overrides: tuple
         if not pool:
             continue
         count, _, date = count.partition("@")
-        if not count.strip().isdigit():
-            problems.append(Problem("--hire", f"expected POOL=N[@YYYY-MM-DD], got {item!r}"))
+        if not (count.strip().isascii() and count.strip().isdigit()):
+            problems.append(Problem("--hire", f"expected POOL=N[@YYYY-MM-DD], got "
+                                    f"{clip(repr(item))}"))
             continue
         variants.append(iv.hire(raw, pool, int(count), date.strip() or None))
     variants += [iv.respond_first(raw, stage) for stage in respond_first]
@@ -104,9 +105,12 @@ def command_line_variants(sc: Scenario, files: tuple[str, ...], overrides: tuple
         stage, pct = split(item, "=", "--automate")
         if stage:
             try:
-                variants.append(iv.automate(raw, stage, float(pct.rstrip("%"))))
+                percent = float(pct.rstrip("%"))
             except ValueError:
-                problems.append(Problem("--automate", f"expected STAGE=PERCENT, got {item!r}"))
+                problems.append(Problem("--automate", f"expected STAGE=PERCENT, got "
+                                        f"{clip(repr(item))}"))
+                continue
+            variants.append(iv.automate(raw, stage, percent))
     for item in terms:
         value, _, segment = item.partition("@")
         variants.append(iv.payment_terms(raw, value.strip(), segment.strip() or None))
@@ -116,7 +120,8 @@ def command_line_variants(sc: Scenario, files: tuple[str, ...], overrides: tuple
         route, change = split(item, "=", "--conversion")
         stage, dot, target = route.partition(".")
         if route and not dot:
-            problems.append(Problem("--conversion", f"expected STAGE.TARGET=+10%, got {item!r}"))
+            problems.append(Problem("--conversion", f"expected STAGE.TARGET=+10%, got "
+                                    f"{clip(repr(item))}"))
         elif route:
             variants.append(iv.raise_conversion(raw, stage, target, change))
     if problems:

@@ -16,6 +16,7 @@ from revsim.cli.options import (
 )
 from revsim.cli.output import OUT_FILE
 from revsim.cli.scenario_input import load_scenario, warn
+from revsim.limits import MAX_BATCHES, MAX_REPLICATIONS
 from revsim.scenario.toml_out import dumps
 
 
@@ -30,9 +31,10 @@ from revsim.scenario.toml_out import dumps
 @click.option("--precision", type=click.FloatRange(min=0, min_open=True, max=1, max_open=True),
               help="Add replications until every headline KPI's 95% CI half-width is within "
               "this share of its mean (e.g. 0.05).")
-@click.option("--max-replications", type=click.IntRange(min=2), default=200, show_default=True,
+@click.option("--max-replications", type=click.IntRange(min=2, max=MAX_REPLICATIONS), default=200,
+              show_default=True,
               help="Cap for --precision.")
-@click.option("--batch-means", type=click.IntRange(min=2), metavar="K",
+@click.option("--batch-means", type=click.IntRange(min=2, max=MAX_BATCHES), metavar="K",
               help="One long run cut into K batches instead of independent replications.")
 @plots_opt
 @set_opt
