@@ -9,6 +9,8 @@ from typing import Any
 
 from revsim.limits import MAX_ECHO, clip
 
+MAX_MESSAGE = 480  # a message with a long quote in it still fits a few terminal lines
+
 __all__ = ["clip", "quoted", "Problem", "ProblemsError", "InputError", "ScenarioError",
            "OverrideError", "ExperimentError", "RevsimError", "suggest", "clip_path"]
 
@@ -33,7 +35,7 @@ class Problem:
         # the file and field names are the user's too: clipped like any quoted input
         where = f"{clip(source)}: " if source else ""
         field = f"{clip_path(self.path)}: " if self.path else ""
-        return f"{where}{field}{self.message}"
+        return f"{where}{field}{clip(self.message, MAX_MESSAGE)}"
 
 
 def clip_path(path: str) -> str:

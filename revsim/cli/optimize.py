@@ -5,7 +5,12 @@ from __future__ import annotations
 import click
 
 from revsim.cli.exits import handles_errors
-from revsim.cli.options import apply_options, sweep_options, sweep_run_options
+from revsim.cli.options import (
+    FiniteFloatRange,
+    apply_options,
+    sweep_options,
+    sweep_run_options,
+)
 from revsim.cli.sweep import exit_if_failed, report_sweep, run_sweep_command, write_plots
 from revsim.sweep.budget import parse_budget
 from revsim.sweep.kpi_tables import check_metric_name
@@ -24,7 +29,8 @@ from revsim.sweep.optimize import optimize as select
               help="Constraint, e.g. \"staff_cost <= 2.4M\" (per year) or \"dso <= 45 d\" "
               "(a KPI is held to its mean).")
 @click.option("--minimize", is_flag=True, help="Lower is better (e.g. cycle_time_median).")
-@click.option("--confidence", type=click.FloatRange(0.5, 1, max_open=True), default=0.95,
+@click.option("--confidence", type=FiniteFloatRange(0.5, 1, max_open=True),
+              default=0.95,
               show_default=True, help="Confidence of the comparisons with the best point.")
 @apply_options(sweep_options)
 @apply_options(sweep_run_options)

@@ -25,6 +25,17 @@ from revsim.units import UnitError, parse_duration
 from revsim.version import __version__
 
 
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that refuses nan (which passes every comparison) and inf."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{clip(repr(value))} is not a finite number", param, ctx)
+        return number
+
+
 def duration_flag(*, positive: bool = False, auto: bool = False) -> Any:
     """A click callback that checks a duration flag ("26 w") before anything runs, so a bad
     one is reported as that flag (exit 2); the value is passed on as given."""

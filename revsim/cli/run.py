@@ -8,6 +8,7 @@ import click
 
 from revsim.cli.exits import echo_err, handles_errors
 from revsim.cli.options import (
+    FiniteFloatRange,
     apply_options,
     out_dir_opt,
     plots_opt,
@@ -28,7 +29,8 @@ from revsim.scenario.toml_out import dumps
               help="Keep per-visit records (written to visits.csv with --out).")
 @click.option("--event-log", "event_log", type=OUT_FILE,
               help="Write the simulated events (canonical event-log CSV) to this file.")
-@click.option("--precision", type=click.FloatRange(min=0, min_open=True, max=1, max_open=True),
+@click.option("--precision",
+              type=FiniteFloatRange(min=0, min_open=True, max=1, max_open=True),
               help="Add replications until every headline KPI's 95% CI half-width is within "
               "this share of its mean (e.g. 0.05).")
 @click.option("--max-replications", type=click.IntRange(min=2, max=MAX_REPLICATIONS), default=200,

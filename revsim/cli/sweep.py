@@ -10,12 +10,14 @@ import sys
 
 import click
 
+from revsim.api import Scenario
 from revsim.cli.exits import EXIT_TASKS_FAILED, echo_err, handles_errors
 from revsim.cli.options import apply_options, sweep_options, sweep_run_options
 from revsim.cli.scenario_input import load_scenario, warn
+from revsim.errors import Problem, ProblemsError
 from revsim.experiment import hours
 from revsim.sweep import SweepResult
-from revsim.sweep.design import parse_param
+from revsim.sweep.design import Param, parse_param
 from revsim.sweep.plots import write_sweep_plots
 from revsim.sweep.sweep_file import SweepFile, read_sweep_file
 
@@ -30,6 +32,25 @@ def run_sweep_command(base: str, sweep_file: str | None, params: tuple[str, ...]
     flagged = [parse_param(p) for p in params]
     sc = load_scenario(base)
     warn(sc)
+    try:
+        return _sweep(sc, spec, flagged, design, points, replications, seed, horizon, warmup,
+                      jobs, scheduler, dask_local, out, resume, progress)
+    except ProblemsError as err:
+        if sweep_file is None or params or err.source not in ("sweep", "--param"):
+            raise
+        # the design came (at least partly) from the file: say so, in the file's own terms
+        fields = {"--param": "sweep.params" if not params else None,
+                  "--replications": "sweep.replications" if replications is None else None,
+                  "--points": "sweep.points" if points is None else None,
+                  "--design": "sweep.design" if design is None else None}
+        moved = [Problem(fields.get(p.path) or p.path, p.message) for p in err.problems]
+        raise type(err)(moved, sweep_file) from None
+
+
+def _sweep(sc: Scenario, spec: SweepFile, flagged: list[Param], design: str | None,
+           points: int | None, replications: int | None, seed: int | None, horizon: str | None,
+           warmup: str | None, jobs: int, scheduler: str | None, dask_local: int | None,
+           out: str, resume: bool, progress: bool | None) -> SweepResult:
     return sc.sweep(
         out, params=[*spec.params, *flagged],
         design=design or spec.design or "grid", points=points or spec.points or 10,

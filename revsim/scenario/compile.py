@@ -12,7 +12,7 @@ from revsim.distributions import Distribution, hyperexponential
 from revsim.errors import Problem, ScenarioError, suggest
 from revsim.limits import HOURS_PER_YEAR, MAX_ATTRITION_PER_DAY, MAX_HEADCOUNT, MAX_HORIZON_YEARS
 from revsim.scenario import schema as S
-from revsim.scenario.compile_calendar import ALWAYS_OPEN, calendar_from_text
+from revsim.scenario.compile_calendar import ALWAYS_OPEN, CalendarError, calendar_from_text
 from revsim.scenario.compile_cash import CashCompiler
 from revsim.scenario.model import (
     CHURNED,
@@ -126,6 +126,9 @@ class _Compiler(ScenarioValidator):
                 calendars[name] = calendar_from_text(
                     start, spec.days, spec.hours, spec.holidays
                 )
+            except CalendarError as err:
+                self.fail(f"calendars.{name}.{err.field}", str(err))
+                calendars[name] = ALWAYS_OPEN  # reported: its pools need not say it is unknown
             except ValueError as err:
                 self.fail(f"calendars.{name}", str(err))
                 calendars[name] = ALWAYS_OPEN  # reported: its pools need not say it is unknown

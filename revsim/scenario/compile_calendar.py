@@ -11,7 +11,8 @@ from __future__ import annotations
 import difflib
 import operator
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
@@ -166,6 +167,25 @@ def calendar_model(
     )
 
 
+class CalendarError(ValueError):
+    """A calendar entry that cannot be read; ``field`` is where, inside the calendar table
+    (``hours.0``, ``days``), so the message can name the exact field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@contextmanager
+def _at(field: str) -> Iterator[None]:
+    try:
+        yield
+    except CalendarError:
+        raise
+    except ValueError as err:
+        raise CalendarError(field, str(err)) from None
+
+
 def calendar_from_text(
     start: date,
     days: Sequence[str],
@@ -180,20 +200,28 @@ def calendar_from_text(
     if isinstance(days, str) or isinstance(hours, str):
         raise ValueError('days and hours must be lists, e.g. days=["mon-fri"]')
     day_set: set[int] = set()
-    for item in days:
-        day_set.update(_parse_days(item))
-    shifts = [_parse_shift(item) for item in hours]
+    for i, item in enumerate(days):
+        with _at(f"days.{i}"):
+            day_set.update(_parse_days(item))
+    shifts = []
+    for i, item in enumerate(hours):
+        with _at(f"hours.{i}"):
+            shifts.append(_parse_shift(item))
     dates: list[date] = []
-    for h in holidays:
+    for i, h in enumerate(holidays):
         if isinstance(h, str):
             try:
                 h = date.fromisoformat(h.strip())
             except ValueError:
-                raise ValueError(
-                    f"holiday {h!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-12-25"
-                ) from None
+                raise CalendarError(
+                    f"holidays.{i}", f"holiday {clip(repr(h), 60)} is not a date; write it as "
+                    "YYYY-MM-DD, e.g. 2025-12-25") from None
         dates.append(h)
-    return calendar_model(start, sorted(day_set), shifts, dates)
+    if not day_set or not shifts:
+        raise CalendarError("days" if not day_set else "hours", "calendar has no working "
+                            "time: give at least one day and one shift")
+    with _at("hours"):  # shifts that overlap
+        return calendar_model(start, sorted(day_set), shifts, dates)
 
 
 #: The built-in 24/7 calendar ("always"); its start date does not matter.

@@ -72,6 +72,7 @@ def compile_points(base: Mapping[str, Any], points: list[Point], horizon: float 
     a bad level is reported there, once, rather than once per point."""
     problems: list[Problem] = []
     sources: set[str] = set()
+    said: set[tuple[str, str]] = set()
     models: dict[str, Model] = {}
     cost: dict[str, float] = {}
     for p in points:
@@ -87,8 +88,11 @@ def compile_points(base: Mapping[str, Any], points: list[Point], horizon: float 
                 else:
                     source, field, level = origin
                     sources.add(source)
-                    problems.append(Problem(field, f"the level {quoted(level, 60)} gives "
-                                            f"{q.path}: {q.message}"))
+                    if (field, q.message) in said:
+                        continue  # the same whatever the value (a path that does not exist)
+                    said.add((field, q.message))
+                    problems.append(Problem(field, f"with {q.path} = {quoted(level, 60)}: "
+                                            f"{q.message}"))
             continue
         models[p.id] = model
         cost[p.id] = float(sum(pool.planned_headcount(warmup_h, horizon_h)

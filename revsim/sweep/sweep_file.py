@@ -11,7 +11,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 
 from revsim.errors import Problem, ScenarioError, quoted
-from revsim.limits import MAX_POINTS, MAX_REPLICATIONS
+from revsim.limits import HOURS_PER_YEAR, MAX_HORIZON_YEARS, MAX_POINTS, MAX_REPLICATIONS
 from revsim.scenario.load import read_toml
 from revsim.scenario.schema_base import Duration, Section
 from revsim.scenario.validate import pydantic_problems
@@ -35,7 +35,7 @@ class SweepTable(Section):
     points: int | None = Field(None, ge=1, le=MAX_POINTS)
     replications: int | None = Field(None, ge=1, le=MAX_REPLICATIONS)
     seed: int | None = Field(None, ge=0)
-    horizon: Duration | None = Field(None, gt=0)
+    horizon: Duration | None = Field(None, gt=0, le=MAX_HORIZON_YEARS * HOURS_PER_YEAR)
     warmup: Duration | None = None
     params: dict[str, str | int | float | list[Level]] = Field(default_factory=dict)
     variants: list[VariantSpec] = Field(default_factory=list)
