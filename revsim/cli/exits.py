@@ -47,6 +47,10 @@ def clean_errors() -> Iterator[None]:
         for line in lines:
             echo_err(f"error: {line}")
         sys.exit(EXIT_INPUT)
+    except RecursionError:  # a last defence: inputs are checked for depth when they are read
+        echo_err("error: the input is nested too deeply to read; see the limits in "
+                 "docs/scenario-format.md")
+        sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         echo_err("interrupted; no output files were left half-written.")
         sys.exit(EXIT_INTERRUPTED)
