@@ -243,3 +243,11 @@ def test_scaled_remaining_is_the_remaining_of_the_scaled_draw() -> None:
     np.testing.assert_array_equal(scaled_remaining(GAMMA, age, u[:5], 0.0), 0.0)
     with pytest.raises(ValueError, match="scale"):
         scaled_remaining(GAMMA, age, u[:5], -1.0)
+
+
+def test_nan_ages_give_nan() -> None:
+    for dist in (EXPONENTIAL, LOGNORMAL, GAMMA, WEIBULL, MIXTURE, Uniform(0.0, 1.0),
+                 Triangular(0.0, 1.0, 2.0), Empirical([1.0, 2.0]), Deterministic(1.0),
+                 DiscreteChoice([1.0, 2.0], [0.5, 0.5]), ScipyDist("gamma", a=2.0)):
+        got = dist.remaining([np.nan, 0.5], 0.5)
+        assert np.isnan(got[0]) and np.isfinite(got[1]), dist

@@ -170,11 +170,11 @@ def ppf_domain(q: FloatArray, values: FloatArray) -> Any:
 
 def remaining_args(age: npt.ArrayLike, u: npt.ArrayLike
                    ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
-    """Ages (below 0 counted as 0) and uniforms broadcast together, the uniforms outside
-    [0, 1] replaced by 0 and marked False in the third array (their result is nan)."""
+    """Ages (below 0 counted as 0) and uniforms broadcast together; uniforms outside [0, 1]
+    and nan ages are marked False in the third array (their result is nan)."""
     a, uu = np.broadcast_arrays(np.maximum(as_float_array(age), 0.0), as_float_array(u))
-    ok = (uu >= 0.0) & (uu <= 1.0)
-    return a, np.where(ok, uu, 0.0), ok
+    ok = (uu >= 0.0) & (uu <= 1.0) & ~np.isnan(a)
+    return np.where(ok, a, 0.0), np.where(ok, uu, 0.0), ok
 
 
 def remaining_result(rem: npt.ArrayLike, ok: npt.NDArray[np.bool_]) -> FloatArray:
@@ -249,8 +249,8 @@ class DistributionBase(ABC):
         of the truncated distribution at the uniforms ``u`` (one per age, broadcast).
 
         ``remaining(0, u)`` is ``ppf(u)``; larger ``u``, longer remaining time. Ages below 0
-        count as 0; ``u`` outside [0, 1] gives nan. Where the age is beyond the support
-        (``logsf(age) == -inf``: the item is overdue) the result is 0; see
+        count as 0; nan ages and ``u`` outside [0, 1] give nan. Where the age is beyond the
+        support (``logsf(age) == -inf``: the item is overdue) the result is 0; see
         :func:`beyond_support`.
 
         Generic version, in log-survival space: the x with log S(x) = log S(age) +

@@ -93,7 +93,7 @@ class Empirical(DistributionBase):
         pick = first + np.minimum(np.floor(uu * left), np.maximum(left - 1, 0)).astype(np.intp)
         x = self.values[np.minimum(pick, n - 1)]
         rem = np.where(left > 0, x - a, 0.0)
-        return remaining_result(np.where(np.isnan(a), np.nan, rem), ok)
+        return remaining_result(rem, ok)
 
     def describe(self, fmt: Formatter | None = None) -> str:
         """E.g. "empirical(120 values, mean 3 h, range 1 h to 9 h)"."""
@@ -154,7 +154,7 @@ class DiscreteChoice(DistributionBase):
         pick = np.searchsorted(-self._tail[1:], -(1 - uu) * s, side="right")
         x = self._support[np.minimum(pick, len(self._support) - 1)]
         rem = np.where(s > 0, x - a, 0.0)
-        return remaining_result(np.where(np.isnan(a), np.nan, rem), ok)
+        return remaining_result(rem, ok)
 
     def describe(self, fmt: Formatter | None = None) -> str:
         """E.g. "choice(1 h 30%, 4 h 70%)"."""
@@ -284,7 +284,7 @@ class Mixture(DistributionBase):
             mask = (pick == j) & ~overdue
             if mask.any():
                 rem[mask] = comp.remaining(a[mask], inner[mask])
-        return remaining_result(np.where(np.isnan(a), np.nan, rem), ok)
+        return remaining_result(rem, ok)
 
     def ppf(self, q: npt.ArrayLike) -> Any:
         """Quantile by vectorised bisection between the component quantiles."""

@@ -154,7 +154,11 @@ class ScipyDist(DistributionBase):
 
     def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
         """Through scipy's ``logsf`` and ``isf``; where the target survival probability
-        underflows, Newton steps on ``logsf`` from the age (slope: minus the hazard)."""
+        underflows, Newton steps on ``logsf`` from the age (slope: minus the hazard).
+
+        As precise in the tail as scipy's ``logsf``: where that underflows to -inf (some
+        distributions compute it as log(sf)), the age counts as beyond the support (0, and
+        ``beyond_support`` says so); the native families do not have this limit."""
         a, uu, ok = remaining_args(age, u)
         with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
             log_s = as_float_array(self.logsf(a))
