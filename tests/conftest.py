@@ -42,6 +42,7 @@ SHARED_FIXTURE_GROUPS: dict[str, str] = {
     "test_eventlog.py": "eventlog",
     "test_fit_cli.py": "fit_cli",
     "test_maven.py": "maven",
+    "test_open_invoices.py": "open_invoices",
     "test_overrides.py": "overrides",
     "test_plotting.py": "plotting",
     "test_report.py": "report",
