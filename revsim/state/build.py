@@ -185,7 +185,9 @@ def _open_items(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.Ti
          if s.patience is not None})
     waiting = cur["status"].ne(IN_WORK) & cur["work_done"].eq(False) & cur["pool"].notna()
     out_of_patience = (waiting & (hours > patience)).to_numpy()
-    closed = journeys.visits.loc[~journeys.visits["censored"].to_numpy()]
+    # a visit that "exits" into the same stage is half of a start/complete pair, not a visit
+    closed = journeys.visits.loc[~journeys.visits["censored"].to_numpy()
+                                 & journeys.visits["exit"].ne(journeys.visits["stage"]).to_numpy()]
     per_stage = closed.groupby("stage")["hours"].agg(["max", "size"])
     longest = per_stage.loc[per_stage["size"] >= MIN_FIT, "max"]
     stale = ~out_of_patience & (hours > cur["stage"].map(longest)).to_numpy()

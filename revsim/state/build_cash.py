@@ -170,6 +170,6 @@ def customers_at(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.T
                             arr=float(row.amount) * 12 / term,
                             segment=None if pd.isna(row.segment) else str(row.segment)))
     if at_signature:
-        notes.append(f"{at_signature:,} won deals have no go_live event: their contracts are "
-                     "taken to start at signature")
+        notes.append(f"{at_signature:,} won deal{'s have' if at_signature != 1 else ' has'} no "
+                     "go_live event: taken to start at signature")
     return tuple(sorted(out, key=lambda c: c.id))

@@ -144,15 +144,10 @@ def _read_table(table: Table, file: Path, prefix: str, as_of: pd.Timestamp | Non
     raw.index = pd.RangeIndex(2, len(raw) + 2, name="row")
     raw = raw.loc[~raw.isna().all(axis=1).to_numpy()]  # blank lines keep their numbers
     frame, found = parse_table(table, raw, prefix)
+    if as_of is not None and table is not DEAD_ITEMS:
+        found += row_checks(table, frame, as_of, prefix)  # on the values that could be read
     problems.extend(found)
-    if found:
-        return None
-    if as_of is not None:
-        checks = row_checks(table, frame, as_of, prefix)
-        problems.extend(checks)
-        if checks:
-            return None
-    return frame
+    return None if found else frame
 
 
 def _sha256(file: Path) -> str:
