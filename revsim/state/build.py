@@ -163,6 +163,8 @@ def _open_items(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.Ti
                 "file, or give the scenario stage an `event`")))
         raise StateError(problems, source)
     _left_out_journeys(ev, journeys, current, dead)
+    if current.empty:
+        return ()
 
     facts = journeys.journeys.set_index("journey")
     cur = current.set_index("journey")

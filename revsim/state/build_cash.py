@@ -72,8 +72,11 @@ def invoices_at(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.Ti
     own = (inv.groupby("case_id")["segment"].first().reindex(out.index)
            if "segment" in inv.columns else pd.Series(np.nan, index=out.index, dtype=object))
     deal_segment = journeys.journeys.set_index("journey")["segment"]
-    via_deal = out["parent"].map(_funnel_journey(ev)).fillna(out["parent"]).map(deal_segment)
-    out["segment"] = _segment_keys(own.fillna(via_deal), model)
+    parent = out["parent"].astype(object)
+    deal = parent.map(_funnel_journey(ev)).astype(object)
+    via_deal = deal.where(deal.notna(), parent).map(deal_segment).astype(object)
+    own = own.astype(object)
+    out["segment"] = _segment_keys(own.where(own.notna(), via_deal), model)
     no_amount = out["amount"].isna().to_numpy()
     no_due = out["due"].isna().to_numpy() & ~no_amount
     settled = (out["outstanding"] <= 0).to_numpy()
