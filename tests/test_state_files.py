@@ -244,3 +244,16 @@ def test_a_hand_made_folder_needs_only_a_manifest_and_its_tables(tmp_path: Path)
     (folder / "pools.csv").write_text("pool,wip,queue\nae,1,2\n")
     snap = read_snapshot(folder)
     assert [i.id for i in snap.items] == ["D1"] and snap.pools == (PoolLoad("ae", 1, 2),)
+
+
+def test_the_format_doc_lists_every_column_and_dead_reason() -> None:
+    from revsim.state import build, build_cash
+    from revsim.state.tables import markdown
+
+    doc = (Path(__file__).parent.parent / "docs" / "state-format.md").read_text(encoding="utf-8")
+    assert markdown() in doc, "docs/state-format.md: paste revsim.state.tables.markdown() in"
+    reasons = [build.DEAD_PATIENCE, build.DEAD_STALE, build.IN_NURTURE, build.NO_STAGE,
+               build_cash.WRITTEN_OFF, build_cash.DEAL_NO_AMOUNT, build_cash.CONTRACT_ENDED]
+    for reason in reasons:
+        assert f"| {reason} |" in doc, reason
+    assert f"| {build_cash.NO_AMOUNT} / without a due date |" in doc

@@ -36,7 +36,7 @@ from revsim.calibrate.log import EventLog
 from revsim.calibrate.raw_table import ISO_HINT, to_utc, values_text
 from revsim.errors import Problem, StateError, suggest
 from revsim.scenario.model import Model
-from revsim.state.build_cash import customers_at, invoices_at, journey_of
+from revsim.state.build_cash import case_journeys, customers_at, invoices_at, journey_of
 from revsim.state.checks import validate_against
 from revsim.state.snapshot import IN_WORK, UNKNOWN, WAITING, OpenItem, PoolLoad, Snapshot
 from revsim.version import __version__
@@ -47,6 +47,10 @@ IN_NURTURE = "in nurture (recycled, not back in a stage yet)"
 NO_STAGE = "in no stage yet (created, no stage event)"
 PATIENCE_QUANTILE = 0.99
 AS_OF_SLACK = pd.Timedelta(days=1)  # an extract is taken some hours after the last event
+USED = ("case_id", "activity", "timestamp", "object_type", "parent_id", "lifecycle", "amount",
+        "due_date", "source", "segment", "score")
+JOURNEY_COLUMNS = ("case_id", "activity", "timestamp", "object_type", "parent_id", "source",
+                   "segment", "amount")  # what build_journeys reads
 
 
 def build_state(log: str | Path | pd.DataFrame | EventLog, *, scenario: Model, as_of: Any,
@@ -61,16 +65,19 @@ def build_state(log: str | Path | pd.DataFrame | EventLog, *, scenario: Model, a
     cut = _as_of_in_span(as_of, events_log)
     ev = events_log.events
     late = (ev["timestamp"] > cut).to_numpy()
-    ev = ev.loc[~late]
+    # only the columns the state reads: every copy and merge below is then narrower
+    ev = ev.loc[~late, [c for c in USED if c in ev.columns]]
     skipped = dict(events_log.skipped)
     if late.any():
         skipped["after as-of"] = skipped.get("after as-of", 0) + int(late.sum())
     notes: list[str] = []
     dead: list[tuple[str, str]] = []
-    journeys = build_journeys(ev, cut)
-    items = _open_items(ev, journeys, scenario, cut, dead, notes, events_log.source)
-    invoices = invoices_at(ev, journeys, scenario, cut, dead, notes)
-    customers = customers_at(ev, journeys, scenario, cut, dead, notes)
+    journeys = build_journeys(ev[[c for c in JOURNEY_COLUMNS if c in ev.columns]], cut)
+    journey = journey_of(ev).to_numpy()
+    case_journey = case_journeys(ev, journey)
+    items = _open_items(ev, journey, journeys, scenario, cut, dead, notes, events_log.source)
+    invoices = invoices_at(ev, journeys, case_journey, scenario, cut, dead, notes)
+    customers = customers_at(ev, journeys, case_journey, scenario, cut, dead, notes)
     counts: dict[str, int] = {}
     for _, reason in dead:
         counts[reason] = counts.get(reason, 0) + 1
@@ -145,8 +152,8 @@ def _current_visits(journeys: Journeys) -> pd.DataFrame:
     return current
 
 
-def _open_items(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.Timestamp,
-                dead: list[tuple[str, str]], notes: list[str], source: str
+def _open_items(ev: pd.DataFrame, journey: np.ndarray, journeys: Journeys, model: Model,
+                as_of: pd.Timestamp, dead: list[tuple[str, str]], notes: list[str], source: str
                 ) -> tuple[OpenItem, ...]:
     current = _current_visits(journeys)
     current["scenario_stage"] = _scenario_stages(current["stage"], model).to_numpy()
@@ -162,7 +169,7 @@ def _open_items(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.Ti
                 "fit the scenario to this log, map the label to a scenario stage with a mapping "
                 "file, or give the scenario stage an `event`")))
         raise StateError(problems, source)
-    _left_out_journeys(ev, journeys, current, dead)
+    _left_out_journeys(ev, journey, journeys, current, dead)
     if current.empty:
         return ()
 
@@ -174,13 +181,13 @@ def _open_items(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.Ti
                            "source", notes)
     cur["segment"] = _known(facts["segment"].reindex(cur.index), list(model.segments),
                             "segment", notes)
-    cur["score"] = (ev.assign(journey=journey_of(ev)).groupby("journey")["score"].first()
-                    .reindex(cur.index) if "score" in ev.columns else np.nan)
+    cur["score"] = (ev["score"].groupby(journey).first().reindex(cur.index)
+                    if "score" in ev.columns else np.nan)
     stages = {st.name: st for st in model.stages}
     pool_names = [p.name for p in model.pools]
     cur["pool"] = cur["scenario_stage"].map(
         {n: pool_names[s.pool] for n, s in stages.items() if s.pool is not None})
-    _work_status(ev, cur, stages)
+    _work_status(ev, journey, cur)
     hours = (as_of - cur["entered_stage"]).dt.total_seconds() / 3600.0
     patience = cur["scenario_stage"].map(
         {n: float(s.patience.ppf(PATIENCE_QUANTILE)) for n, s in stages.items()
@@ -199,15 +206,16 @@ def _open_items(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.Ti
     return _items_of(live)
 
 
-def _left_out_journeys(ev: pd.DataFrame, journeys: Journeys, current: pd.DataFrame,
-                       dead: list[tuple[str, str]]) -> None:
+def _left_out_journeys(ev: pd.DataFrame, journey: np.ndarray, journeys: Journeys,
+                       current: pd.DataFrame, dead: list[tuple[str, str]]) -> None:
     """Open journeys that are in no stage: recycled ones, and ones with no stage event yet."""
-    funnel = ev[ev["object_type"].isin(["lead", "opportunity"]) | ev["object_type"].isna()]
+    funnel = (ev["object_type"].isin(["lead", "opportunity"]) | ev["object_type"].isna()
+              ).to_numpy()
     ended = set(journeys.journeys.loc[journeys.journeys["outcome"].notna(), "journey"])
     nurture = journeys.nurture.loc[journeys.nurture["censored"].to_numpy(), "journey"]
     resting = set(nurture) - set(current["journey"]) - ended
     dead.extend((str(j), IN_NURTURE) for j in sorted(resting, key=str))
-    never = (set(pd.unique(journey_of(funnel))) - set(journeys.visits["journey"]) - ended
+    never = (set(pd.unique(journey[funnel])) - set(journeys.visits["journey"]) - ended
              - resting)
     dead.extend((str(j), NO_STAGE) for j in sorted(never, key=str))
 
@@ -229,7 +237,7 @@ def _known(values: pd.Series, valid: list[str], what: str, notes: list[str]) -> 
     return keys.where(~unknown)
 
 
-def _work_status(ev: pd.DataFrame, cur: pd.DataFrame, stages: dict[str, Any]) -> None:
+def _work_status(ev: pd.DataFrame, journey: np.ndarray, cur: pd.DataFrame) -> None:
     """``status``, ``started_work`` and ``work_done`` of each open item, from lifecycle start /
     complete events of its stage's activity (and ``first_touch`` on a staffed stage) since it
     entered the stage. A stage whose activity never has a start event in the log records no
@@ -243,7 +251,7 @@ def _work_status(ev: pd.DataFrame, cur: pd.DataFrame, stages: dict[str, Any]) ->
     wanted = ((ev["lifecycle"] == "start") | (ev["lifecycle"] == "complete")
               | (ev["activity"] == "first_touch")).to_numpy()
     rel = ev.loc[wanted, ["activity", "timestamp", "lifecycle"]].assign(
-        journey=journey_of(ev).to_numpy()[wanted]).reset_index(drop=True)
+        journey=journey[wanted]).reset_index(drop=True)
     rel = rel[rel["journey"].isin(cur.index)]
     rel = rel.join(cur[["activity", "entered_stage"]].rename(columns={"activity": "current"}),
                    on="journey")

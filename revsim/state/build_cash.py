@@ -49,14 +49,16 @@ def journey_of(ev: pd.DataFrame) -> pd.Series:
     return ev["case_id"].where(~opp, ev["parent_id"])
 
 
-def _funnel_journey(ev: pd.DataFrame) -> pd.Series:
-    """The journey of each lead or deal case id."""
-    funnel = ev[ev["object_type"].isin(["lead", "opportunity"]) | ev["object_type"].isna()]
-    return journey_of(funnel).groupby(funnel["case_id"].to_numpy()).first()
+def case_journeys(ev: pd.DataFrame, journey: np.ndarray) -> pd.Series:
+    """The journey of each lead or deal case id (``journey``: each event's, from journey_of)."""
+    funnel = (ev["object_type"].isin(["lead", "opportunity"]) | ev["object_type"].isna()
+              ).to_numpy()
+    return pd.Series(journey[funnel]).groupby(ev["case_id"].to_numpy()[funnel]).first()
 
 
-def invoices_at(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.Timestamp,
-                dead: list[tuple[str, str]], notes: list[str]) -> tuple[OpenInvoice, ...]:
+def invoices_at(ev: pd.DataFrame, journeys: Journeys, case_journey: pd.Series, model: Model,
+                as_of: pd.Timestamp, dead: list[tuple[str, str]], notes: list[str]
+                ) -> tuple[OpenInvoice, ...]:
     inv = ev[ev["object_type"].isin(["invoice", "payment"])]
     if inv.empty:
         return ()
@@ -73,7 +75,7 @@ def invoices_at(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.Ti
            if "segment" in inv.columns else pd.Series(np.nan, index=out.index, dtype=object))
     deal_segment = journeys.journeys.set_index("journey")["segment"]
     parent = out["parent"].astype(object)
-    deal = parent.map(_funnel_journey(ev)).astype(object)
+    deal = parent.map(case_journey).astype(object)
     via_deal = deal.where(deal.notna(), parent).map(deal_segment).astype(object)
     own = own.astype(object)
     out["segment"] = _segment_keys(own.where(own.notna(), via_deal), model)
@@ -123,8 +125,9 @@ def next_renewal(start: dt.date, term_months: int, as_of: dt.date) -> dt.date:
     return renewal
 
 
-def customers_at(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.Timestamp,
-                 dead: list[tuple[str, str]], notes: list[str]) -> tuple[Customer, ...]:
+def customers_at(ev: pd.DataFrame, journeys: Journeys, case_journey: pd.Series, model: Model,
+                 as_of: pd.Timestamp, dead: list[tuple[str, str]], notes: list[str]
+                 ) -> tuple[Customer, ...]:
     facts = journeys.journeys.set_index("journey")
     won = facts[facts["won_time"].notna()].copy()
     if won.empty:
@@ -133,7 +136,6 @@ def customers_at(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.T
         notes.append(f"the scenario has no [deals]: the log's {len(won):,} won deals are not "
                      "customers with contracts in it")
         return ()
-    case_journey = _funnel_journey(ev)
 
     def first(activity: str) -> pd.Series:
         rows = ev[ev["activity"] == activity]
@@ -141,37 +143,43 @@ def customers_at(ev: pd.DataFrame, journeys: Journeys, model: Model, as_of: pd.T
         return rows["timestamp"].groupby(journey.to_numpy()).min()
 
     churned = first("churned").reindex(won.index)
+    won = won[churned.isna().to_numpy()]
     live_at = first("go_live").reindex(won.index)
-    in_onboarding = set(journeys.visits.loc[journeys.visits["censored"].to_numpy(), "journey"])
-    won = won[churned.isna()]
     won["segment"] = _segment_keys(won["segment"], model)
     seg = segment_index(won["segment"], model)
-    out: list[Customer] = []
-    at_signature = 0
+    contracts = {i: model.cash.contract(i) for i in pd.unique(seg)}
+
+    def per_contract(value: Any) -> np.ndarray:
+        return seg.map(lambda i: value(contracts[i])).to_numpy()
+
+    subscription = per_contract(lambda c: not c.one_off).astype(bool)
+    at_go_live = per_contract(lambda c: c.service_start == "go_live").astype(bool)
+    term = per_contract(lambda c: max(1, round(c.term / HOURS_PER_MONTH))).astype(int)
+    renews = per_contract(lambda c: c.renewal > 0).astype(bool)
+    not_live = at_go_live & live_at.isna().to_numpy()
+    onboarding = journeys.visits.loc[journeys.visits["censored"].to_numpy(), "journey"]
+    pending = not_live & won.index.isin(onboarding)  # an open item of the onboarding stage
+    at_signature = int((subscription & not_live & ~pending).sum())
+    starts = live_at.where(at_go_live & live_at.notna().to_numpy(), won["won_time"])
+    start_days = starts.dt.tz_convert(None).dt.date.to_numpy()
+    no_amount = won["amount"].isna().to_numpy()
     as_of_day = _day(as_of)
-    for journey, row, i in zip(won.index, won.itertuples(), seg, strict=True):
-        contract = model.cash.contract(int(i))
-        if contract.one_off:
+    out: list[Customer] = []
+    for k, journey in enumerate(won.index):
+        if not subscription[k] or pending[k]:
             continue
-        go_live = live_at.get(journey)
-        if contract.service_start == "go_live" and pd.isna(go_live):
-            if journey in in_onboarding:
-                continue  # not live yet: an open item of the onboarding stage
-            at_signature += 1
-        start_time = go_live if contract.service_start == "go_live" and pd.notna(go_live) \
-            else row.won_time
-        if pd.isna(row.amount):
+        if no_amount[k]:
             dead.append((str(journey), DEAL_NO_AMOUNT))
             continue
-        term = max(1, round(contract.term / HOURS_PER_MONTH))
-        start = _day(start_time)
-        if contract.renewal <= 0 and add_months(start, term) < as_of_day:
+        start, months = start_days[k], int(term[k])
+        if not renews[k] and add_months(start, months) < as_of_day:
             dead.append((str(journey), CONTRACT_ENDED))
             continue
-        out.append(Customer(id=str(journey), start=start, term_months=term,
-                            next_renewal=next_renewal(start, term, as_of_day),
-                            arr=float(row.amount) * 12 / term,
-                            segment=None if pd.isna(row.segment) else str(row.segment)))
+        segment = won["segment"].iat[k]
+        out.append(Customer(id=str(journey), start=start, term_months=months,
+                            next_renewal=next_renewal(start, months, as_of_day),
+                            arr=float(won["amount"].iat[k]) * 12 / months,
+                            segment=None if pd.isna(segment) else str(segment)))
     if at_signature:
         notes.append(f"{at_signature:,} won deal{'s have' if at_signature != 1 else ' has'} no "
                      "go_live event: taken to start at signature")

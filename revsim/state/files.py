@@ -21,8 +21,7 @@ from revsim.errors import Problem, StateError, suggest
 from revsim.io import atomic_folder
 from revsim.state.checks import snapshot_problems
 from revsim.state.snapshot import FORMAT, VERSION, Snapshot
-from revsim.state.tables import DEAD_ITEMS, TABLES, Table, parse_table, records, row_checks
-from revsim.state.tables import frame_of, text_of
+from revsim.state.tables import DEAD_ITEMS, TABLES, Table, frame_of, parse_table, records, row_checks, text_of
 
 MANIFEST = "manifest.json"
 FIELDS = {"tables": "open_items, open_invoices, customers, pools",

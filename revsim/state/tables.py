@@ -24,6 +24,7 @@ from revsim.state.snapshot import (
     PoolLoad,
 )
 
+
 @dataclass(frozen=True)
 class Column:
     """One column of a snapshot table."""
@@ -60,11 +61,11 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("open_items", OpenItem, "id", (
         _c("id", "text", True, "", "The lead's or deal's id (unique)."),
         _c("stage", "text", True, "", "The scenario stage it is in (a `[stages]` name)."),
-        _c("entered_stage", "time", True, "time",
+        _c("entered_stage", "time", True, "UTC",
            "When it entered that stage (its current visit)."),
-        _c("created", "time", False, "time",
+        _c("created", "time", False, "UTC",
            "When it was created; its age is as_of - created. Blank: `entered_stage`."),
-        _c("amount", "number", False, "currency",
+        _c("amount", "number", False, "scenario currency",
            "Deal value. Blank: the scenario's value distribution decides."),
         _c("source", "text", False, "", "Its lead source (a `[sources]` name)."),
         _c("segment", "text", False, "", "Its segment (a `[segments]` name)."),
@@ -74,14 +75,14 @@ TABLES: dict[str, Table] = {t.name: t for t in (
         _c("status", "status", False, "",
            "`waiting` (queued for staff), `in_work` (a person works on it) or blank "
            "(not recorded: placed by what the stage is)."),
-        _c("started_work", "time", False, "time",
+        _c("started_work", "time", False, "UTC",
            "When work on it began in this stage, if known (needs status `in_work`)."),
     )),
     Table("open_invoices", OpenInvoice, "id", (
         _c("id", "text", True, "", "The invoice's id (unique)."),
-        _c("issued", "date", True, "date", "Issue date."),
-        _c("due", "date", True, "date", "Due date (not before `issued`)."),
-        _c("outstanding", "number", True, "currency",
+        _c("issued", "date", True, "", "Issue date."),
+        _c("due", "date", True, "", "Due date (not before `issued`)."),
+        _c("outstanding", "number", True, "scenario currency",
            "Amount still owed at the as-of date (more than 0)."),
         _c("dunning_step", "count", False, "reminders",
            "Reminders already sent (blank: 0)."),
@@ -89,10 +90,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     )),
     Table("customers", Customer, "id", (
         _c("id", "text", True, "", "The customer's (or contract's) id (unique)."),
-        _c("start", "date", True, "date", "Contract start (service start)."),
+        _c("start", "date", True, "", "Contract start (service start)."),
         _c("term_months", "months", True, "months", "Contract term (a whole number > 0)."),
-        _c("next_renewal", "date", True, "date", "Next renewal date (on or after as-of)."),
-        _c("arr", "number", True, "currency per year", "Annual contract value."),
+        _c("next_renewal", "date", True, "", "Next renewal date (on or after as-of)."),
+        _c("arr", "number", True, "scenario currency a year", "Annual contract value."),
         _c("segment", "text", False, "", "Its segment (a `[segments]` name)."),
     )),
     Table("pools", PoolLoad, "pool", (
@@ -297,3 +298,20 @@ DEAD_ITEMS = Table("dead_items", tuple, "id", (
        "`dead` counts)."),
 ))
 """Items open in the log but treated as dead: listed beside the counts, never in open_items."""
+
+
+KINDS = {"text": "text", "time": "time (ISO 8601)", "date": "date (YYYY-MM-DD)",
+         "number": "number", "count": "whole number >= 0", "months": "whole number > 0",
+         "status": "`waiting`, `in_work` or blank"}
+
+
+def markdown() -> str:
+    """The column tables of docs/state-format.md (tests keep the two equal)."""
+    out = []
+    for table in (*TABLES.values(), DEAD_ITEMS):
+        out += [f"### {table.file}", "", "| column | required | type | unit | meaning |",
+                "|---|---|---|---|---|"]
+        out += [f"| `{c.name}` | {'yes' if c.required else 'no'} | {KINDS[c.kind]} | {c.unit} "
+                f"| {c.meaning} |" for c in table.columns]
+        out.append("")
+    return "\n".join(out)
