@@ -105,7 +105,8 @@ snap = build_state({log!r}, scenario={scenario!r}, as_of={as_of!r})
 t1 = time.perf_counter()
 write_snapshot(snap, {out!r})
 t2 = time.perf_counter()
-print(json.dumps({{"wall_s": t2 - t0, "cpu_s": time.process_time() - c0, "build_s": t1 - t0, "write_s": t2 - t1,
+print(json.dumps({{"wall_s": t2 - t0, "cpu_s": time.process_time() - c0,
+                  "build_s": t1 - t0, "write_s": t2 - t1,
                   "items": len(snap.items), "invoices": len(snap.invoices),
                   "customers": len(snap.customers), "dead": sum(snap.dead.values()),
                   "events_used": int(snap.provenance["events_used"])}}))

@@ -19,7 +19,7 @@ import pandas as pd
 from revsim.calibrate.raw_table import LogError, read_csv_text, to_utc
 from revsim.errors import Problem, StateError, suggest
 from revsim.io import atomic_folder
-from revsim.state.checks import snapshot_problems
+from revsim.state.checks import as_of_of, snapshot_problems
 from revsim.state.snapshot import FORMAT, VERSION, Snapshot
 from revsim.state.tables import DEAD_ITEMS, TABLES, Table, frame_of, parse_table, records, row_checks, text_of
 
@@ -80,7 +80,7 @@ def write_snapshot(snapshot: Snapshot, folder: str | Path) -> Path:
         manifest = {
             "format": FORMAT,
             "version": VERSION,
-            "as_of": f"{snapshot.as_of:%Y-%m-%dT%H:%M:%S}",
+            "as_of": f"{as_of_of(snapshot):%Y-%m-%dT%H:%M:%S}",
             "tables": entries,
             "dead": {str(k): int(v) for k, v in snapshot.dead.items()},
             "dead_items": {"file": DEAD_ITEMS.file, "rows": len(dead),
