@@ -18,13 +18,15 @@ from revsim.errors import OverrideError, Problem, RevsimError, ScenarioError
 from revsim.version import __version__
 
 if TYPE_CHECKING:
-    from revsim.api import Scenario, load, loads
+    from revsim.api import Scenario, build_state, load, loads, read_state
     from revsim.results import RunResult
 
 _LAZY_NAMES = {
     "Scenario": "revsim.api",
     "load": "revsim.api",
     "loads": "revsim.api",
+    "build_state": "revsim.api",
+    "read_state": "revsim.api",
     "RunResult": "revsim.results",
 }
 """The public names imported on first use, and the module each comes from."""
@@ -67,7 +69,9 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "__version__",
+    "build_state",
     "fit",
     "load",
     "loads",
+    "read_state",
 ]

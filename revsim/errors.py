@@ -74,6 +74,11 @@ class OverrideError(ScenarioError):
     """A ``--set path=value`` override names a path that does not exist or has a bad value."""
 
 
+class StateError(ProblemsError, ValueError):
+    """A state snapshot (a folder, a hand-written CSV or a Snapshot built in Python) failed its
+    checks, or does not fit the scenario it is meant to start; nothing was written."""
+
+
 class ExperimentError(ProblemsError):
     """An experiment cannot start or resume: no Dask scheduler at the address, a store folder
     that holds another experiment, a design without points."""

@@ -7,7 +7,9 @@ half-written one. The folder is fsynced too, so the rename itself survives a pow
 
 from __future__ import annotations
 
+import errno
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -71,3 +73,41 @@ def write_csv(frame: Any, path: str | Path) -> Path:
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.10g")
     return path
+
+
+@contextmanager
+def atomic_folder(path: str | Path, *, replaceable: Any = None) -> Iterator[Path]:
+    """A temporary folder beside ``path`` to fill; it becomes ``path`` when the block ends
+    without an error and is removed otherwise, so a reader sees the old folder or the whole new
+    one. An existing ``path`` is replaced only when ``replaceable(path)`` says it may be (e.g.
+    it holds an earlier output of the same kind); otherwise FileExistsError."""
+    path = Path(path)
+    if path.exists() and not (path.is_dir() and replaceable is not None and replaceable(path)):
+        raise FileExistsError(errno.EEXIST, "exists and is not replaceable", str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part"))
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it 0700; give the usual folder mode
+    old: Path | None = None
+    try:
+        yield tmp
+        for child in tmp.iterdir():
+            with open(child, "rb") as fh:
+                os.fsync(fh.fileno())
+        _fsync_folder(tmp)
+        if path.exists():
+            # a folder cannot be renamed over a non-empty one: move the old one aside first
+            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
+            os.replace(path, old / path.name)
+        os.replace(tmp, path)
+    except BaseException:
+        if old is not None and not path.exists():
+            os.replace(old / path.name, path)
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    _fsync_folder(path.parent)

@@ -55,7 +55,8 @@ def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
     )
     ev["_row"] = np.arange(len(ev))
     ev = ev.sort_values(["journey", "timestamp", "_row"], kind="stable")
-    ev["stage"] = ev["activity"].map(stage_name)
+    # each distinct activity once: a million events have a few dozen
+    ev["stage"] = ev["activity"].map({a: stage_name(a) for a in pd.unique(ev["activity"])})
     ev["outcome"] = ev["activity"].map(OUTCOMES)
     attrs = _journey_attributes(ev)
 
