@@ -85,13 +85,16 @@ def fit_stages(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str]
     return out, table
 
 
-def stage_outcomes(visits: pd.DataFrame, stage_keys: dict[str, str], *,
-                   resamples: int | None = None) -> CompetingOutcomes:
-    """The competing outcomes of one stage's visits (``resamples``: see competing_outcomes)."""
-    targets = visits["exit"].map(lambda e: _target(str(e), stage_keys) if pd.notna(e) else "")
-    extra = {} if resamples is None else {"resamples": resamples}
-    return competing_outcomes(visits["hours"].to_numpy(float), targets.to_numpy(),
-                              visits["censored"].to_numpy(), **extra)
+def visit_targets(visits: pd.DataFrame, stage_keys: dict[str, str]) -> pd.Series:
+    """Where each visit went, as a route target ("" while it is open)."""
+    return visits["exit"].map(lambda e: _target(str(e), stage_keys) if pd.notna(e) else "")
+
+
+def stage_outcomes(visits: pd.DataFrame, stage_keys: dict[str, str]) -> CompetingOutcomes:
+    """The competing outcomes of one stage's visits."""
+    return competing_outcomes(visits["hours"].to_numpy(float),
+                              visit_targets(visits, stage_keys).to_numpy(),
+                              visits["censored"].to_numpy())
 
 
 def route_spec(co: CompetingOutcomes) -> dict[str, float]:

@@ -183,7 +183,8 @@ def fit_duration(
     - ``like``: refit in the form an earlier fit chose, as a bootstrap of that fit needs
       (revsim.calibrate.draws): only its family is fitted, and its fallback (mixture or
       empirical, with the same kind of tail) is used whatever this data's goodness of fit says;
-      the parameters are this data's. The draws are then conditional on the model chosen.
+      the parameters are this data's (a mixture starts from the earlier one's). The draws are
+      then conditional on the model chosen; the refit's note and table are not meaningful.
     """
     t, obs = _validate(durations, observed)
     fams = check_families((like.best,) if like is not None and like.best in FAMILIES
@@ -243,12 +244,17 @@ def fit_duration(
     fits: dict[str, FamilyFit] = {}
     unc_values = np.unique(ft[fobs])
     can_fit = n_unc >= MIN_FIT_N and len(unc_values) >= 2
-    if can_fit:
+    like_mixture = like is not None and like.mixture is not None and like.mixture.converged
+    # a refit needs a family only where the form it copies used one (not for a mixture, nor
+    # for an empirical fallback whose tail was a mixture)
+    no_family = like is not None and (like.fallback == "mixture"
+                                      or like.fallback == "empirical" and like_mixture)
+    if not can_fit:
+        fits = {fam: failed_family(fam, "too few distinct completed durations") for fam in fams}
+    elif not no_family:
         scale = float(np.median(ft))
         for fam in fams:
             fits[fam] = fit_family(fam, ft, fobs, scale, cadj, n_total=len(ft))
-    else:
-        fits = {fam: failed_family(fam, "too few distinct completed durations") for fam in fams}
 
     ranked = sorted((f for f in fits.values() if f.converged), key=lambda f: (f.aic, fams.index(f.family)))
     failed = [f.family for f in fits.values() if not f.converged]
@@ -279,10 +285,8 @@ def fit_duration(
             if best is None
             else f"no single family fits (best: {best.family}, KS {best.ks_stat:.2f}, {fmt_p(best.ks_p)})"
         )
-        # refitting an empirical fallback whose tail was a family needs no mixture
-        like_mixture = like is None or (like.mixture is not None and like.mixture.converged)
-        if can_fit and like_mixture:
-            mixture = fit_mixture(ft, fobs, cadj)
+        if can_fit and (like is None or like_mixture):
+            mixture = fit_mixture(ft, fobs, cadj, start=like.mixture if like else None)
         mix_ok = mixture is not None and mixture.converged and (
             like.fallback == "mixture" if like is not None
             else mixture.ks_p >= KS_ALPHA or n_unc < MIN_KS_N)
