@@ -11,6 +11,7 @@ from revsim.cli.exits import echo_err, handles_errors
 from revsim.cli.options import (
     apply_options,
     out_dir_opt,
+    parameter_uncertainty_opt,
     plots_opt,
     replication_options,
     set_opt,
@@ -35,6 +36,7 @@ from revsim.scenario.toml_out import dumps
               help="Cap for --precision.")
 @click.option("--batch-means", type=click.IntRange(min=2), metavar="K",
               help="One long run cut into K batches instead of independent replications.")
+@parameter_uncertainty_opt
 @plots_opt
 @set_opt
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the KPI table.")
@@ -43,8 +45,8 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
         jobs: int, scheduler: str | None, dask_local: int | None, out: str | None,
         records: bool, event_log: str | None,
         precision: float | None, max_replications: int, batch_means: int | None,
-        plots: str | None, overrides: tuple[str, ...], progress: bool | None,
-        quiet: bool) -> None:
+        parameter_uncertainty: bool | None, plots: str | None, overrides: tuple[str, ...],
+        progress: bool | None, quiet: bool) -> None:
     """Run SCENARIO (a TOML file) and print its KPIs, each with mean, 95% CI and n.
 
     --warmup auto picks the warm-up with MSER-5 and reports it.
@@ -56,6 +58,7 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
         jobs=jobs, scheduler=scheduler, dask_local=dask_local,
         records=records or bool(event_log), progress=progress,
         precision=precision, max_replications=max_replications, batch_means=batch_means,
+        parameter_uncertainty=parameter_uncertainty,
     )
     report_method(result.manifest)
     if event_log:
