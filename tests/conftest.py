@@ -43,6 +43,7 @@ SHARED_FIXTURE_GROUPS: dict[str, str] = {
     "test_fit_cli.py": "fit_cli",
     "test_maven.py": "maven",
     "test_overrides.py": "overrides",
+    "test_parameter_uncertainty.py": "parameter_uncertainty",
     "test_plotting.py": "plotting",
     "test_report.py": "report",
     "test_report_browser.py": "report_browser",
