@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from revsim.api import Scenario
 from revsim.cli.exits import echo_err, handles_errors
 from revsim.cli.options import (
     apply_options,
@@ -71,7 +72,8 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
         if overrides:
             text = as_toml_comment(sc.raw, overrides)
             result.manifest["overrides"] = list(overrides)
-        written = result.to_dir(out, visits=records, scenario_text=text)
+        written = result.to_dir(out, visits=records, scenario_text=text,
+                                files=draws_copy(sc, result.manifest))
         echo_err(f"wrote {len(written)} files to {out}")
     if plots:
         paths = result.write_plots(plots)
@@ -89,6 +91,15 @@ def report_method(manifest: dict[str, Any]) -> None:
                  f"replications (worst relative half-width {p['worst_relative_half_width']:.1%})")
     if "method" in manifest:
         echo_err(manifest["method"])
+
+
+def draws_copy(sc: Scenario, manifest: dict[str, Any]) -> dict[str, bytes]:
+    """The parameter draws a run used, to write beside its copy of the scenario (which names
+    them by file name), so that running that copy gives the same results."""
+    draws = sc.parameter_draws if manifest.get("parameter_uncertainty") else None
+    if draws is None or Path(draws.file).name != draws.file:
+        return {}
+    return {draws.file: draws.path.read_bytes()}
 
 
 def as_toml_comment(raw: dict[str, Any], overrides: tuple[str, ...]) -> str:
