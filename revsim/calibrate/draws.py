@@ -82,10 +82,12 @@ class _Resample:
     def journeys(self) -> Journeys:
         """The resampled journeys as a Journeys (built once per resample)."""
         if "journeys" not in self.cache:
-            j = self.j
-            self.cache["journeys"] = Journeys(
-                *(getattr(j, t).iloc[self.rows(self.index[t])].reset_index(drop=True)
-                  for t in ("visits", "journeys", "nurture")), j.as_of)
+            def repeat(table: str) -> pd.DataFrame:
+                frame = getattr(self.j, table)
+                return frame.iloc[self.rows(self.index[table])].reset_index(drop=True)
+
+            self.cache["journeys"] = Journeys(repeat("visits"), repeat("journeys"),
+                                              repeat("nurture"), self.j.as_of)
         return self.cache["journeys"]
 
 
