@@ -22,6 +22,7 @@ from revsim.experiment import (
     Runs,
     check_seed,
     check_window,
+    draw_index,
     hours,
     open_executor,
     run_points,
@@ -32,7 +33,9 @@ from revsim.results.bottleneck_report import build_report, marginal_variants
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import apply_overrides, parse_toml, scenario_hash
 from revsim.scenario.model import Model
+from revsim.scenario.parameters import ParameterDraws, draws_reference, read_draws
 from revsim.sweep import Param, SweepResult, run_sweep
+from revsim.table import uncertainty_line
 from revsim.text_files import read_text_file
 from revsim.version import __version__
 
@@ -50,6 +53,7 @@ class Scenario:
         self.text = text
         self.model: Model
         self.model, self.warnings = compile_scenario(self.raw, source)
+        self._draws: ParameterDraws | None = None
 
     @property
     def name(self) -> str:
@@ -64,13 +68,41 @@ class Scenario:
         """A new scenario with dotted-path overrides, e.g. ``{"pools.sdr.headcount": 6}``."""
         return Scenario(apply_overrides(self.raw, changes), source=self.source)
 
+    @property
+    def parameter_draws(self) -> ParameterDraws | None:
+        """The bootstrap draws of the fitted parameters that the scenario names in
+        ``[parameter_draws]`` (None if it names none), read and checked on first use: a
+        missing file, a SHA-256 that does not match or a file of another shape raise
+        ScenarioError naming the file."""
+        if self._draws is None:
+            self._draws = read_draws(self.raw, self.source)
+        return self._draws
+
+    def draws_for(self, parameter_uncertainty: bool | None, *, default: bool = False
+                  ) -> ParameterDraws | None:
+        """The draws a run with ``parameter_uncertainty`` uses: None when off; True needs
+        draws (ScenarioError if the scenario names none); None means ``default``, on only if
+        the scenario names draws (run and compare: off; a forecast: on)."""
+        on = (default and draws_reference(self.raw) is not None
+              if parameter_uncertainty is None else bool(parameter_uncertainty))
+        if not on:
+            return None
+        draws = self.parameter_draws
+        if draws is None:
+            raise ScenarioError([Problem(
+                "parameter_draws", "parameter uncertainty is on, but the scenario names no "
+                "parameter draws; refit it with `revsim fit --bootstrap N`, which writes them "
+                "beside the fitted scenario (or turn parameter uncertainty off)")], self.source)
+        return draws
+
     def run(self, replications: int = 10, seed: int | None = DEFAULT_SEED, *,
             horizon: str | float | None = None, warmup: str | float | None = None,
             jobs: int | None = None, scheduler: str | None = None,
             dask_local: int | None = None, records: bool = False,
             progress: bool | None = None, precision: float | None = None,
             max_replications: int = 200, batch_means: int | None = None,
-            active_periods: bool = False) -> RunResult:
+            active_periods: bool = False,
+            parameter_uncertainty: bool | None = None) -> RunResult:
         """Run independent replications and summarise KPIs with 95% CIs.
 
         ``horizon`` and ``warmup`` override the scenario's (a duration such as "26 w", or
@@ -82,12 +114,20 @@ class Scenario:
         every headline KPI's 95% CI half-width is within 5% of its mean, up to
         ``max_replications``. ``batch_means=k`` makes one long run cut into k batches instead
         of independent replications. ``progress`` shows a progress bar (None: only when
-        stderr is a terminal).
+        stderr is a terminal). ``parameter_uncertainty=True`` runs each replication with one
+        of the scenario's bootstrap draws of its fitted parameters (see :meth:`draws_for`;
+        default off), so the intervals include the fit's estimation error; the same seed
+        with it off gives the intervals without.
         """
         seed = check_seed(seed)
         h = hours(horizon, "horizon")
         if batch_means is not None and batch_means < 2:
             raise ScenarioError([Problem("batch_means", "needs at least 2 batches")], "run")
+        draws = self.draws_for(parameter_uncertainty)
+        if draws is not None and batch_means is not None:
+            raise ScenarioError([Problem("batch_means", "batch means make one long run, but "
+                                         "parameter uncertainty needs independent "
+                                         "replications (one draw each); turn one off")], "run")
         if precision is not None:
             check_precision(precision)
         tasks = 1 if batch_means is not None else (
@@ -109,11 +149,13 @@ class Scenario:
             elif precision is not None:
                 reps, notes["precision"] = _run_to_precision(
                     self.model, seed, options, precision, replications, max_replications,
-                    executor, progress)
+                    executor, progress, draws)
             else:
                 reps = run_points({BASE: self.model}, replications, seed, options=options,
                                   executor=executor, progress=progress,
-                                  label="replications").replications(BASE)
+                                  label="replications", parameters=draws).replications(BASE)
+        if draws is not None:
+            notes["parameter_uncertainty"] = _draws_note(draws, seed, reps)
         manifest = self._manifest(seed, len(reps), h, w, records, notes, started,
                                   batch_means or 1)
         return RunResult(self.model, reps, manifest)
@@ -148,20 +190,24 @@ class Scenario:
                 replications: int = 10, seed: int | None = DEFAULT_SEED,
                 horizon: str | float | None = None, warmup: str | float | None = None,
                 jobs: int | None = None, scheduler: str | None = None,
-                dask_local: int | None = None, progress: bool | None = None) -> Comparison:
+                dask_local: int | None = None, progress: bool | None = None,
+                parameter_uncertainty: bool | None = None) -> Comparison:
         """Compare variants with this scenario using common random numbers.
 
         A variant is a Scenario, a mapping of dotted-path changes (``{"pools.sdr.headcount":
         6}``) or a ``(label, scenario-or-changes)`` pair. The base and every variant run as
         one experiment (all their replications on one executor; ``jobs``, ``scheduler`` and
         ``dask_local`` as in :meth:`run`). Returns paired KPI differences with 95% CIs,
-        Holm-adjusted across the variants.
+        Holm-adjusted across the variants. ``parameter_uncertainty=True`` runs replication r
+        of the base and of every variant with the same draw of this scenario's fitted
+        parameters (a parameter a variant changes keeps the variant's value).
         """
         if not variants:
             raise ScenarioError([Problem("variants", "give at least one variant to compare")],
                                 "compare")
         seed = check_seed(seed)
         h = hours(horizon, "horizon")
+        draws = self.draws_for(parameter_uncertainty)
         named: dict[str, Scenario] = {}
         notes: list[str] = []
         for i, variant in enumerate(variants, start=1):
@@ -184,7 +230,10 @@ class Scenario:
             windows = _warmups({p: sc.model for p, sc in scenarios.items()}, replications,
                                seed, h, warmup, executor, progress)
             results = _run_scenarios(scenarios, replications, seed, h, windows, executor,
-                                     progress)
+                                     progress, parameters=draws)
+        if draws is not None:
+            notes.append(f"{uncertainty_line(draws.manifest())}; replication r of every "
+                         "scenario runs the same draw")
         base = results.pop(BASE)
         return Comparison.build(base, dict(zip(named, results.values(), strict=True)), notes)
 
@@ -268,31 +317,41 @@ def _warmups(points: Mapping[str, Model], replications: int, seed: int, horizon:
 
 
 def _run_to_precision(model: Model, seed: int, options: RunOptions, precision: float,
-                      initial: int, cap: int, executor: Any, progress: bool | None
+                      initial: int, cap: int, executor: Any, progress: bool | None,
+                      draws: ParameterDraws | None = None
                       ) -> tuple[list[ReplicationSummary], dict[str, Any]]:
     """Replications until every headline KPI's relative half-width is <= precision, or cap.
     Each round adds replications to the same point, so the first n are identical to a fixed
     run of n."""
     with progress_bar(cap, "replications", progress) as bar:
         reps = run_points({BASE: model}, first_round(initial, cap), seed, options=options,
-                          executor=executor, bar=bar).replications(BASE)
+                          executor=executor, bar=bar, parameters=draws).replications(BASE)
         while True:
             more, info = next_round(Runs({BASE: reps}).tidy(BASE), precision, cap)
             if not more:
                 return reps, info
             reps = reps + run_points({BASE: model}, more, seed, options=options,
-                                     first=len(reps), executor=executor,
-                                     bar=bar).replications(BASE)
+                                     first=len(reps), executor=executor, bar=bar,
+                                     parameters=draws).replications(BASE)
+
+
+def _draws_note(draws: ParameterDraws, seed: int, reps: Sequence[ReplicationSummary]
+                ) -> dict[str, Any]:
+    """What the manifest records about the draws a run used, the draw of each replication
+    included (so that any replication can be rerun alone)."""
+    return {**draws.manifest(),
+            "draw_of_replication": [draw_index(seed, r.replication, len(draws)) for r in reps]}
 
 
 def _run_scenarios(scenarios: Mapping[str, Scenario], replications: int, seed: int,
                    horizon: float | None,
                    windows: Mapping[str, tuple[float | None, dict[str, Any]]],
                    executor: Executor, progress: bool | None, *,
-                   base_options: Mapping[str, Any] | None = None) -> dict[str, RunResult]:
+                   base_options: Mapping[str, Any] | None = None,
+                   parameters: ParameterDraws | None = None) -> dict[str, RunResult]:
     """Every scenario as one point of one experiment (each with its warm-up and notes from
     ``windows``); a RunResult per scenario. ``base_options`` are RunOptions fields for the
-    base point only."""
+    base point only; ``parameters``: the draws every point runs (see run_points)."""
     options = {}
     for p, sc in scenarios.items():
         check_window(sc.model, horizon, windows[p][0], replications)
@@ -301,11 +360,16 @@ def _run_scenarios(scenarios: Mapping[str, Scenario], replications: int, seed: i
     started = time.perf_counter()
     runs = run_points({p: sc.model for p, sc in scenarios.items()}, replications, seed,
                       options=options, executor=executor, progress=progress,
-                      label="replications")
-    return {p: RunResult(sc.model, runs.replications(p),
-                         sc._manifest(seed, replications, horizon, windows[p][0], False,
-                                      dict(windows[p][1]), started))
-            for p, sc in scenarios.items()}
+                      label="replications", parameters=parameters)
+    results = {}
+    for p, sc in scenarios.items():
+        notes = dict(windows[p][1])
+        if parameters is not None:
+            notes["parameter_uncertainty"] = _draws_note(parameters, seed, runs.replications(p))
+        results[p] = RunResult(sc.model, runs.replications(p),
+                               sc._manifest(seed, replications, horizon, windows[p][0], False,
+                                            notes, started))
+    return results
 
 
 def _describe_changes(changes: Mapping[str, Any]) -> str:

@@ -44,6 +44,7 @@ SHARED_FIXTURE_GROUPS: dict[str, str] = {
     "test_maven.py": "maven",
     "test_open_invoices.py": "open_invoices",
     "test_overrides.py": "overrides",
+    "test_parameter_uncertainty.py": "parameter_uncertainty",
     "test_plotting.py": "plotting",
     "test_report.py": "report",
     "test_report_browser.py": "report_browser",

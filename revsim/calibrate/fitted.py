@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 
+from revsim.calibrate.draws import DEFAULT_DRAWS, DrawsFile, write_draws
 from revsim.calibrate.fit_plots import plot_qq, plot_survival
 from revsim.calibrate.fitting import DurationFit
 from revsim.calibrate.journeys import Journeys
@@ -22,6 +23,7 @@ from revsim.io import write_csv, write_text
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import parse_toml
 from revsim.scenario.model import Model
+from revsim.scenario.parameters import SECTION
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -39,10 +41,12 @@ class FittedScenario:
     log: EventLog
     journeys: Journeys
     header: list[str] = field(default_factory=list)
+    draws: DrawsFile | None = field(default=None, init=False)  # written by write()
 
-    def to_toml(self) -> str:
-        """The scenario as TOML, every fitted number annotated."""
-        return scenario_toml(self)
+    def to_toml(self, draws: DrawsFile | None = None) -> str:
+        """The scenario as TOML, every fitted number annotated; with ``draws`` (written by
+        :func:`revsim.calibrate.draws.write_draws`), naming them in ``[parameter_draws]``."""
+        return scenario_toml(self, draws)
 
     def model(self) -> Model:
         """The fitted scenario, validated and compiled: the engine model that ``backtest`` and
@@ -55,9 +59,15 @@ class FittedScenario:
         model, _ = compile_scenario(parse_toml(self.to_toml(), source), source)
         return model
 
-    def write(self, path: str | Path) -> Path:
-        """Write the annotated scenario TOML (atomically)."""
-        return write_text(Path(path), self.to_toml())
+    def write(self, path: str | Path, *, draws: int = DEFAULT_DRAWS,
+              progress: bool | None = None) -> Path:
+        """Write the annotated scenario TOML (atomically), and first, unless ``draws`` is 0,
+        that many bootstrap draws of its parameters beside it (``NAME.draws.json``, which the
+        TOML names with its SHA-256 in ``[parameter_draws]``): what ``--parameter-uncertainty
+        on`` runs. ``self.draws`` then describes them. ``progress``: a bar of the draws."""
+        path = Path(path)
+        self.draws = write_draws(self, path, draws, progress=progress) if draws > 0 else None
+        return write_text(path, self.to_toml(self.draws))
 
     def write_report(self, folder: str | Path, *, plots: bool = True) -> list[Path]:
         """Fit table, routes, arrivals, KM/QQ plots and a summary.md in ``folder``."""
@@ -93,7 +103,7 @@ def _v(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
-def scenario_toml(fitted: FittedScenario) -> str:
+def scenario_toml(fitted: FittedScenario, draws: DrawsFile | None = None) -> str:
     """The fitted scenario as TOML text, comments above the values they explain."""
     lines = [
         "# Scenario fitted by `revsim fit` from an event log.",
@@ -128,12 +138,23 @@ def scenario_toml(fitted: FittedScenario) -> str:
                 table(f"{section}.{name}", entry)
         else:
             table(section, body)
+    if draws is not None:
+        lines += _wrap_comment(
+            f"{draws.describe()} ({', '.join(draws.parameters) or 'none varies'}), refitted "
+            "on resamples of the log: with --parameter-uncertainty on, each replication runs "
+            "one of them (docs/parameter-uncertainty.md)")
+        lines += [f"[{SECTION}]", f"file = {_v(draws.path.name)}",
+                  f"sha256 = {_v(draws.sha256)}", ""]
     return "\n".join(line for line in lines if line is not None).rstrip() + "\n"
 
 
 def _is_table(value: dict[str, Any]) -> bool:
     # nested values (distribution specs, routes, contracts) are written as inline tables
     return False
+
+
+def _wrap_comment(text: str) -> list[str]:
+    return [f"# {chunk}" for chunk in _wrap(text)]
 
 
 def _wrap(text: str, width: int = 96) -> list[str]:

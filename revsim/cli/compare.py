@@ -10,7 +10,13 @@ import click
 from revsim import interventions as iv
 from revsim.api import Scenario, load
 from revsim.cli.exits import handles_errors
-from revsim.cli.options import apply_options, out_dir_opt, plots_opt, replication_options
+from revsim.cli.options import (
+    apply_options,
+    out_dir_opt,
+    parameter_uncertainty_opt,
+    plots_opt,
+    replication_options,
+)
 from revsim.cli.output import write_outputs
 from revsim.cli.scenario_input import load_scenario, parse_overrides, warn
 from revsim.errors import Problem, ScenarioError, clip
@@ -37,6 +43,7 @@ from revsim.errors import Problem, ScenarioError, clip
 @click.option("--conversion", multiple=True, metavar="STAGE.TARGET=+X%",
               help="Variant: raise a route's probability (+10% relative or +5pp absolute).")
 @apply_options(replication_options)
+@parameter_uncertainty_opt
 @out_dir_opt
 @plots_opt
 @handles_errors
@@ -45,8 +52,8 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
             route_by_value: tuple[str, ...], automate: tuple[str, ...], terms: tuple[str, ...],
             dunning: tuple[str, ...], conversion: tuple[str, ...], replications: int, seed: int,
             horizon: str | None, warmup: str | None, jobs: int, scheduler: str | None,
-            dask_local: int | None, progress: bool | None, out: str | None,
-            plots: str | None) -> None:
+            dask_local: int | None, progress: bool | None,
+            parameter_uncertainty: bool | None, out: str | None, plots: str | None) -> None:
     """Compare BASE with variants (files, --set overrides or named RevOps changes).
 
     Every variant runs with the same seeds as the base (common random numbers); differences
@@ -61,7 +68,8 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
                                      "--set, or a named change such as --hire ae=1")], "compare")
     comparison = sc.compare(*variants, replications=replications, seed=seed, horizon=horizon,
                             warmup=warmup, jobs=jobs, scheduler=scheduler,
-                            dask_local=dask_local, progress=progress)
+                            dask_local=dask_local, progress=progress,
+                            parameter_uncertainty=parameter_uncertainty)
     click.echo(comparison.format())
     write_outputs(comparison, out, plots)
 

@@ -114,6 +114,27 @@ plots_opt = click.option("--plots", "plots", type=OUT_DIR,
 out_dir_opt = click.option("-o", "--out", type=OUT_DIR, help="Write result files here.")
 
 
+
+
+def _on_off(ctx: click.Context, param: click.Parameter, value: str | None) -> bool | None:
+    return None if value is None else value == "on"
+
+
+def parameter_uncertainty_option(default: str) -> Any:
+    """``--parameter-uncertainty on|off``, passed on as ``parameter_uncertainty: bool | None``
+    (None when not given: the command's ``default``, which the help states)."""
+    return click.option(
+        "--parameter-uncertainty", "parameter_uncertainty", type=click.Choice(["on", "off"]),
+        default=None, callback=_on_off,
+        help="Run each replication with one bootstrap draw of the fitted parameters (the "
+        "scenario's [parameter_draws], written by revsim fit), so the intervals include the "
+        f"fit's estimation error. Default: {default}.",
+    )
+
+
+parameter_uncertainty_opt = parameter_uncertainty_option("off")
+"""For run and compare (off unless asked for)."""
+
 executor_options = [jobs_opt, scheduler_opt, dask_local_opt, progress_opt]
 """Where the replications run, and the progress bar: every command that runs them."""
 

@@ -6,11 +6,13 @@ from typing import Any
 
 import click
 
+from revsim.api import Scenario
 from revsim.cli.exits import echo_err, handles_errors
 from revsim.cli.options import (
     FiniteFloatRange,
     apply_options,
     out_dir_opt,
+    parameter_uncertainty_opt,
     plots_opt,
     replication_options,
     set_opt,
@@ -38,6 +40,7 @@ from revsim.scenario.toml_out import dumps
               help="Cap for --precision.")
 @click.option("--batch-means", type=click.IntRange(min=2, max=MAX_BATCHES), metavar="K",
               help="One long run cut into K batches instead of independent replications.")
+@parameter_uncertainty_opt
 @plots_opt
 @set_opt
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the KPI table.")
@@ -46,8 +49,8 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
         jobs: int, scheduler: str | None, dask_local: int | None, out: str | None,
         records: bool, event_log: str | None,
         precision: float | None, max_replications: int, batch_means: int | None,
-        plots: str | None, overrides: tuple[str, ...], progress: bool | None,
-        quiet: bool) -> None:
+        parameter_uncertainty: bool | None, plots: str | None, overrides: tuple[str, ...],
+        progress: bool | None, quiet: bool) -> None:
     """Run SCENARIO (a TOML file) and print its KPIs, each with mean, 95% CI and n.
 
     --warmup auto picks the warm-up with MSER-5 and reports it.
@@ -59,6 +62,7 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
         jobs=jobs, scheduler=scheduler, dask_local=dask_local,
         records=records or bool(event_log), progress=progress,
         precision=precision, max_replications=max_replications, batch_means=batch_means,
+        parameter_uncertainty=parameter_uncertainty,
     )
     report_method(result.manifest)
     if event_log:
@@ -71,7 +75,8 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
         if overrides:
             text = as_toml_comment(sc.raw, overrides)
             result.manifest["overrides"] = list(overrides)
-        written = result.to_dir(out, visits=records, scenario_text=text)
+        written = result.to_dir(out, visits=records, scenario_text=text,
+                                files=draws_copy(sc, result.manifest))
         echo_err(f"wrote {len(written)} files to {out}")
     if plots:
         paths = result.write_plots(plots)
@@ -89,6 +94,15 @@ def report_method(manifest: dict[str, Any]) -> None:
                  f"replications (worst relative half-width {p['worst_relative_half_width']:.1%})")
     if "method" in manifest:
         echo_err(manifest["method"])
+
+
+def draws_copy(sc: Scenario, manifest: dict[str, Any]) -> dict[str, bytes]:
+    """The parameter draws a run used, to write beside its copy of the scenario (which names
+    them by file name), so that running that copy gives the same results."""
+    draws = sc.parameter_draws if manifest.get("parameter_uncertainty") else None
+    if draws is None or Path(draws.file).name != draws.file:
+        return {}
+    return {draws.file: draws.path.read_bytes()}
 
 
 def as_toml_comment(raw: dict[str, Any], overrides: tuple[str, ...]) -> str:

@@ -25,6 +25,7 @@ def validate(files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
             sc = load(path)
             if overrides:
                 sc = sc.with_changes(parse_overrides(overrides))
+            draws = sc.parameter_draws
         except ScenarioError as err:
             failed += 1
             for line in err.lines():
@@ -34,7 +35,7 @@ def validate(files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
         m = sc.model
         click.echo(
             f"{path}: ok ({len(m.sources)} sources, {len(m.pools)} pools, "
-            f"{len(m.stages)} stages)"
+            f"{len(m.stages)} stages{f', {draws.describe()}' if draws is not None else ''})"
         )
     if failed:
         echo_err(f"{failed} of {len(files)} file{'s' if len(files) != 1 else ''} invalid.")

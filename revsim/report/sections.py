@@ -81,6 +81,13 @@ class _RunSections(_ReportBase):
         for key, label in (("warmup_auto", "Warm-up choice"), ("method", "Method")):
             if m.get(key):
                 items.append((label, _e(m[key])))
+        if isinstance(m.get("parameter_uncertainty"), dict):
+            u = m["parameter_uncertainty"]
+            items.append(("Parameter uncertainty",
+                          _e(f"on: each replication ran one of {u.get('draws')} bootstrap "
+                             f"draws of the fitted parameters ({u.get('file')}, SHA-256 "
+                             f"{str(u.get('sha256'))[:12]}…), so the intervals include the "
+                             "fit's estimation error")))
         if isinstance(m.get("precision"), dict):
             p = m["precision"]
             verdict = "met" if p.get("met") else f"not met (cap of {p.get('cap')} reached)"
@@ -118,6 +125,8 @@ class _RunSections(_ReportBase):
         else:
             args += ["-n", str(m.get("replications"))]
         args += ["--seed", str(m.get("seed"))]
+        if m.get("parameter_uncertainty"):
+            args += ["--parameter-uncertainty", "on"]
         for key, flag in (("horizon_hours", "--horizon"), ("warmup_hours", "--warmup")):
             h = _num(m.get(key))
             if math.isfinite(h):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pandas as pd
 from revsim.analysis.ci import summarise
 from revsim.eventlog import event_log
 from revsim.experiment import ReplicationSummary, Runs
-from revsim.io import write_csv, write_text
+from revsim.io import write_bytes, write_csv, write_text
 from revsim.scenario.model import Model
 from revsim.table import format_table
 
@@ -157,8 +158,10 @@ class RunResult:
         return format_table(self.kpis, self.model.currency, self.manifest)
 
     def to_dir(self, out: str | Path, *, visits: bool = False,
-               scenario_text: str | None = None) -> list[Path]:
-        """Write summary.csv, kpis.csv, series.csv, manifest.json (+ visits.csv, scenario.toml).
+               scenario_text: str | None = None,
+               files: Mapping[str, bytes] | None = None) -> list[Path]:
+        """Write summary.csv, kpis.csv, series.csv, manifest.json (+ visits.csv, scenario.toml,
+        and ``files``: name -> content, e.g. the parameter draws the scenario copy names).
 
         Every file is written to a temporary name and renamed, so an interrupted run leaves no
         half-written file; the manifest is written last.
@@ -174,6 +177,8 @@ class RunResult:
             written.append(write_csv(self.visits, out / "visits.csv"))
         if scenario_text is not None:
             written.append(write_text(out / "scenario.toml", scenario_text))
+        for name, data in (files or {}).items():
+            written.append(write_bytes(out / name, data))
         written.append(
             write_text(out / "manifest.json", json.dumps(self.manifest, indent=2, default=str) + "\n")
         )

@@ -37,6 +37,10 @@ _SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("[payment] and [payment.by_segment.SEGMENT]", M.PaymentSpec,
      "Payment behaviour; shares on_time + late + never sum to 1."),
     ("[dunning]", M.DunningSpec, "Reminders after the due date."),
+    ("[parameter_draws]", S.ParameterDrawsSpec,
+     "Bootstrap draws of a fitted scenario's parameters (`revsim fit --bootstrap N` writes "
+     "them); with `--parameter-uncertainty on` each replication runs one draw. See "
+     "docs/parameter-uncertainty.md."),
 ]
 
 

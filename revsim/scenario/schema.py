@@ -200,6 +200,16 @@ class NurtureSpec(Section):
                             description="After this many cycles a lead is disqualified.")
 
 
+class ParameterDrawsSpec(Section):
+    """Bootstrap draws of the fitted parameters, written beside the scenario by ``revsim fit``."""
+
+    file: str = Field(description="The draws file (JSON), relative to this scenario file.")
+    sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the draws file; a file that does not match is refused.",
+    )
+
+
 class ScenarioFile(Section):
     """A revsim scenario: lead sources, staff pools, stages and their routes."""
 
@@ -214,6 +224,7 @@ class ScenarioFile(Section):
     billing: BillingSpec | None = None
     payment: PaymentSpec | None = None
     dunning: DunningSpec | None = None
+    parameter_draws: ParameterDrawsSpec | None = None
 
 
 SECTION_MODELS: dict[str, type[BaseModel]] = {

@@ -203,6 +203,10 @@ class ScenarioValidator:
             }
         if self.raw.get("nurture") is not None:
             parsed["nurture"] = self.validate(S.NurtureSpec, self.raw["nurture"], "nurture")
+        if self.raw.get("parameter_draws") is not None:
+            parsed["parameter_draws"] = self.validate(S.ParameterDrawsSpec,
+                                                      self.raw["parameter_draws"],
+                                                      "parameter_draws")
         return parsed
 
     def validate(self, model: type[BaseModel], body: Any, path: str) -> Any:
