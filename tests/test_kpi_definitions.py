@@ -99,11 +99,15 @@ def test_service_level_needs_a_staffed_stage() -> None:
 
 
 @pytest.mark.parametrize(("stage", "warns"), [
-    ("queue_limit = 0", False),  # a pure loss system sheds its overload
+    ("queue_limit = 0", False),  # Erlang B: a pure loss system sheds its overload
+    ("wip_limit = 2", False),  # the same loss system (K = c = 2), by its WIP limit
+    ("queue_limit = 3", False),  # M/M/c/K: a finite room and losses beyond it, stable at any load
     ('queue_limit = 0\nwhen_full = "block"', True),  # blocked leads wait upstream
-    ("", True),  # an unlimited queue grows without bound
+    ('wip_limit = 2\nwhen_full = "block"', True),
+    ("", True),  # M/M/c: an unlimited queue grows without bound
 ])
-def test_capacity_warning_spares_pure_loss_systems(stage: str, warns: bool) -> None:
+def test_capacity_warning_spares_loss_systems(stage: str, warns: bool) -> None:
+    """Offered load 5 h of work per hour against 2 heads (rho = 2.5)."""
     warnings = revsim.loads(station(stage, rate="5/h")).warnings
     assert any("overloaded" in w for w in warnings) == warns
 
