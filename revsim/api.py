@@ -91,6 +91,7 @@ class Scenario:
             check_precision(precision)
         tasks = 1 if batch_means is not None else (
             max_replications if precision is not None else replications)
+        _check_windows([self.model], h, warmup, replications)
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
                            tasks=tasks) as executor:
             [(w, notes)] = _warmups({BASE: self.model}, replications, seed, h, warmup,
@@ -178,6 +179,7 @@ class Scenario:
             named[label] = sc
         scenarios = {BASE: self, **{f"variant {i}": sc for i, sc in
                                     enumerate(named.values(), start=1)}}
+        _check_windows([sc.model for sc in scenarios.values()], h, warmup, replications)
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
                            tasks=replications * len(scenarios)) as executor:
             windows = _warmups({p: sc.model for p, sc in scenarios.items()}, replications,
@@ -199,6 +201,7 @@ class Scenario:
         seed = check_seed(seed)
         h = hours(horizon, "horizon")
         tasks = replications * (1 + len(self.model.pools) if marginal else 1)
+        _check_windows([self.model], h, warmup, replications)
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
                            tasks=tasks) as executor:
             # the base fixes the window (an automatic warm-up included): variants use the same
@@ -241,6 +244,15 @@ class Scenario:
 
 def _is_auto(warmup: Any) -> bool:
     return isinstance(warmup, str) and warmup.strip().lower() == "auto"
+
+
+def _check_windows(models: Sequence[Model], horizon: float | None,
+                   warmup: str | float | None, replications: int) -> None:
+    """Refuse a run window that cannot be run before any work starts, an executor included
+    (an automatic warm-up is checked as none: its pilot runs from an empty start)."""
+    w = 0.0 if _is_auto(warmup) else hours(warmup, "warmup")
+    for model in models:
+        check_window(model, horizon, w, replications)
 
 
 def _warmups(points: Mapping[str, Model], replications: int, seed: int, horizon: float | None,

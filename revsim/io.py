@@ -31,8 +31,9 @@ def _fsync_folder(folder: Path) -> None:
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; renamed over ``path`` when the block
-    ends without an error, removed otherwise."""
+    ends without an error, removed otherwise. Missing folders on the way are created."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     os.close(fd)
     umask = os.umask(0)

@@ -7,8 +7,12 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -16,7 +20,9 @@ from conftest import REPO, SAAS, scenario_dict, write_toml
 
 import revsim
 import revsim.engine
-from revsim.cli import main
+from revsim.cli import COMMANDS, main, output
+from revsim.cli.lazy_group import import_command
+from revsim.cli.output import OutputPath
 
 SUMMARY_COLUMNS = ["replication", "metric", "scope", "name", "unit", "value"]
 KPI_COLUMNS = ["metric", "scope", "name", "unit", "mean", "ci_low", "ci_high", "half_width", "n"]
@@ -352,6 +358,73 @@ def test_an_output_under_a_file_fails_before_the_run(runner: CliRunner, small: P
     assert option in result.stderr and "is a file" in result.stderr
     assert "replication" not in result.stderr  # nothing ran
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", small.name]
+
+
+OUTPUT_OPTIONS = {"out", "output", "event_log", "plots", "report_dir"}
+
+
+def test_every_output_option_is_checked_before_the_run() -> None:
+    """Every option a command writes to is an OutputPath (one check for all of them)."""
+    found = []
+    for name, lazy in COMMANDS.items():
+        command = import_command(name, lazy)
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name in OUTPUT_OPTIONS:
+                assert isinstance(param.type, OutputPath), (name, param.name)
+                found.append((name, param.name))
+    assert {("run", "event_log"), ("schema", "output"), ("fit", "report_dir"),
+            ("sweep", "out"), ("report", "output"), ("backtest", "out")} <= set(found)
+
+
+def test_outputs_in_missing_folders_are_created(runner: CliRunner, small: Path,
+                                                 tmp_path: Path) -> None:
+    log, out = tmp_path / "new" / "logs" / "events.csv", tmp_path / "new" / "runs" / "base"
+    result = runner.invoke(main, ["run", str(small), "-n", "1", "-q", "--event-log", str(log),
+                                  "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert log.is_file() and (out / "kpis.csv").is_file()
+    schema = tmp_path / "a" / "b" / "schema.json"
+    result = runner.invoke(main, ["schema", "-o", str(schema)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(schema.read_text())
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "s.toml", "-o", "{dest}"],
+    ["run", "s.toml", "--event-log", "{dest}/log.csv"],
+    ["run", "s.toml", "--plots", "{dest}"],
+    ["compare", "s.toml", "--set", "pools.staff.headcount=2", "-o", "{dest}"],
+    ["bottlenecks", "s.toml", "-o", "{dest}"],
+    ["sweep", "s.toml", "--param", "pools.staff.headcount=1:2", "-o", "{dest}"],
+    ["optimize", "s.toml", "--objective", "won", "-o", "{dest}"],
+    ["fit", "log.csv", "-o", "{dest}/fitted.toml"],
+    ["fit", "log.csv", "-o", "fitted.toml", "--report", "{dest}"],
+    ["backtest", "s.toml", "log.csv", "-o", "{dest}/table.csv"],
+    ["schema", "-o", "{dest}/schema.json"],
+    ["report", "results", "-o", "{dest}/report.html"],
+    ["report", "{dest}"],  # the default output, RESULTS_DIR/report.html
+])
+def test_an_unwritable_output_fails_before_anything_runs(runner: CliRunner, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         args: list[str]) -> None:
+    """A place that cannot be written (a read-only folder: the probe file is refused) ends
+    the command at once with exit 2, naming the option's folder; nothing is read or run
+    (the scenario and log named here do not even exist).
+
+    Root may write anywhere, so a read-only folder is simulated: the probe is refused there."""
+    dest = tmp_path / "read-only"
+    dest.mkdir()
+
+    def refuse_in_dest(*args: Any, dir: Path, **kwargs: Any) -> Any:
+        if Path(dir) == dest:
+            raise PermissionError(13, "Permission denied")
+        return tempfile.mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(output, "tempfile", SimpleNamespace(mkstemp=refuse_in_dest))
+    result = runner.invoke(main, [a.format(dest=dest) for a in args])
+    assert_clean_failure(result)
+    assert f"cannot write in '{dest}' (Permission denied)" in result.stderr
+    assert "not found" not in result.stderr  # failed before the inputs were read
 
 
 def test_an_output_folder_is_not_created_when_the_scenario_is_bad(runner: CliRunner,
