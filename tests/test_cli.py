@@ -180,6 +180,22 @@ def test_bad_flags_are_usage_errors(runner: CliRunner, small: Path, args: list[s
     assert "Usage:" in result.output
 
 
+@pytest.mark.parametrize(("args", "option"), [
+    (["optimize", "{small}", "--objective", "won", "--scope", "totl", "-o", "{out}"], "--scope"),
+    (["sweep", "{small}", "--param", "pools.staff.headcount=1:2", "--design", "grd", "-o",
+      "{out}"], "--design"),
+    (["fit", "log.csv", "--format", "salesforce2", "-o", "{out}/f.toml"], "--format"),
+    (["backtest", "{small}", "log.csv", "--format", "xes"], "--format"),
+])
+def test_a_flag_with_fixed_choices_lists_them(runner: CliRunner, small: Path, tmp_path: Path,
+                                              args: list[str], option: str) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(main, [a.format(small=small, out=out) for a in args])
+    assert_clean_failure(result)
+    assert f"Invalid value for '{option}'" in result.stderr and "is not one of" in result.stderr
+    assert not out.exists()  # refused before anything ran
+
+
 def test_bad_override_path_exits_2_with_a_clean_message(runner: CliRunner, small: Path,
                                                         tmp_path: Path) -> None:
     out = tmp_path / "out"

@@ -7,6 +7,7 @@ import click
 from revsim.cli.exits import handles_errors
 from revsim.cli.options import apply_options, sweep_options, sweep_run_options
 from revsim.cli.sweep import exit_if_failed, report_sweep, run_sweep_command, write_plots
+from revsim.kpi_registry import SCOPES
 from revsim.sweep.budget import parse_budget
 from revsim.sweep.kpi_tables import check_metric_name
 from revsim.sweep.optimize import optimize as select
@@ -18,8 +19,8 @@ from revsim.sweep.optimize import optimize as select
 @click.option("--objective", required=True, metavar="METRIC",
               help="KPI to optimise, e.g. cash_collected (SCOPE:NAME:METRIC for a stage or "
               "pool KPI, e.g. pool:sdr:utilisation).")
-@click.option("--scope", metavar="SCOPE", help="The objective's scope (total, cash, ...) "
-              "when its name is ambiguous.")
+@click.option("--scope", type=click.Choice(SCOPES),
+              help="The objective's scope when its name is ambiguous.")
 @click.option("--budget", metavar="EXPR",
               help="Constraint, e.g. \"staff_cost <= 2.4M\" (per year) or \"dso <= 45 d\" "
               "(a KPI is held to its mean).")
