@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,13 +17,14 @@ import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, SAAS, scenario_dict, write_toml
+from conftest import REPO, SAAS, minimal, scenario_dict, write_toml
 
 import revsim
 import revsim.engine
 from revsim.cli import COMMANDS, main, output
 from revsim.cli.lazy_group import import_command
 from revsim.cli.output import OutputPath
+from revsim.cli.terminal import printable
 
 SUMMARY_COLUMNS = ["replication", "metric", "scope", "name", "unit", "value"]
 KPI_COLUMNS = ["metric", "scope", "name", "unit", "mean", "ci_low", "ci_high", "half_width", "n"]
@@ -247,6 +249,43 @@ def test_warmup_longer_than_horizon_flag_exits_2(runner: CliRunner, small: Path)
                                   "--warmup", "3 w"])
     assert_clean_failure(result)
     assert "warm" in result.stderr
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("plain\ttext\nkept", "plain\ttext\nkept"),
+    ("red\x1b[31;1mbold\x1b[0m", "redbold"),
+    ("\x1b[2J\x1b[Hcleared", "cleared"),
+    ("title\x1b]0;pwned\x07!", "title!"),
+    ("link\x1b]8;;http://x\x1b\\here\x1b]8;;\x1b\\", "linkhere"),
+    ("over\rwrite\x00\x08\x7f", "overwrite"),
+    ("c1\x9b31m csi", "c1 csi"),
+])
+def test_printable_strips_escapes_and_control_characters(text: str, shown: str) -> None:
+    assert printable(text) == shown
+
+
+def test_names_from_a_file_reach_the_terminal_without_control_characters(
+        runner: CliRunner, tmp_path: Path) -> None:
+    """A scenario someone else wrote, with escape sequences in its names and file name."""
+    data = {"scenario": {**minimal()["scenario"], "name": "demo\x1b[2J\rmine"},
+            "sources": {"web\x1b[31m": {"rate": "60/w", "to": "work\x07"}},
+            "pools": {"staff\x1b[1A": {"headcount": 1}},
+            "stages": {"work\x07": {"pool": "staff\x1b[1A", "work": "1 h",
+                                      "routes": {"won": 1.0}}}}
+    path = write_toml(tmp_path / "demo\x1b[31m.toml", data)
+    outputs = []
+    for args in (["validate", str(path)], ["run", str(path), "-n", "2", "-j", "1"],
+                 ["validate", str(path), "--set", "pools.nobody.headcount=1"]):
+        result = runner.invoke(main, args)
+        outputs.append(result.stdout + result.stderr)
+    assert "demo.toml: ok" in outputs[0]
+    assert "demomine" in outputs[1] and "staff" in outputs[1] and "work" in outputs[1]
+    assert "valid: staff" in outputs[2]  # an error message naming the pool
+    for text in outputs:
+        assert not CONTROL.search(text), repr(text)
 
 
 # -- validate -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from revsim.cli.options import (
 )
 from revsim.cli.output import OUT_FILE
 from revsim.cli.scenario_input import load_scenario
+from revsim.cli.terminal import echo
 from revsim.io import write_csv
 
 
@@ -43,7 +44,7 @@ def backtest(scenario: str, log: str, log_format: str, mapping: str | None, as_o
     event_log = read_log(log, mapping=mapping, as_of=as_of, format=log_format)
     table = run_backtest(sc, event_log, replications=replications, seed=seed, jobs=jobs,
                          scheduler=scheduler, dask_local=dask_local, progress=progress)
-    click.echo(format_backtest(table))
+    echo(format_backtest(table))
     if out:
         write_csv(table, Path(out))
         echo_err(f"wrote {out}")

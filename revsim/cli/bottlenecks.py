@@ -14,6 +14,7 @@ from revsim.cli.options import (
 )
 from revsim.cli.output import write_outputs
 from revsim.cli.scenario_input import load_scenario, warn
+from revsim.cli.terminal import echo
 
 
 @click.command()
@@ -39,5 +40,5 @@ def bottlenecks(scenario: str, replications: int, seed: int, horizon: str | None
                             warmup=warmup, jobs=jobs, scheduler=scheduler,
                             dask_local=dask_local, progress=progress, marginal=marginal,
                             ramped=ramped)
-    click.echo(report.format())
+    echo(report.format())
     write_outputs(report, out, plots)

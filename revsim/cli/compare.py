@@ -13,6 +13,7 @@ from revsim.cli.exits import handles_errors
 from revsim.cli.options import apply_options, out_dir_opt, plots_opt, replication_options
 from revsim.cli.output import write_outputs
 from revsim.cli.scenario_input import load_scenario, parse_overrides, warn
+from revsim.cli.terminal import echo
 from revsim.errors import Problem, ScenarioError
 
 
@@ -62,7 +63,7 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
     comparison = sc.compare(*variants, replications=replications, seed=seed, horizon=horizon,
                             warmup=warmup, jobs=jobs, scheduler=scheduler,
                             dask_local=dask_local, progress=progress)
-    click.echo(comparison.format())
+    echo(comparison.format())
     write_outputs(comparison, out, plots)
 
 

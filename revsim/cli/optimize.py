@@ -7,6 +7,7 @@ import click
 from revsim.cli.exits import handles_errors
 from revsim.cli.options import apply_options, sweep_options, sweep_run_options
 from revsim.cli.sweep import exit_if_failed, report_sweep, run_sweep_command, write_plots
+from revsim.cli.terminal import echo
 from revsim.kpi_registry import SCOPES
 from revsim.sweep.budget import parse_budget
 from revsim.sweep.kpi_tables import check_metric_name
@@ -51,6 +52,6 @@ def optimize(base: str, sweep_file: str | None, objective: str, scope: str | Non
     report_sweep(result, csv)
     selection = select(result, objective, scope=scope, budget=parsed, minimize=minimize,
                        confidence=confidence)
-    click.echo(selection.format())
+    echo(selection.format())
     write_plots(result, plots)
     exit_if_failed(result)

@@ -17,6 +17,7 @@ from revsim.cli.options import (
 )
 from revsim.cli.output import OUT_FILE
 from revsim.cli.scenario_input import load_scenario, warn
+from revsim.cli.terminal import echo
 from revsim.scenario.toml_out import dumps
 
 
@@ -62,7 +63,7 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
         result.write_event_log(event_log)
         echo_err(f"wrote the event log to {event_log}")
     if not quiet:
-        click.echo(result.table())
+        echo(result.table())
     if out:
         text = Path(scenario).read_text(encoding="utf-8") if not overrides else None
         if overrides:
