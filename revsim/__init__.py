@@ -19,6 +19,7 @@ from revsim.version import __version__
 
 if TYPE_CHECKING:
     from revsim.api import Scenario, load, loads
+    from revsim.io import raw_csv
     from revsim.results import RunResult
 
 _LAZY_NAMES = {
@@ -26,6 +27,7 @@ _LAZY_NAMES = {
     "load": "revsim.api",
     "loads": "revsim.api",
     "RunResult": "revsim.results",
+    "raw_csv": "revsim.io",
 }
 """The public names imported on first use, and the module each comes from."""
 
@@ -70,4 +72,5 @@ __all__ = [
     "fit",
     "load",
     "loads",
+    "raw_csv",
 ]

@@ -16,6 +16,7 @@ from revsim.cli.options import (
     executor_options,
     format_opt,
     mapping_opt,
+    raw_csv_opt,
     replications_opt,
     seed_opt,
 )
@@ -35,6 +36,7 @@ from revsim.io import write_csv
 @seed_opt
 @apply_options(executor_options)
 @click.option("-o", "--out", type=OUT_FILE, help="Write the table as CSV.")
+@raw_csv_opt
 @handles_errors
 def backtest(scenario: str, log: str, log_format: str, mapping: str | None, as_of: str | None,
              replications: int, seed: int, jobs: int, scheduler: str | None,

@@ -9,6 +9,7 @@ from revsim.cli.options import (
     apply_options,
     out_dir_opt,
     plots_opt,
+    raw_csv_opt,
     replication_options,
     set_opt,
 )
@@ -27,6 +28,7 @@ from revsim.cli.terminal import echo
               "hires ([pools.X.ramp]), instead of +1 head at full productivity from the start.")
 @out_dir_opt
 @plots_opt
+@raw_csv_opt
 @set_opt
 @handles_errors
 def bottlenecks(scenario: str, replications: int, seed: int, horizon: str | None,

@@ -10,7 +10,7 @@ import click
 from revsim import interventions as iv
 from revsim.api import Scenario, load
 from revsim.cli.exits import handles_errors
-from revsim.cli.options import apply_options, out_dir_opt, plots_opt, replication_options
+from revsim.cli.options import apply_options, out_dir_opt, plots_opt, raw_csv_opt, replication_options
 from revsim.cli.output import write_outputs
 from revsim.cli.scenario_input import load_scenario, parse_overrides, warn
 from revsim.cli.terminal import echo
@@ -40,6 +40,7 @@ from revsim.errors import Problem, ScenarioError
 @apply_options(replication_options)
 @out_dir_opt
 @plots_opt
+@raw_csv_opt
 @handles_errors
 def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...],
             hires: tuple[str, ...], respond_first: tuple[str, ...],

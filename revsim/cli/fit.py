@@ -6,7 +6,7 @@ import click
 
 from revsim.calibrate.fit_log import fit as fit_log
 from revsim.cli.exits import echo_err, handles_errors
-from revsim.cli.options import as_of_opt, format_opt, mapping_opt, progress_opt
+from revsim.cli.options import as_of_opt, format_opt, mapping_opt, progress_opt, raw_csv_opt
 from revsim.cli.output import OUT_DIR, OUT_FILE
 
 
@@ -21,6 +21,7 @@ from revsim.cli.output import OUT_DIR, OUT_FILE
               help="Write the fit report (tables, KM/QQ plots, summary.md) to this folder.")
 @click.option("--name", help="Scenario name.")
 @progress_opt
+@raw_csv_opt
 @handles_errors
 def fit(log: str, log_format: str, mapping: str | None, as_of: str | None, output: str,
         report_dir: str | None, name: str | None, progress: bool | None) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 import click
 
 from revsim.cli.output import OUT_DIR
+from revsim.io import raw_csv
 from revsim.version import __version__
 
 replications_opt = click.option(
@@ -43,6 +44,18 @@ progress_opt = click.option("--progress/--no-progress", default=None,
 plots_opt = click.option("--plots", "plots", type=OUT_DIR,
                          help="Write the plots (PNG and SVG) to this folder.")
 out_dir_opt = click.option("-o", "--out", type=OUT_DIR, help="Write result files here.")
+
+
+def _raw_csv(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.with_resource(raw_csv())  # for this command only: undone when it ends
+
+
+raw_csv_opt = click.option(
+    "--raw-csv", is_flag=True, expose_value=False, callback=_raw_csv,
+    help="Write CSV text exactly as it is: no quote before cells a spreadsheet would run as a "
+    "formula (=, +, -, @).",
+)
 
 
 executor_options = [jobs_opt, scheduler_opt, dask_local_opt, progress_opt]
@@ -86,6 +99,7 @@ sweep_options = [
                  help="The sweep's folder (results, manifest, finished tasks)."),
     click.option("--resume", is_flag=True, help="Run only the tasks that are not finished."),
     click.option("--csv", is_flag=True, help="Also write the tables as CSV."),
+    raw_csv_opt,
 ]
 
 sweep_run_options = [

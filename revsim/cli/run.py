@@ -12,6 +12,7 @@ from revsim.cli.options import (
     apply_options,
     out_dir_opt,
     plots_opt,
+    raw_csv_opt,
     replication_options,
     set_opt,
 )
@@ -38,6 +39,7 @@ from revsim.scenario.toml_out import dumps
               help="One long run cut into K batches instead of independent replications.")
 @plots_opt
 @set_opt
+@raw_csv_opt
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the KPI table.")
 @handles_errors
 def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup: str | None,
