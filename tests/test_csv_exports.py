@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from conftest import minimal, write_toml
 
 import revsim
+from revsim.calibrate.fit_log import read_log
 from revsim.cli import main
 from revsim.io import guard_formulas, unguard_formulas, write_csv
 
@@ -118,3 +119,14 @@ def test_a_sweep_csv_is_guarded_too(tmp_path: Path) -> None:
     summary = pd.read_csv(out / "summary.csv", dtype=str, keep_default_na=False)
     assert "'@staff" in set(summary["name"]) and "@staff" not in set(summary["name"])
     assert np.isfinite(pd.to_numeric(summary["mean"], errors="coerce")).any()
+
+
+def test_a_simulated_event_log_reads_back_as_it_was(tmp_path: Path) -> None:
+    result = revsim.load(risky_names(tmp_path)).run(replications=1, records=True,
+                                                     progress=False)
+    path = result.write_event_log(tmp_path / "events.csv")
+    assert "'+lead" in path.read_text(encoding="utf-8")
+    events = read_log(path).events
+    assert set(events["source"]) == {"+lead"}
+    assert "stage:-work" in set(events["activity"])
+    assert {r.split("-")[0] for r in events["resource"].dropna()} == {"@staff"}
