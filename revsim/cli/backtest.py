@@ -40,12 +40,14 @@ from revsim.io import write_csv
 @handles_errors
 def backtest(scenario: str, log: str, log_format: str, mapping: str | None, as_of: str | None,
              replications: int, seed: int, jobs: int, scheduler: str | None,
-             dask_local: int | None, progress: bool | None, out: str | None) -> None:
+             dask_local: int | None, dask_dashboard: bool, progress: bool | None,
+             out: str | None) -> None:
     """Simulate SCENARIO over LOG's period and compare its KPIs with the log's."""
     sc = load_scenario(scenario)
     event_log = read_log(log, mapping=mapping, as_of=as_of, format=log_format)
     table = run_backtest(sc, event_log, replications=replications, seed=seed, jobs=jobs,
-                         scheduler=scheduler, dask_local=dask_local, progress=progress)
+                         scheduler=scheduler, dask_local=dask_local,
+                         dask_dashboard=dask_dashboard, progress=progress)
     echo(format_backtest(table))
     if out:
         write_csv(table, Path(out))

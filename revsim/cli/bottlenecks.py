@@ -33,6 +33,7 @@ from revsim.cli.terminal import echo
 @handles_errors
 def bottlenecks(scenario: str, replications: int, seed: int, horizon: str | None,
                 warmup: str | None, jobs: int, scheduler: str | None, dask_local: int | None,
+                dask_dashboard: bool,
                 progress: bool | None, marginal: bool, ramped: bool, out: str | None,
                 plots: str | None, overrides: tuple[str, ...]) -> None:
     """Find the bottleneck of SCENARIO and value one more head in each pool."""
@@ -40,7 +41,8 @@ def bottlenecks(scenario: str, replications: int, seed: int, horizon: str | None
     warn(sc)
     report = sc.bottlenecks(replications=replications, seed=seed, horizon=horizon,
                             warmup=warmup, jobs=jobs, scheduler=scheduler,
-                            dask_local=dask_local, progress=progress, marginal=marginal,
+                            dask_local=dask_local, dask_dashboard=dask_dashboard,
+                            progress=progress, marginal=marginal,
                             ramped=ramped)
     echo(report.format())
     write_outputs(report, out, plots)

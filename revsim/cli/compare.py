@@ -47,7 +47,8 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
             route_by_value: tuple[str, ...], automate: tuple[str, ...], terms: tuple[str, ...],
             dunning: tuple[str, ...], conversion: tuple[str, ...], replications: int, seed: int,
             horizon: str | None, warmup: str | None, jobs: int, scheduler: str | None,
-            dask_local: int | None, progress: bool | None, out: str | None,
+            dask_local: int | None, dask_dashboard: bool, progress: bool | None,
+            out: str | None,
             plots: str | None) -> None:
     """Compare BASE with variants (files, --set overrides or named RevOps changes).
 
@@ -63,7 +64,8 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
                                      "--set, or a named change such as --hire ae=1")], "compare")
     comparison = sc.compare(*variants, replications=replications, seed=seed, horizon=horizon,
                             warmup=warmup, jobs=jobs, scheduler=scheduler,
-                            dask_local=dask_local, progress=progress)
+                            dask_local=dask_local, dask_dashboard=dask_dashboard,
+                            progress=progress)
     echo(comparison.format())
     write_outputs(comparison, out, plots)
 

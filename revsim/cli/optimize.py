@@ -34,7 +34,7 @@ from revsim.sweep.optimize import optimize as select
 def optimize(base: str, sweep_file: str | None, objective: str, scope: str | None,
              budget: str | None, minimize: bool, confidence: float, params: tuple[str, ...],
              design: str | None, points: int | None, scheduler: str | None,
-             dask_local: int | None, out: str, resume: bool, csv: bool,
+             dask_local: int | None, dask_dashboard: bool, out: str, resume: bool, csv: bool,
              replications: int | None, seed: int | None, horizon: str | None,
              warmup: str | None, jobs: int, plots: str | None, progress: bool | None) -> None:
     """Run (or resume) a sweep of BASE into -o and pick its best point under --budget.
@@ -48,7 +48,7 @@ def optimize(base: str, sweep_file: str | None, objective: str, scope: str | Non
     parsed = parse_budget(budget) if budget else None
     result = run_sweep_command(base, sweep_file, params, design, points, replications, seed,
                                horizon, warmup, jobs, scheduler, dask_local, out, True,
-                               progress)
+                               progress, dask_dashboard)
     report_sweep(result, csv)
     selection = select(result, objective, scope=scope, budget=parsed, minimize=minimize,
                        confidence=confidence)

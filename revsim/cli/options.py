@@ -35,6 +35,10 @@ scheduler_opt = click.option("--scheduler", metavar="tcp://HOST:PORT",
                              help="Run on an existing Dask cluster (needs revsim[dask]).")
 dask_local_opt = click.option("--dask-local", type=click.IntRange(min=1), metavar="N",
                               help="Start a local Dask cluster of N worker processes.")
+dask_dashboard_opt = click.option(
+    "--dask-dashboard", is_flag=True,
+    help="Serve the --dask-local cluster's dashboard on 127.0.0.1 (off by default: the "
+    "cluster then answers no HTTP request).")
 set_opt = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE",
     help="Override a scenario value by dotted path, e.g. pools.sdr.headcount=6 (repeatable).",
@@ -58,7 +62,7 @@ raw_csv_opt = click.option(
 )
 
 
-executor_options = [jobs_opt, scheduler_opt, dask_local_opt, progress_opt]
+executor_options = [jobs_opt, scheduler_opt, dask_local_opt, dask_dashboard_opt, progress_opt]
 """Where the replications run, and the progress bar: every command that runs them."""
 
 replication_options = [replications_opt, seed_opt, horizon_opt, warmup_opt, *executor_options]

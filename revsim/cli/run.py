@@ -43,7 +43,8 @@ from revsim.scenario.toml_out import dumps
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the KPI table.")
 @handles_errors
 def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup: str | None,
-        jobs: int, scheduler: str | None, dask_local: int | None, out: str | None,
+        jobs: int, scheduler: str | None, dask_local: int | None, dask_dashboard: bool,
+        out: str | None,
         records: bool, event_log: str | None,
         precision: float | None, max_replications: int, batch_means: int | None,
         plots: str | None, overrides: tuple[str, ...], progress: bool | None,
@@ -56,7 +57,7 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
     warn(sc)
     result = sc.run(
         replications=replications, seed=seed, horizon=horizon, warmup=warmup,
-        jobs=jobs, scheduler=scheduler, dask_local=dask_local,
+        jobs=jobs, scheduler=scheduler, dask_local=dask_local, dask_dashboard=dask_dashboard,
         records=records or bool(event_log), progress=progress,
         precision=precision, max_replications=max_replications, batch_means=batch_means,
     )

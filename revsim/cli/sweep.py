@@ -57,7 +57,7 @@ def run_sweep_command(base: str, sweep_file: str | None, params: tuple[str, ...]
                       design: str | None, points: int | None, replications: int | None,
                       seed: int | None, horizon: str | None, warmup: str | None, jobs: int,
                       scheduler: str | None, dask_local: int | None, out: str, resume: bool,
-                      progress: bool | None) -> SweepResult:
+                      progress: bool | None, dask_dashboard: bool = False) -> SweepResult:
     """Run the sweep the flags and SWEEP_FILE describe (flags win over the file)."""
     spec = read_sweep_file(sweep_file)
     sc = load_scenario(base)
@@ -70,7 +70,7 @@ def run_sweep_command(base: str, sweep_file: str | None, params: tuple[str, ...]
         seed=seed if seed is not None else spec.get("seed", 1),
         horizon=hours(horizon or spec.get("horizon"), "horizon"),
         warmup=hours(warmup or spec.get("warmup"), "warmup"),
-        jobs=jobs, scheduler=scheduler, dask_local=dask_local,
+        jobs=jobs, scheduler=scheduler, dask_local=dask_local, dask_dashboard=dask_dashboard,
         resume=resume, progress=progress,
     )
 
@@ -104,10 +104,10 @@ def exit_if_failed(result: SweepResult) -> None:
 @apply_options(sweep_run_options)
 @handles_errors
 def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: str | None,
-          points: int | None, scheduler: str | None, dask_local: int | None, out: str,
-          resume: bool, csv: bool, replications: int | None, seed: int | None,
-          horizon: str | None, warmup: str | None, jobs: int, plots: str | None,
-          progress: bool | None) -> None:
+          points: int | None, scheduler: str | None, dask_local: int | None,
+          dask_dashboard: bool, out: str, resume: bool, csv: bool, replications: int | None,
+          seed: int | None, horizon: str | None, warmup: str | None, jobs: int,
+          plots: str | None, progress: bool | None) -> None:
     """Run BASE at every point of a design (flags or SWEEP_FILE) with common random numbers.
 
     Results are identical whatever the executor; finished tasks are kept, so an interrupted
@@ -115,7 +115,7 @@ def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: st
     """
     result = run_sweep_command(base, sweep_file, params, design, points, replications, seed,
                                horizon, warmup, jobs, scheduler, dask_local, out, resume,
-                               progress)
+                               progress, dask_dashboard)
     report_sweep(result, csv)
     write_plots(result, plots)
     exit_if_failed(result)
