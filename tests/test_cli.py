@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from conftest import REPO, SAAS, minimal, scenario_dict, write_toml
 
 import revsim
+import revsim.api
 import revsim.engine
 from revsim.cli import COMMANDS, main, output
 from revsim.cli.lazy_group import import_command
@@ -286,6 +287,50 @@ def test_names_from_a_file_reach_the_terminal_without_control_characters(
     assert "valid: staff" in outputs[2]  # an error message naming the pool
     for text in outputs:
         assert not CONTROL.search(text), repr(text)
+
+
+WINDOW_COMMANDS = [["run"], ["compare", "--set", "pools.staff.headcount=2"], ["bottlenecks"],
+                   ["sweep", "--param", "pools.staff.headcount=1:2", "-o", "{out}"],
+                   ["optimize", "--objective", "won", "--param", "pools.staff.headcount=1:2",
+                    "-o", "{out}"]]
+
+
+@pytest.mark.parametrize("command", WINDOW_COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize(("window", "flag"), [
+    (["--horizon", "0 h", "--warmup", "auto"], "--horizon"),
+    (["--horizon", "0 h"], "--horizon"),
+    (["--horizon", "-2 w"], "--horizon"),
+    (["--horizon", "2 w", "--warmup", "2 w"], "--warmup"),
+    (["--horizon", "2 w", "--warmup", "3 w"], "--warmup"),
+], ids=["zero-auto", "zero", "negative", "warmup-equal", "warmup-longer"])
+def test_a_window_that_cannot_run_is_a_clean_error(runner: CliRunner, small: Path,
+                                                   tmp_path: Path, command: list[str],
+                                                   window: list[str], flag: str) -> None:
+    if command[0] in ("sweep", "optimize") and "auto" in window:
+        window = window[:2]  # a sweep has no automatic warm-up (refused as any bad duration)
+    out = tmp_path / "out"
+    args = [command[0], str(small), *command[1:], *window, "-n", "2", "-j", "1"]
+    result = runner.invoke(main, [a.format(out=out) for a in args])
+    assert_clean_failure(result)
+    assert flag in result.stderr, result.stderr
+    assert 'e.g. "26 w"' in result.stderr or "shorten the warm-up" in result.stderr  # the fix
+    assert result.stdout == "" and not out.exists()  # nothing ran
+
+
+@pytest.mark.parametrize("method", ["run", "bottlenecks", "compare"])
+def test_the_api_refuses_a_window_that_cannot_run_before_any_work(
+        small: Path, monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    def no_executor(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("an executor was opened for a window that cannot run")
+
+    monkeypatch.setattr(revsim.api, "open_executor", no_executor)
+    sc = revsim.load(small)
+    call = getattr(sc, method)
+    args = ({"pools.staff.headcount": 2},) if method == "compare" else ()
+    with pytest.raises(revsim.ScenarioError, match="horizon: must be positive"):
+        call(*args, horizon="0 h", warmup="auto", progress=False)
+    with pytest.raises(revsim.ScenarioError, match="warmup: 2 w is not shorter"):
+        call(*args, horizon="2 w", warmup="2 w", progress=False)
 
 
 # -- validate -------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import click
 
 from revsim.cli.output import OUT_DIR
 from revsim.io import raw_csv
+from revsim.units import UnitError, parse_duration
 from revsim.version import __version__
 
 replications_opt = click.option(
@@ -22,10 +23,41 @@ seed_opt = click.option(
     "--seed", type=click.IntRange(min=0), default=1, show_default=True,
     help="Root seed. The same seed gives identical results whatever --jobs is.",
 )
-horizon_opt = click.option("--horizon", metavar="DURATION",
+class Duration(click.ParamType):
+    """A duration flag ("26 w"), read when the command line is, so that a bad one is refused
+    naming the flag; passed on as written (the API reads durations itself)."""
+
+    name = "duration"
+
+    def __init__(self, *, positive: bool, auto: bool = False) -> None:
+        self.positive = positive
+        self.auto = auto
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        text = str(value)
+        if self.auto and text.strip().lower() == "auto":
+            return text
+        try:
+            hours = -1.0 if self.positive and text.strip().startswith("-") else (
+                parse_duration(text))
+        except UnitError as err:
+            self.fail(str(err), param, ctx)
+        if self.positive and hours <= 0:
+            self.fail(f'must be positive, got "{text}"; give a longer one, e.g. "26 w"', param,
+                      ctx)
+        return text
+
+
+horizon_opt = click.option("--horizon", metavar="DURATION", type=Duration(positive=True),
                            help="Override the scenario's horizon, e.g. \"26 w\".")
-warmup_opt = click.option("--warmup", metavar="DURATION",
-                          help="Override the warm-up excluded from statistics, e.g. \"4 w\".")
+warmup_opt = click.option("--warmup", metavar="DURATION|auto",
+                          type=Duration(positive=False, auto=True),
+                          help="Override the warm-up excluded from statistics, e.g. \"4 w\" "
+                          "(auto: chosen by MSER-5).")
+sweep_warmup_opt = click.option("--warmup", metavar="DURATION", type=Duration(positive=False),
+                                help="Override the warm-up excluded from statistics, e.g. "
+                                "\"4 w\".")
 jobs_opt = click.option(
     "-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
     help="Local worker processes (0 = one per CPU, 1 = in this process); results do not "
@@ -112,7 +144,7 @@ sweep_run_options = [
     click.option("--seed", type=click.IntRange(min=0), default=None,
                  help="Root seed (default 1)."),
     horizon_opt,
-    warmup_opt,
+    sweep_warmup_opt,
     *executor_options,
     plots_opt,
 ]
