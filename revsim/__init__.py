@@ -19,6 +19,7 @@ from revsim.version import __version__
 
 if TYPE_CHECKING:
     from revsim.api import Scenario, build_state, load, loads, read_state
+    from revsim.io import raw_csv
     from revsim.results import RunResult
 
 _LAZY_NAMES = {
@@ -28,6 +29,7 @@ _LAZY_NAMES = {
     "build_state": "revsim.api",
     "read_state": "revsim.api",
     "RunResult": "revsim.results",
+    "raw_csv": "revsim.io",
 }
 """The public names imported on first use, and the module each comes from."""
 
@@ -73,5 +75,6 @@ __all__ = [
     "fit",
     "load",
     "loads",
+    "raw_csv",
     "read_state",
 ]

@@ -101,7 +101,7 @@ class Scenario:
             dask_local: int | None = None, records: bool = False,
             progress: bool | None = None, precision: float | None = None,
             max_replications: int = 200, batch_means: int | None = None,
-            active_periods: bool = False,
+            active_periods: bool = False, dask_dashboard: bool = False,
             parameter_uncertainty: bool | None = None) -> RunResult:
         """Run independent replications and summarise KPIs with 95% CIs.
 
@@ -109,7 +109,8 @@ class Scenario:
         hours); ``warmup="auto"`` picks it with MSER-5 from a pilot run and reports it.
         ``jobs`` is the number of worker processes (None or <= 0: one per CPU; 1: in this
         process), ``scheduler`` a Dask scheduler's address and ``dask_local`` the workers of a
-        local Dask cluster; results do not depend on any of them. ``records`` keeps per-visit
+        local Dask cluster (``dask_dashboard``: with its dashboard, off otherwise); results do
+        not depend on any of them. ``records`` keeps per-visit
         records (memory grows with the horizon). ``precision=0.05`` adds replications until
         every headline KPI's 95% CI half-width is within 5% of its mean, up to
         ``max_replications``. ``batch_means=k`` makes one long run cut into k batches instead
@@ -132,8 +133,9 @@ class Scenario:
             check_precision(precision)
         tasks = 1 if batch_means is not None else (
             max_replications if precision is not None else replications)
+        _check_windows([self.model], h, warmup, replications)
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
-                           tasks=tasks) as executor:
+                           dask_dashboard=dask_dashboard, tasks=tasks) as executor:
             [(w, notes)] = _warmups({BASE: self.model}, replications, seed, h, warmup,
                                     executor, progress).values()
             check_window(self.model, h, w, replications)
@@ -191,16 +193,17 @@ class Scenario:
                 horizon: str | float | None = None, warmup: str | float | None = None,
                 jobs: int | None = None, scheduler: str | None = None,
                 dask_local: int | None = None, progress: bool | None = None,
+                dask_dashboard: bool = False,
                 parameter_uncertainty: bool | None = None) -> Comparison:
         """Compare variants with this scenario using common random numbers.
 
         A variant is a Scenario, a mapping of dotted-path changes (``{"pools.sdr.headcount":
         6}``) or a ``(label, scenario-or-changes)`` pair. The base and every variant run as
-        one experiment (all their replications on one executor; ``jobs``, ``scheduler`` and
-        ``dask_local`` as in :meth:`run`). Returns paired KPI differences with 95% CIs,
-        Holm-adjusted across the variants. ``parameter_uncertainty=True`` runs replication r
-        of the base and of every variant with the same draw of this scenario's fitted
-        parameters (a parameter a variant changes keeps the variant's value).
+        one experiment (all their replications on one executor; ``jobs``, ``scheduler``,
+        ``dask_local`` and ``dask_dashboard`` as in :meth:`run`). Returns paired KPI
+        differences with 95% CIs, Holm-adjusted across the variants. ``parameter_uncertainty=True``
+        runs replication r of the base and of every variant with the same draw of this
+        scenario's fitted parameters (a parameter a variant changes keeps the variant's value).
         """
         if not variants:
             raise ScenarioError([Problem("variants", "give at least one variant to compare")],
@@ -225,7 +228,9 @@ class Scenario:
             named[label] = sc
         scenarios = {BASE: self, **{f"variant {i}": sc for i, sc in
                                     enumerate(named.values(), start=1)}}
+        _check_windows([sc.model for sc in scenarios.values()], h, warmup, replications)
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
+                           dask_dashboard=dask_dashboard,
                            tasks=replications * len(scenarios)) as executor:
             windows = _warmups({p: sc.model for p, sc in scenarios.items()}, replications,
                                seed, h, warmup, executor, progress)
@@ -241,16 +246,19 @@ class Scenario:
                     horizon: str | float | None = None, warmup: str | float | None = None,
                     jobs: int | None = None, scheduler: str | None = None,
                     dask_local: int | None = None, progress: bool | None = None,
-                    marginal: bool = True, ramped: bool = False) -> BottleneckReport:
+                    marginal: bool = True, ramped: bool = False,
+                    dask_dashboard: bool = False) -> BottleneckReport:
         """Where the cycle is constrained, and what one more head in each pool is worth:
         at full productivity from the start, or with ``ramped`` a hire on the first day of the
         window who ramps up as the pool's hires do. The base and one variant per pool run as
-        one experiment (``jobs``, ``scheduler`` and ``dask_local`` as in :meth:`run`)."""
+        one experiment (``jobs``, ``scheduler``, ``dask_local`` and ``dask_dashboard`` as in
+        :meth:`run`)."""
         seed = check_seed(seed)
         h = hours(horizon, "horizon")
         tasks = replications * (1 + len(self.model.pools) if marginal else 1)
+        _check_windows([self.model], h, warmup, replications)
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
-                           tasks=tasks) as executor:
+                           dask_dashboard=dask_dashboard, tasks=tasks) as executor:
             # the base fixes the window (an automatic warm-up included): variants use the same
             [(w, notes)] = _warmups({BASE: self.model}, replications, seed, h, warmup,
                                     executor, progress).values()
@@ -273,27 +281,38 @@ class Scenario:
               horizon: str | float | None = None, warmup: str | float | None = None,
               jobs: int | None = None, scheduler: str | None = None,
               dask_local: int | None = None, resume: bool = False,
-              progress: bool | None = None, variants_source: str = "sweep") -> SweepResult:
+              progress: bool | None = None, variants_source: str = "sweep",
+              dask_dashboard: bool = False) -> SweepResult:
         """Run this scenario at every point of a design, into the folder ``out``.
 
         ``params`` like ``"pools.sdr.headcount=2:8"`` or ``"pools.ae.headcount=4,6,8"``;
         ``design`` is "grid", "lhs" (``points`` Latin-hypercube points) or "variants"
         (``variants``: ``[{"name": ..., "set": {path: value}}]``). Every point uses the same
         replication seeds; finished tasks are saved, ``resume=True`` runs only the rest.
-        ``scheduler`` (a Dask address) or ``dask_local`` (workers) run it on Dask.
-        ``variants_source`` names where the variants came from (a sweep file) in messages;
-        :func:`revsim.sweep.read_sweep_file` reads a sweep file's params and variants.
+        ``scheduler`` (a Dask address) or ``dask_local`` (workers; ``dask_dashboard``: with the
+        dashboard) run it on Dask. ``variants_source`` names where the variants came from (a
+        sweep file) in messages; :func:`revsim.sweep.read_sweep_file` reads a sweep file's
+        params and variants.
         """
         return run_sweep(self.raw, out, params=params, design=design, points=points,
                          named=variants, named_source=variants_source,
                          replications=replications, seed=seed,
                          horizon=hours(horizon, "horizon"), warmup=hours(warmup, "warmup"),
                          jobs=jobs, scheduler=scheduler, dask_local=dask_local, resume=resume,
-                         progress=progress)
+                         progress=progress, dask_dashboard=dask_dashboard)
 
 
 def _is_auto(warmup: Any) -> bool:
     return isinstance(warmup, str) and warmup.strip().lower() == "auto"
+
+
+def _check_windows(models: Sequence[Model], horizon: float | None,
+                   warmup: str | float | None, replications: int) -> None:
+    """Refuse a run window that cannot be run before any work starts, an executor included
+    (an automatic warm-up is checked as none: its pilot runs from an empty start)."""
+    w = 0.0 if _is_auto(warmup) else hours(warmup, "warmup")
+    for model in models:
+        check_window(model, horizon, w, replications)
 
 
 def _warmups(points: Mapping[str, Model], replications: int, seed: int, horizon: float | None,

@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +34,9 @@ def _fsync_folder(folder: Path) -> None:
 @contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """A temporary path beside ``path`` to write to; renamed over ``path`` when the block
-    ends without an error, removed otherwise."""
+    ends without an error, removed otherwise. Missing folders on the way are created."""
     path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".part")
     os.close(fd)
     umask = os.umask(0)
@@ -67,9 +69,84 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return path
 
 
-def write_csv(frame: Any, path: str | Path) -> Path:
-    """Write a DataFrame as CSV atomically (no index; floats to 10 significant digits)."""
+# -- CSV and spreadsheets -------------------------------------------------------------------------
+# A spreadsheet opening a CSV runs a cell that starts with = + - @ (or a tab or CR before one) as a
+# formula, and names in revsim's tables come from files anyone may have written (a stage called
+# '=HYPERLINK(...)'). Such text cells are written with a leading quote, which spreadsheets show as
+# text and do not run; a cell already starting with quotes before one of them gets one more, so
+# reading back (unguard_formulas) restores every cell exactly. Numbers are never touched.
+_FORMULA = r"^'*[=+\-@\t\r]"
+_NUMBER = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+_UNGUARD = r"^'+[=+\-@\t\r]"
+_RAW_CSV: ContextVar[bool] = ContextVar("revsim_raw_csv", default=False)
+
+
+@contextmanager
+def raw_csv(enabled: bool = True) -> Iterator[None]:
+    """Within this block CSV files are written exactly as the tables hold them, formulas
+    included (``revsim ... --raw-csv``); by default text that a spreadsheet would run as a
+    formula is quoted (see :func:`guard_formulas`)."""
+    token = _RAW_CSV.set(enabled)
+    try:
+        yield
+    finally:
+        _RAW_CSV.reset(token)
+
+
+def guard_formulas(frame: Any) -> Any:
+    """A copy of ``frame`` whose text cells that a spreadsheet would run as a formula start
+    with a quote ``'``; numbers, and text that reads as a number ("-5"), are left alone."""
+    out = frame
+    for column in frame.columns:
+        values = frame[column]
+        if str(values.dtype) == "category":  # the few distinct labels, not every row
+            guarded = _guard_text(values.cat.categories.to_series())
+            if guarded is not None:
+                values = values.cat.rename_categories(guarded.to_numpy())
+        elif values.dtype.kind == "O" or str(values.dtype) == "string":
+            values = _guard_text(values)
+        else:
+            continue
+        if values is not None:
+            if out is frame:
+                out = frame.copy(deep=False)
+            out[column] = values
+    return out
+
+
+def _guard_text(values: Any) -> Any:
+    """``values`` (text, or a mix of text and other things) with :func:`guard_formulas`
+    applied, or None when no cell needs it."""
+    text = values.astype(object)
+    try:
+        risky = text.str.match(_FORMULA, na=False).to_numpy(dtype=bool)
+    except AttributeError:  # no text in the column at all
+        return None
+    if risky.any():
+        risky[risky] = ~text[risky].str.match(_NUMBER, na=False).to_numpy(dtype=bool)
+    if not risky.any():
+        return None
+    text = text.copy()
+    text[risky] = "'" + text[risky]
+    return text
+
+
+def unguard_formulas(values: Any) -> Any:
+    """A column of text read from a CSV revsim wrote, its cells as they were before
+    :func:`guard_formulas` (a column without text comes back as it is)."""
+    try:
+        return values.str.replace(_UNGUARD, lambda m: m.group(0)[1:], regex=True)
+    except AttributeError:  # not text (an empty or all-blank column)
+        return values
+
+
+def write_csv(frame: Any, path: str | Path, *, raw: bool | None = None) -> Path:
+    """Write a DataFrame as CSV atomically (no index; floats to 10 significant digits), text
+    that would run as a spreadsheet formula quoted unless ``raw`` (None: as :func:`raw_csv`
+    says)."""
     path = Path(path)
+    if not (_RAW_CSV.get() if raw is None else raw):
+        frame = guard_formulas(frame)
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False, float_format="%.10g")
     return path

@@ -111,7 +111,8 @@ def _duration_text(text: str, whole: str, field: str, default_unit: str | None) 
     for number, unit in terms:
         value = float(number)
         if value < 0:
-            raise _fail(field, f'negative duration "{whole}" is not allowed')
+            raise _fail(field, f'negative duration "{whole}" is not allowed; give 0 or more, '
+                        'e.g. "4 h"')
         if not unit:
             if len(terms) > 1:
                 raise _fail(

@@ -115,14 +115,15 @@ def simulated_values(tidy: pd.DataFrame, stages: list[str]) -> dict[str, np.ndar
 def backtest(scenario: Model | HasModel, log: EventLog | str | Any, *, replications: int = 20,
              seed: int = 1, jobs: int | None = None, scheduler: str | None = None,
              dask_local: int | None = None, progress: bool | None = None,
-             format: str = "canonical", mapping: Any = None, as_of: Any = None
-             ) -> pd.DataFrame:
+             format: str = "canonical", mapping: Any = None, as_of: Any = None,
+             dask_dashboard: bool = False) -> pd.DataFrame:
     """Simulate over the log's period and compare each KPI with the log (tidy table).
 
     ``scenario`` is an engine Model (``FittedScenario.model()``) or anything with its
     ``model`` (a revsim Scenario); ``log`` an EventLog, or a path/DataFrame read with
-    ``format``/``mapping``/``as_of``. ``jobs``, ``scheduler`` and ``dask_local`` choose where the
-    replications run (see :func:`revsim.experiment.open_executor`).
+    ``format``/``mapping``/``as_of``. ``jobs``, ``scheduler``, ``dask_local`` and
+    ``dask_dashboard`` choose where the replications run (see
+    :func:`revsim.experiment.open_executor`).
     """
     if not isinstance(log, EventLog):
         log = read_log(log, mapping=mapping, as_of=as_of, format=format)
@@ -138,7 +139,7 @@ def backtest(scenario: Model | HasModel, log: EventLog | str | Any, *, replicati
     seed = check_seed(seed)
     check_window(model, horizon_h, warmup_h, replications)
     with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
-                       tasks=replications) as executor:
+                       dask_dashboard=dask_dashboard, tasks=replications) as executor:
         runs = run_points({"scenario": model}, replications, seed,
                           options=RunOptions(horizon=horizon_h, warmup=warmup_h,
                                              artefacts=False),

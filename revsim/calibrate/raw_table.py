@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from revsim.errors import Problem, ProblemsError
+from revsim.io import unguard_formulas
 
 SHOW_ROWS = 5
 
@@ -129,13 +130,15 @@ def _delimiter(path: str | Path) -> str:
 
 
 def read_csv_text(path: str | Path, label: str, *, skip_blank_lines: bool = True) -> pd.DataFrame:
-    """A CSV file as strings (blank cells NaN); unreadable files raise ``LogError``."""
+    """A CSV file as strings (blank cells NaN; text revsim quoted against spreadsheet formulas,
+    as in its own event logs, as it was); unreadable files raise ``LogError``."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", pd.errors.ParserWarning)
-            return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                               skip_blank_lines=skip_blank_lines, encoding="utf-8-sig",
-                               index_col=False, sep=_delimiter(path))
+            table = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                                skip_blank_lines=skip_blank_lines, encoding="utf-8-sig",
+                                index_col=False, sep=_delimiter(path))
+        return table.apply(unguard_formulas)
     except FileNotFoundError:
         raise LogError([Problem("", "file not found; check the path")], label) from None
     except pd.errors.EmptyDataError:

@@ -15,10 +15,12 @@ from revsim.cli.options import (
     out_dir_opt,
     parameter_uncertainty_opt,
     plots_opt,
+    raw_csv_opt,
     replication_options,
 )
 from revsim.cli.output import write_outputs
 from revsim.cli.scenario_input import load_scenario, parse_overrides, warn
+from revsim.cli.terminal import echo
 from revsim.errors import Problem, ScenarioError, clip
 
 
@@ -46,13 +48,14 @@ from revsim.errors import Problem, ScenarioError, clip
 @parameter_uncertainty_opt
 @out_dir_opt
 @plots_opt
+@raw_csv_opt
 @handles_errors
 def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...],
             hires: tuple[str, ...], respond_first: tuple[str, ...],
             route_by_value: tuple[str, ...], automate: tuple[str, ...], terms: tuple[str, ...],
             dunning: tuple[str, ...], conversion: tuple[str, ...], replications: int, seed: int,
             horizon: str | None, warmup: str | None, jobs: int, scheduler: str | None,
-            dask_local: int | None, progress: bool | None,
+            dask_local: int | None, dask_dashboard: bool, progress: bool | None,
             parameter_uncertainty: bool | None, out: str | None, plots: str | None) -> None:
     """Compare BASE with variants (files, --set overrides or named RevOps changes).
 
@@ -68,9 +71,9 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
                                      "--set, or a named change such as --hire ae=1")], "compare")
     comparison = sc.compare(*variants, replications=replications, seed=seed, horizon=horizon,
                             warmup=warmup, jobs=jobs, scheduler=scheduler,
-                            dask_local=dask_local, progress=progress,
-                            parameter_uncertainty=parameter_uncertainty)
-    click.echo(comparison.format())
+                            dask_local=dask_local, dask_dashboard=dask_dashboard,
+                            progress=progress, parameter_uncertainty=parameter_uncertainty)
+    echo(comparison.format())
     write_outputs(comparison, out, plots)
 
 

@@ -14,8 +14,7 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
-import click
-
+from revsim.cli.terminal import echo
 from revsim.errors import RevsimError, ScenarioError
 from revsim.units import UnitError
 
@@ -28,7 +27,7 @@ EXIT_INTERRUPTED = 130
 
 
 def echo_err(message: str) -> None:
-    click.echo(message, err=True)
+    echo(message, err=True)
 
 
 @contextmanager

@@ -7,7 +7,7 @@ import click
 from revsim.calibrate.draws import DEFAULT_DRAWS
 from revsim.calibrate.fit_log import fit as fit_log
 from revsim.cli.exits import echo_err, handles_errors
-from revsim.cli.options import as_of_opt, format_opt, mapping_opt, progress_opt
+from revsim.cli.options import as_of_opt, format_opt, mapping_opt, progress_opt, raw_csv_opt
 from revsim.cli.output import OUT_DIR, OUT_FILE
 
 
@@ -26,6 +26,7 @@ from revsim.cli.output import OUT_DIR, OUT_FILE
               help="Bootstrap draws of the fitted parameters, written beside the scenario "
               "(NAME.draws.json) for --parameter-uncertainty; 0 writes none.")
 @progress_opt
+@raw_csv_opt
 @handles_errors
 def fit(log: str, log_format: str, mapping: str | None, as_of: str | None, output: str,
         report_dir: str | None, name: str | None, draws: int, progress: bool | None) -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from revsim.cli.output import OUT_DIR
+from revsim.io import raw_csv
 from revsim.limits import (
     HOURS_PER_YEAR,
     MAX_HORIZON_YEARS,
@@ -103,6 +104,10 @@ scheduler_opt = click.option("--scheduler", metavar="tcp://HOST:PORT",
 dask_local_opt = click.option("--dask-local", type=click.IntRange(min=1, max=MAX_WORKERS),
                               metavar="N",
                               help="Start a local Dask cluster of N worker processes.")
+dask_dashboard_opt = click.option(
+    "--dask-dashboard", is_flag=True,
+    help="Serve the --dask-local cluster's dashboard on 127.0.0.1 (off by default: the "
+    "cluster then answers no HTTP request).")
 set_opt = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE",
     help="Override a scenario value by dotted path, e.g. pools.sdr.headcount=6 (repeatable).",
@@ -135,7 +140,19 @@ def parameter_uncertainty_option(default: str) -> Any:
 parameter_uncertainty_opt = parameter_uncertainty_option("off")
 """For run and compare (off unless asked for)."""
 
-executor_options = [jobs_opt, scheduler_opt, dask_local_opt, progress_opt]
+def _raw_csv(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.with_resource(raw_csv())  # for this command only: undone when it ends
+
+
+raw_csv_opt = click.option(
+    "--raw-csv", is_flag=True, expose_value=False, callback=_raw_csv,
+    help="Write CSV text exactly as it is: no quote before cells a spreadsheet would run as a "
+    "formula (=, +, -, @).",
+)
+
+
+executor_options = [jobs_opt, scheduler_opt, dask_local_opt, dask_dashboard_opt, progress_opt]
 """Where the replications run, and the progress bar: every command that runs them."""
 
 replication_options = [replications_opt, seed_opt, horizon_opt, warmup_opt, *executor_options]
@@ -176,6 +193,7 @@ sweep_options = [
                  help="The sweep's folder (results, manifest, finished tasks)."),
     click.option("--resume", is_flag=True, help="Run only the tasks that are not finished."),
     click.option("--csv", is_flag=True, help="Also write the tables as CSV."),
+    raw_csv_opt,
 ]
 
 sweep_run_options = [

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import matplotlib
 
 from revsim.cli.exits import echo_err, handles_errors
-from revsim.cli.output import OUT_FILE
+from revsim.cli.output import OUT_FILE, unwritable
 from revsim.report import write_report
 
 
@@ -21,6 +23,11 @@ def report(results_dir: str, output: str | None) -> None:
     RESULTS_DIR is a folder written by `revsim run -o`, optionally with the files of
     `revsim bottlenecks -o` and `revsim compare -o` beside them, or by `revsim sweep -o`.
     """
+    if output is None and Path(results_dir).is_dir():
+        problem = unwritable(Path(results_dir) / "report.html", folder=False)
+        if problem:
+            raise click.BadParameter(f"{problem}, or write the report elsewhere with -o",
+                                     param_hint="RESULTS_DIR")
     matplotlib.use("Agg")  # files only: never open a window
     path = write_report(results_dir, output)
     echo_err(f"wrote the report to {path}")

@@ -15,11 +15,13 @@ from revsim.cli.options import (
     out_dir_opt,
     parameter_uncertainty_opt,
     plots_opt,
+    raw_csv_opt,
     replication_options,
     set_opt,
 )
 from revsim.cli.output import OUT_FILE
 from revsim.cli.scenario_input import load_scenario, warn
+from revsim.cli.terminal import echo
 from revsim.limits import MAX_BATCHES, MAX_REPLICATIONS
 from revsim.scenario.toml_out import dumps
 
@@ -44,10 +46,12 @@ from revsim.scenario.toml_out import dumps
 @parameter_uncertainty_opt
 @plots_opt
 @set_opt
+@raw_csv_opt
 @click.option("--quiet", "-q", is_flag=True, help="Do not print the KPI table.")
 @handles_errors
 def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup: str | None,
-        jobs: int, scheduler: str | None, dask_local: int | None, out: str | None,
+        jobs: int, scheduler: str | None, dask_local: int | None, dask_dashboard: bool,
+        out: str | None,
         records: bool, event_log: str | None,
         precision: float | None, max_replications: int, batch_means: int | None,
         parameter_uncertainty: bool | None, plots: str | None, overrides: tuple[str, ...],
@@ -60,7 +64,7 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
     warn(sc)
     result = sc.run(
         replications=replications, seed=seed, horizon=horizon, warmup=warmup,
-        jobs=jobs, scheduler=scheduler, dask_local=dask_local,
+        jobs=jobs, scheduler=scheduler, dask_local=dask_local, dask_dashboard=dask_dashboard,
         records=records or bool(event_log), progress=progress,
         precision=precision, max_replications=max_replications, batch_means=batch_means,
         parameter_uncertainty=parameter_uncertainty,
@@ -70,7 +74,7 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
         result.write_event_log(event_log)
         echo_err(f"wrote the event log to {event_log}")
     if not quiet:
-        click.echo(result.table())
+        echo(result.table())
     if out:
         text = sc.text if not overrides else None
         if overrides:

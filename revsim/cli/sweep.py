@@ -26,7 +26,7 @@ def run_sweep_command(base: str, sweep_file: str | None, params: tuple[str, ...]
                       design: str | None, points: int | None, replications: int | None,
                       seed: int | None, horizon: str | None, warmup: str | None, jobs: int,
                       scheduler: str | None, dask_local: int | None, out: str, resume: bool,
-                      progress: bool | None) -> SweepResult:
+                      progress: bool | None, dask_dashboard: bool = False) -> SweepResult:
     """Run the sweep the flags and SWEEP_FILE describe (flags win over the file)."""
     spec = read_sweep_file(sweep_file) if sweep_file is not None else SweepFile("")
     flagged = [parse_param(p) for p in params]
@@ -34,7 +34,7 @@ def run_sweep_command(base: str, sweep_file: str | None, params: tuple[str, ...]
     warn(sc)
     try:
         return _sweep(sc, spec, flagged, design, points, replications, seed, horizon, warmup,
-                      jobs, scheduler, dask_local, out, resume, progress)
+                      jobs, scheduler, dask_local, out, resume, progress, dask_dashboard)
     except ProblemsError as err:
         if sweep_file is None or params or err.source not in ("sweep", "--param"):
             raise
@@ -50,7 +50,7 @@ def run_sweep_command(base: str, sweep_file: str | None, params: tuple[str, ...]
 def _sweep(sc: Scenario, spec: SweepFile, flagged: list[Param], design: str | None,
            points: int | None, replications: int | None, seed: int | None, horizon: str | None,
            warmup: str | None, jobs: int, scheduler: str | None, dask_local: int | None,
-           out: str, resume: bool, progress: bool | None) -> SweepResult:
+           out: str, resume: bool, progress: bool | None, dask_dashboard: bool) -> SweepResult:
     return sc.sweep(
         out, params=[*spec.params, *flagged],
         design=design or spec.design or "grid", points=points or spec.points or 10,
@@ -59,7 +59,7 @@ def _sweep(sc: Scenario, spec: SweepFile, flagged: list[Param], design: str | No
         seed=seed if seed is not None else (spec.seed if spec.seed is not None else 1),
         horizon=hours(horizon, "--horizon") if horizon is not None else spec.horizon,
         warmup=hours(warmup, "--warmup") if warmup is not None else spec.warmup,
-        jobs=jobs, scheduler=scheduler, dask_local=dask_local,
+        jobs=jobs, scheduler=scheduler, dask_local=dask_local, dask_dashboard=dask_dashboard,
         resume=resume, progress=progress,
     )
 
@@ -93,10 +93,10 @@ def exit_if_failed(result: SweepResult) -> None:
 @apply_options(sweep_run_options)
 @handles_errors
 def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: str | None,
-          points: int | None, scheduler: str | None, dask_local: int | None, out: str,
-          resume: bool, csv: bool, replications: int | None, seed: int | None,
-          horizon: str | None, warmup: str | None, jobs: int, plots: str | None,
-          progress: bool | None) -> None:
+          points: int | None, scheduler: str | None, dask_local: int | None,
+          dask_dashboard: bool, out: str, resume: bool, csv: bool, replications: int | None,
+          seed: int | None, horizon: str | None, warmup: str | None, jobs: int,
+          plots: str | None, progress: bool | None) -> None:
     """Run BASE at every point of a design (flags or SWEEP_FILE) with common random numbers.
 
     Results are identical whatever the executor; finished tasks are kept, so an interrupted
@@ -104,7 +104,7 @@ def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: st
     """
     result = run_sweep_command(base, sweep_file, params, design, points, replications, seed,
                                horizon, warmup, jobs, scheduler, dask_local, out, resume,
-                               progress)
+                               progress, dask_dashboard)
     report_sweep(result, csv)
     write_plots(result, plots)
     exit_if_failed(result)

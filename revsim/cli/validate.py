@@ -10,6 +10,7 @@ from revsim.api import load
 from revsim.cli.exits import EXIT_INPUT, echo_err, handles_errors
 from revsim.cli.options import set_opt
 from revsim.cli.scenario_input import parse_overrides, warn
+from revsim.cli.terminal import echo
 from revsim.errors import ScenarioError
 
 
@@ -33,7 +34,7 @@ def validate(files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
             continue
         warn(sc)
         m = sc.model
-        click.echo(
+        echo(
             f"{path}: ok ({len(m.sources)} sources, {len(m.pools)} pools, "
             f"{len(m.stages)} stages{f', {draws.describe()}' if draws is not None else ''})"
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
@@ -92,23 +93,49 @@ def _connect(distributed: Any, address: str, timeout: float) -> Any:
     return box["client"]
 
 
+def _local_cluster(distributed: Any, workers: int, dashboard: bool) -> Any:
+    """A LocalCluster of single-thread worker processes on 127.0.0.1.
+
+    Without ``dashboard`` nothing on it answers HTTP: the dashboard is off, and so are the
+    routes the scheduler and the workers serve even then (cluster and worker pages, JSON,
+    metrics, a proxy to the workers), which any local user could otherwise read. Dask still
+    starts its HTTP servers; they listen on free loopback ports and serve nothing. With
+    ``dashboard``: the dashboard at 127.0.0.1:8787 (the next free port if that one is busy).
+    """
+    import dask  # lazy: Dask is optional and slow to import
+
+    if dashboard:
+        try:
+            import bokeh  # noqa: F401  # lazy: only the dashboard needs it
+        except ImportError:
+            raise ExperimentError([Problem("--dask-dashboard", "the Dask dashboard needs "
+                                           "bokeh; install it with: pip install bokeh")]
+                                  ) from None
+        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                        processes=True, host="127.0.0.1",
+                                        dashboard_address="127.0.0.1:8787")
+    silent = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+    with dask.config.set(silent):  # read as the workers start, inside the constructor
+        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                        processes=True, host="127.0.0.1",
+                                        dashboard_address="127.0.0.1:0",
+                                        scheduler_kwargs={"dashboard": False})
+
+
 @contextmanager
-def _dask_executor(scheduler: str | None, dask_local: int | None,
-                   timeout: float) -> Iterator[Executor]:
+def _dask_executor(scheduler: str | None, dask_local: int | None, timeout: float,
+                   dashboard: bool = False) -> Iterator[Executor]:
     distributed = _distributed()
     cluster = None
     try:
         if scheduler is not None:
             client = _connect(distributed, scheduler, timeout)
         else:
-            # dashboard off; the scheduler's own HTTP endpoint on loopback at a free port, so a
-            # busy 8787 (another cluster) is no concern
-            cluster = distributed.LocalCluster(
-                n_workers=dask_local, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                scheduler_kwargs={"dashboard": False},
-            )
+            assert dask_local is not None
+            cluster = _local_cluster(distributed, dask_local, dashboard)
             client = distributed.Client(cluster)
+            if dashboard:
+                sys.stderr.write(f"Dask dashboard: {client.dashboard_link}\n")
     except (OSError, TimeoutError) as err:
         where = scheduler or "a local cluster"
         raise ExperimentError([Problem("--scheduler", f"cannot reach the Dask scheduler at "
@@ -125,19 +152,26 @@ def _dask_executor(scheduler: str | None, dask_local: int | None,
 @contextmanager
 def open_executor(jobs: int | None = None, *, scheduler: str | None = None,
                   dask_local: int | None = None, tasks: int | None = None,
-                  timeout: float = DASK_TIMEOUT_S) -> Iterator[Executor]:
+                  timeout: float = DASK_TIMEOUT_S,
+                  dask_dashboard: bool = False) -> Iterator[Executor]:
     """An Executor for an experiment's tasks, shut down on exit (stopped at once on Ctrl-C).
 
     ``scheduler`` is the address of a running Dask scheduler (``tcp://host:8786``), which must
     answer within ``timeout`` seconds; ``dask_local=N`` starts a LocalCluster of N
-    single-thread worker processes on 127.0.0.1 (no dashboard). Otherwise ``jobs`` local
-    processes (None or <= 0: one per CPU; 1, or a single task: serial, in this process).
+    single-thread worker processes on 127.0.0.1, serving nothing over HTTP unless
+    ``dask_dashboard`` asks for its dashboard (its address is printed on stderr). Otherwise
+    ``jobs`` local processes (None or <= 0: one per CPU; 1, or a single task: serial, in this
+    process).
     """
     if scheduler is not None and dask_local is not None:
         raise ExperimentError([Problem("--scheduler", "give either a scheduler address or "
                                        "--dask-local, not both")])
+    if dask_dashboard and dask_local is None:
+        raise ExperimentError([Problem("--dask-dashboard", "is the dashboard of the cluster "
+                                       "--dask-local N starts; give --dask-local too (a "
+                                       "--scheduler's cluster has its own dashboard)")])
     if scheduler is not None or dask_local is not None:
-        with _dask_executor(scheduler, dask_local, timeout) as client_executor:
+        with _dask_executor(scheduler, dask_local, timeout, dask_dashboard) as client_executor:
             yield client_executor
         return
     workers = worker_count(jobs, tasks)

@@ -33,10 +33,12 @@ def check_window(model: Model, horizon: float | None, warmup: float | None,
     h = model.horizon if horizon is None else horizon
     w = model.warmup if warmup is None else warmup
     if h <= 0:
-        problems.append(Problem("horizon", "must be positive"))
+        problems.append(Problem("horizon", f"must be positive, got {format_duration(h)}; give "
+                                "a longer one (--horizon), e.g. \"26 w\""))
     if w < 0:
-        problems.append(Problem("warmup", "must be >= 0"))
-    elif w >= h:
+        problems.append(Problem("warmup", f"must be >= 0, got {format_duration(w)}; give 0 or "
+                                "a positive duration (--warmup), e.g. \"4 w\""))
+    elif w >= h > 0:
         problems.append(Problem(
             "warmup", f"{format_duration(w)} is not shorter than the horizon "
             f"({format_duration(h)}); shorten the warm-up (--warmup) or lengthen the horizon"))

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from revsim.analysis.level_series import series_time_averages
 from revsim.io import atomic_path
 from revsim.plotting.compare_plots import plot_forest, plot_tornado
 from revsim.plotting.figure_parts import duration_formatter, money_formatter
@@ -83,9 +84,8 @@ def _queue_plot_stages(series: pd.DataFrame) -> list[str]:
     """Stages whose queue is ever non-zero: the MAX_QUEUE_PLOTS longest (by mean), in order."""
     stages = queue_stages(series)
     queues = series[series["variable"].isin([f"queue:{s}" for s in stages])]
-    grouped = queues.groupby("variable")["value"]
-    mean = {str(k): float(v) for k, v in grouped.mean().items()}
-    peak = {str(k): float(v) for k, v in grouped.max().items()}
+    mean = {str(k): float(v) for k, v in series_time_averages(queues).items()}
+    peak = {str(k): float(v) for k, v in queues.groupby("variable")["value"].max().items()}
     busy = [s for s in stages if peak[f"queue:{s}"] > 0]
     top = set(sorted(busy, key=lambda s: -mean[f"queue:{s}"])[:MAX_QUEUE_PLOTS])
     return [s for s in busy if s in top]

@@ -118,8 +118,6 @@ def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
     returns the path written."""
     text = render_html(folder)
     target = Path(out) if out is not None else Path(folder) / "report.html"
-    if target.parent and not target.parent.exists():
-        target.parent.mkdir(parents=True, exist_ok=True)
     return write_text(target, text)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from revsim.errors import Problem, ProblemsError
+from revsim.io import unguard_formulas
 
 RUN_FILES = ("kpis.csv", "manifest.json")
 SWEEP_FILES = ("manifest.json", "summary.parquet")
@@ -152,7 +153,8 @@ def _read_text(target: Path) -> str:
 def _read_table(target: Path, required: Sequence[str], *, text: set[str],
                 flags: Iterable[str] = ()) -> pd.DataFrame:
     """A CSV written by revsim: ``text`` columns stay strings ("" for empty, so a stage named
-    "NA" survives), ``flags`` become booleans, every other column becomes numeric."""
+    "NA" survives; quoted formulas as they were, see revsim.io.guard_formulas), ``flags``
+    become booleans, every other column becomes numeric."""
     try:
         frame = pd.read_csv(target, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
@@ -167,7 +169,7 @@ def _read_table(target: Path, required: Sequence[str], *, text: set[str],
     flag_set = set(flags)
     for column in frame.columns:
         if column in text:
-            frame[column] = frame[column].astype(str)
+            frame[column] = unguard_formulas(frame[column].astype(str))
         elif column in flag_set:
             frame[column] = frame[column].str.strip().str.lower().isin(("true", "1"))
         else:

@@ -12,6 +12,7 @@ from functools import partial
 import pandas as pd
 
 from revsim import plotting
+from revsim.analysis.level_series import series_time_averages
 from revsim.kpi_registry import (
     MATRIX_SCOPES,
     SCOPES,
@@ -325,11 +326,13 @@ class _RunSections(_ReportBase):
         if series is None or series.empty:
             return None
         stages = queue_stages(series)
+        queues = series[series["variable"].isin([f"queue:{s}" for s in stages])]
+        averages = series_time_averages(queues)
         means = []
         for stage in stages:
-            values = series.loc[series["variable"] == f"queue:{stage}", "value"]
+            values = queues.loc[queues["variable"] == f"queue:{stage}", "value"]
             if len(values) and float(values.max()) > 0:
-                means.append((float(values.mean()), float(values.max()), stage))
+                means.append((float(averages[f"queue:{stage}"]), float(values.max()), stage))
         if not means:
             return None
         top = sorted(means, reverse=True)[:MAX_QUEUE_PLOTS]

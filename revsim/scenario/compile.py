@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -55,6 +56,7 @@ class _Compiler(ScenarioValidator):
         for name in stage_names:
             if name in TERMINAL_CODES:
                 self.fail(f"stages.{name}", f"'{name}' is a reserved outcome name; rename the stage")
+        self._check_name_characters()
         start = meta.start if meta else dt.date(2000, 1, 1)
         if meta and meta.warmup >= meta.horizon:
             self.fail("scenario.warmup", "must be shorter than scenario.horizon")
@@ -108,6 +110,20 @@ class _Compiler(ScenarioValidator):
             return None
         self.warnings.extend(capacity_warnings(model))
         return model
+
+    def _check_name_characters(self) -> None:
+        """Names are parts of paths and keys (S.NAME_SEPARATORS): refuse the ones that would be
+        read as two, with the name that would do instead."""
+        for section in S.SECTION_MODELS:
+            for name in self._names(section):
+                found = [c for c in S.NAME_SEPARATORS if c in name]
+                if found:
+                    fixed = re.sub(f"[{re.escape(S.NAME_SEPARATORS)}]", "_", name)
+                    listed = " or ".join(repr(c) for c in found)
+                    self.fail(f'{section}."{name}"',
+                              f"a name may not contain {listed}: it separates the parts of "
+                              f"paths and keys (--set {section}.NAME.FIELD=VALUE, "
+                              f"SCOPE:NAME:METRIC); rename it, e.g. '{fixed}'")
 
     def _names(self, section: str) -> list[str]:
         table = self.raw.get(section, {}) if isinstance(self.raw, Mapping) else {}

@@ -119,8 +119,8 @@ def capacity_warnings(model: Model) -> list[str]:
             for st in model.stages
             if st.pool == pool.index and st.work is not None
         )
-        if all(st.pure_loss for st in model.stages if st.pool == pool.index):
-            continue  # a loss system sheds its overload: nothing can grow without bound
+        if all(st.loses_when_full for st in model.stages if st.pool == pool.index):
+            continue  # a loss system sheds its overload: stable by construction
         heads = pool.planned_headcount(model.warmup, model.horizon)
         capacity = heads * pool.calendar.open_fraction()
         if offered <= 0:

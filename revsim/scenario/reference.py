@@ -93,7 +93,9 @@ def markdown() -> str:
         "Durations carry units (`min`, `h`, `d`, `w`, `mo` = 30.44 d, `y` = 365.25 d); rates are"
         " a count per unit (`\"40/w\"`); amounts accept `12000`, `\"12k\"`, `\"$1.2M\"`. Route"
         " targets are stage names or the outcomes `won`, `lost`, `disqualified`, `done` and"
-        " `nurture`.",
+        " `nurture`. The names of calendars, segments, sources, pools and stages may not"
+        " contain " + ", ".join(f"`{c}`" for c in S.NAME_SEPARATORS) + ": they separate the"
+        " parts of paths and keys (`pools.NAME.headcount`, `pool:NAME:utilisation`).",
         "",
     ]
     for title, model, blurb in _SECTIONS:

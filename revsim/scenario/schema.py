@@ -7,6 +7,7 @@ even when some sections fail here.
 
 from __future__ import annotations
 
+import re
 import typing
 from typing import Any, Literal
 
@@ -235,10 +236,18 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
 """Sections that are tables of named entries (calendars, segments, sources, pools, stages),
 validated entry by entry; read off :class:`ScenarioFile` so the list is written once."""
 
+NAME_SEPARATORS = ".:=;"
+"""Characters a name in those sections may not hold: they separate the parts of the paths and
+keys names are written in (``pools.NAME.headcount``, ``pool:NAME:utilisation``,
+``--set PATH=VALUE;PATH=VALUE``), so a name holding one would be read as two."""
+
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file, for editors (``revsim schema``)."""
     schema = ScenarioFile.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "revsim scenario"
+    for section in SECTION_MODELS:
+        schema["properties"][section]["propertyNames"] = {
+            "pattern": f"^[^{re.escape(NAME_SEPARATORS)}]+$"}
     return schema

@@ -171,12 +171,12 @@ def run_sweep(base: Mapping[str, Any] | Any, out: str | Path, *, params: Sequenc
               warmup: float | None = None, jobs: int | None = None,
               scheduler: str | None = None, dask_local: int | None = None,
               resume: bool = False, progress: bool | None = None,
-              executor: Executor | None = None) -> SweepResult:
+              executor: Executor | None = None, dask_dashboard: bool = False) -> SweepResult:
     """Run a sweep of the scenario ``base`` (a Scenario, or its raw mapping) into ``out``.
 
     Replication r of every point uses the same random streams (common random numbers). Each
     finished (point, replication) is saved at once; ``resume=True`` runs only what is missing.
-    ``jobs``/``scheduler``/``dask_local`` choose the executor (see
+    ``jobs``/``scheduler``/``dask_local``/``dask_dashboard`` choose the executor (see
     :func:`revsim.experiment.open_executor`) unless one is given.
     """
     base = base if isinstance(base, Mapping) else base.raw
@@ -212,6 +212,7 @@ def run_sweep(base: Mapping[str, Any] | Any, out: str | Path, *, params: Sequenc
         runs = run_points(models, replications, seed, executor=executor, **kwargs)
     else:
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
+                           dask_dashboard=dask_dashboard,
                            tasks=len(chosen) * replications) as opened:
             runs = run_points(models, replications, seed, executor=opened, **kwargs)
     results, summary = tables(spec, runs.table, staff_cost)

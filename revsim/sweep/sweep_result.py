@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from revsim.io import atomic_path
+from revsim.io import atomic_path, write_csv
 from revsim.sweep.design import SweepSpec
 from revsim.sweep.optimize import optimize as select_best
 from revsim.sweep.plots import plot_heatmap, plot_param, plot_pareto
@@ -53,10 +53,7 @@ class SweepResult:
                 frame.to_parquet(tmp, engine="pyarrow", index=False)
             written.append(target)
             if csv:
-                target = self.folder / f"{name}.csv"
-                with atomic_path(target) as tmp:
-                    frame.to_csv(tmp, index=False, float_format="%.10g")
-                written.append(target)
+                written.append(write_csv(frame, self.folder / f"{name}.csv"))
         return written
 
     def plot_param(self, metric: str, param: str | None = None, *, scope: str = "total",
