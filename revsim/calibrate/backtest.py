@@ -115,17 +115,17 @@ def simulated_values(tidy: pd.DataFrame, stages: list[str]) -> dict[str, np.ndar
 def backtest(scenario: Model | HasModel, log: EventLog | str | Any, *, replications: int = 20,
              seed: int = 1, jobs: int | None = None, scheduler: str | None = None,
              dask_local: int | None = None, progress: bool | None = None,
-             format: str = "canonical", mapping: Any = None, as_of: Any = None
-             ) -> pd.DataFrame:
+             format: str = "canonical", mapping: Any = None, as_of: Any = None,
+             encoding: str | None = None) -> pd.DataFrame:
     """Simulate over the log's period and compare each KPI with the log (tidy table).
 
     ``scenario`` is an engine Model (``FittedScenario.model()``) or anything with its
     ``model`` (a revsim Scenario); ``log`` an EventLog, or a path/DataFrame read with
-    ``format``/``mapping``/``as_of``. ``jobs``, ``scheduler`` and ``dask_local`` choose where the
+    ``format``/``mapping``/``as_of``/``encoding``. ``jobs``, ``scheduler`` and ``dask_local`` choose where the
     replications run (see :func:`revsim.experiment.open_executor`).
     """
     if not isinstance(log, EventLog):
-        log = read_log(log, mapping=mapping, as_of=as_of, format=format)
+        log = read_log(log, mapping=mapping, as_of=as_of, format=format, encoding=encoding)
     model = scenario if isinstance(scenario, Model) else scenario.model
     start = pd.Timestamp(model.start, tz="UTC")
     horizon_h = (log.as_of - start).total_seconds() / 3600

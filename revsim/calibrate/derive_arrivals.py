@@ -43,12 +43,24 @@ def _segment_keys(journeys: pd.DataFrame) -> pd.Series:
         pd.Series("all", index=journeys.index)
 
 
-def fit_segments(j: Journeys) -> tuple[dict[str, Any], dict[str, str]]:
+def fit_segments(j: Journeys, excluded: dict[str, int] | None = None
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
     """A value distribution for every segment the sources will send leads from: its own won
-    deals' amounts, or all won deals' when it has fewer than two (e.g. no deal won yet)."""
+    deals' amounts, or all won deals' when it has fewer than two (e.g. no deal won yet).
+
+    Won deals whose amount is 0 or negative (a credit, a placeholder), or missing while others
+    have one, are left out of the values and counted in ``excluded``."""
     won = j.journeys["outcome"] == "won"
     amount = j.journeys["amount"]
     has_amount = won & amount.notna() & (amount > 0)
+    if excluded is not None:
+        not_positive = int((won & amount.notna() & (amount <= 0)).sum())
+        if not_positive:
+            excluded["won deals with an amount of 0 or less (left out of the deal values)"] = \
+                not_positive
+        missing = int((won & amount.isna()).sum())
+        if missing and has_amount.any():
+            excluded["won deals without an amount (left out of the deal values)"] = missing
     if not has_amount.any():
         return {}, {}
     keys = _segment_keys(j.journeys)
@@ -73,11 +85,18 @@ def fit_segments(j: Journeys) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def fit_sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd.Timestamp,
-                comments: dict[str, str], with_segments: bool, notes: list[str]
-                ) -> tuple[dict[str, Any], pd.DataFrame]:
+                comments: dict[str, str], with_segments: bool, notes: list[str],
+                excluded: dict[str, int] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+    """One arrival source per source (and entry stage): a journey arrives when it enters its
+    first stage; journeys that never enter one (a lead created, then disqualified) are not
+    arrivals, and are counted in ``excluded``."""
     first = j.visits.sort_values("entered").groupby("journey", sort=False).first()
     jj = j.journeys.set_index("journey")
     jj["entry"] = first["stage"]
+    stageless = int(jj["entry"].isna().sum())
+    if stageless and excluded is not None:
+        excluded["journeys without a stage event, e.g. a lead created then disqualified before "
+                 "mql (not in the arrivals or routes)"] = stageless
     jj = jj[jj["entry"].notna()]
     source_col = jj["source"].fillna("leads") if jj["source"].notna().any() \
         else pd.Series("leads", index=jj.index)

@@ -74,9 +74,11 @@ def rename_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
             problems.append(Problem(col, f"both {col} and {target} are present; keep one of them"))
         else:
             renames[col] = target
-    dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-    for col in dupes:
-        problems.append(Problem(col, "column appears more than once; keep one"))
+    names = [str(c) for c in frame.columns]
+    for col in sorted({c for c in names if names.count(c) > 1}):
+        where = ", ".join(str(i + 1) for i, c in enumerate(names) if c == col)
+        problems.append(Problem(col, f"column name appears {names.count(col)} times in the "
+                                     f"header (columns {where}); rename or delete all but one"))
     return frame.rename(columns=renames), problems
 
 
@@ -164,6 +166,11 @@ def typed_columns(frame: pd.DataFrame, rows: np.ndarray,
             problems.append(row_problem("amount", rows[bad], "amount is not a number",
                                         "write plain numbers such as 1054.50 (no currency signs "
                                         "or thousands separators)", text[bad].head(50)))
+        endless = np.isinf(amount.to_numpy(dtype=float))
+        if endless.any():
+            problems.append(row_problem("amount", rows[endless], "amount is not a finite number",
+                                        "write plain numbers such as 1054.50",
+                                        text[endless].head(50)))
         out["amount"] = amount.astype(float)
     else:
         out["amount"] = np.nan
