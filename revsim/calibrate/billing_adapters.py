@@ -67,6 +67,7 @@ def stripe_invoices(source: Source) -> pd.DataFrame:
     def when(name: str) -> pd.Series:
         return export.times(column(name), unix=True)
 
+    export.required_text(c_created)  # the issue time falls back on it
     created = export.times(c_created, unix=True)
     finalized, paid, written, voided = (when(n) for n in ("finalized_at", "paid_at",
                                                           "marked_uncollectible_at", "voided_at"))

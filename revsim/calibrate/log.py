@@ -29,7 +29,7 @@ from revsim.calibrate.log_columns import (
 )
 from revsim.calibrate.mapping import Mapping, load_mapping
 from revsim.calibrate.raw_table import ISO_HINT, RANGE_WHAT, columns_text, read_csv_text, to_utc
-from revsim.calibrate.text_input import LogError, shown
+from revsim.calibrate.text_input import LogError, one_line, shown
 from revsim.errors import Problem
 
 
@@ -77,7 +77,7 @@ class EventLog:
     def describe(self) -> str:
         """A short plain summary: cases, events per object type, period, as-of, skipped rows."""
         ev = self.events
-        lines = [f"event log {self.source}: {_count(self.n_cases, 'case')}, "
+        lines = [f"event log {one_line(self.source)}: {_count(self.n_cases, 'case')}, "
                  f"{_count(len(ev), 'event')}"]
         per_type = ev.groupby("object_type", sort=True).agg(
             cases=("case_id", "nunique"), events=("case_id", "size"))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from revsim.calibrate.mapping import CANONICAL_ACTIVITIES, STAGE_PREFIX, Mapping, canonical_mask
 from revsim.calibrate.raw_table import ISO_HINT, clean_text, parse_times, row_problem
+from revsim.calibrate.text_input import shown
 from revsim.errors import Problem
 
 REQUIRED = ("case_id", "activity", "timestamp")
@@ -149,6 +150,7 @@ def typed_columns(frame: pd.DataFrame, rows: np.ndarray,
                                         "blank to infer it from the activity",
                                         given[bad].head(50)))
         given = given.where(~bad)
+        problems += _type_mismatch(given, out["activity"], rows)
     else:
         given = pd.Series(np.nan, index=frame.index, dtype=object)
     inferred = _infer_types(out["case_id"], out["activity"]).to_numpy(dtype=object)
@@ -179,6 +181,28 @@ def typed_columns(frame: pd.DataFrame, rows: np.ndarray,
         if col not in COLUMNS:
             out[col] = _attribute(frame[col])
     return out, problems
+
+
+_FAMILY = {"lead": "sales", "opportunity": "sales", "invoice": "billing", "payment": "billing"}
+
+
+def _type_mismatch(given: pd.Series, activity: pd.Series, rows: np.ndarray) -> list[Problem]:
+    """A given object_type of the other family than its activity's (a lead's or opportunity's
+    event marked invoice, or the reverse): the fit would leave such rows out of both sides."""
+    expected = activity.map(ACTIVITY_TYPE)
+    stage = activity.astype("string").str.startswith(STAGE_PREFIX).fillna(False).to_numpy(bool)
+    expected = expected.where(~stage, "opportunity")
+    family = given.map(_FAMILY)
+    clash = (family.notna() & expected.notna() & family.ne(expected.map(_FAMILY))).to_numpy()
+    if not clash.any():
+        return []
+    i = int(np.argmax(clash))
+    return [row_problem("object_type", rows[clash], "object_type of the other side of the "
+                        f"business than the activity (e.g. {shown(activity.iloc[i])} marked "
+                        f"{given.iloc[i]}):", "leads and opportunities have the sales "
+                        "activities and stage:<name>, invoices and payments the billing ones; "
+                        "correct the object_type or leave it blank to infer it",
+                        given[clash].head(50))]
 
 
 def _in(source: str | None) -> str:

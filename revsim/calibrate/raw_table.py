@@ -257,10 +257,26 @@ def _nul_problems(text: str, sep: str, header: list[str]) -> list[Problem]:
             for name, rows in hits.items()]
 
 
+def _unclosed_quote(text: str, sep: str) -> int | None:
+    """The line where a quoted value starts that runs to the end of the file, if one does."""
+    reader = csv.reader(io.StringIO(text), delimiter=sep, strict=True)
+    start = 1
+    try:
+        for _ in reader:
+            start = reader.line_num + 1
+    except csv.Error as err:
+        return start if "end of data" in str(err) or "EOF" in str(err) else None
+    return None
+
+
 def _ragged(text: str, sep: str, header: list[str], err: Exception) -> Problem:
     """Which rows do not have as many values as the header (pandas says only that some do)."""
     fix = ("rows must have as many values as the header: quote values that contain "
            f"{_SEPARATOR_NAMES[sep]} or line breaks")
+    opened = _unclosed_quote(text, sep)
+    if opened is not None:
+        return Problem("", f"a quoted value opened on line {opened} is never closed; add the "
+                           'closing quote, and write a quote inside a quoted value as two ("")')
     wide: list[int] = []
     try:
         for row, record in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):

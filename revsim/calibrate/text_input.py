@@ -187,11 +187,11 @@ def _undecodable(data: bytes, err: UnicodeDecodeError, encoding: str, what: str,
     name = "UTF-8" if encoding == "utf-8-sig" else encoding
     if _binary(data):
         return Problem("", f"not a text file: {where} and the file holds many control bytes, so "
-                           f"it is binary; give the {what} export itself")
+                           f"it is binary; give a {what} file")
     guess = ""
     if name == "UTF-8":
-        for other, label in (("cp1252", "Windows-1252 (what Excel writes as plain \"CSV\")"),
-                             ("latin-1", "Latin-1")):
+        excel = ' (what Excel writes as plain "CSV")' if "CSV" in what else ""
+        for other, label in (("cp1252", f"Windows-1252{excel}"), ("latin-1", "Latin-1")):
             try:
                 data.decode(other)
             except UnicodeDecodeError:
