@@ -133,7 +133,8 @@ def backtest(scenario: Model | HasModel, log: EventLog | str | Any, *, replicati
         raise FitInputError([Problem(
             "scenario.start", f"the scenario starts ({model.start}) after the log's "
             f"as-of time ({log.as_of:%Y-%m-%d %H:%M %Z}), so there is nothing to compare; "
-            "backtest a scenario fitted to this log (revsim fit) or set its start earlier")])
+            "backtest a scenario fitted to this log (revsim fit) or set its start earlier")],
+            log.source)
     warmup_h = min(model.warmup, horizon_h / 2)
     seed = check_seed(seed)
     check_window(model, horizon_h, warmup_h, replications)

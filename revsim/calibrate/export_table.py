@@ -143,7 +143,9 @@ class RawExport:
         low, high = EARLIEST.timestamp(), LATEST.timestamp()
         far = (seconds.notna() & ~((seconds >= low) & (seconds < high))).to_numpy()
         if far.any():
-            milli = ((seconds[far].abs() >= high) & (seconds[far].abs() < high * 1000)).all()
+            as_milli = seconds[far] / 1000  # a JavaScript export writes milliseconds
+            milli = bool(((as_milli >= pd.Timestamp("2000-01-01", tz="UTC").timestamp())
+                          & (as_milli < high)).all())
             hint = ("these look like milliseconds: divide by 1000" if milli else RANGE_HINT)
             self.problems.append(row_problem(col, self.rows[far], f"Unix seconds give a {RANGE_WHAT}",
                                              hint, raw[far].head(50)))

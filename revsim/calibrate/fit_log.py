@@ -53,9 +53,9 @@ def read_log(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path |
                                 f"{suggest(str(format), list(FORMATS))}"))
     if encoding is not None:
         problems += check_encoding(encoding)
-    if problems:
-        raise FitInputError(problems)
     name = str(log) if isinstance(log, str | Path) else None
+    if problems:
+        raise FitInputError(problems, name)
     with collected_warnings(f"reading {shown(name or 'the log', 80)}") as lines:
         mapped = load_mapping(mapping) if isinstance(mapping, str | Path) else mapping
         adapter = FORMATS[format]

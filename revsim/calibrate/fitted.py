@@ -176,8 +176,8 @@ def _wrap(text: str, width: int = 96) -> list[str]:
 
 
 def excluded_text(excluded: dict[str, int]) -> str:
-    """``excluded from the fit: 2 journeys without a stage event (...), ...`` or ``none``."""
-    parts = ", ".join(f"{n:,} {why}" for why, n in excluded.items())
+    """``excluded from the fit: <reason>: 2; <reason>: 1`` or ``excluded from the fit: none``."""
+    parts = "; ".join(f"{why}: {n:,}" for why, n in excluded.items())
     return f"excluded from the fit: {parts or 'none'}"
 
 

@@ -62,11 +62,17 @@ def values_text(values: Iterable[Any]) -> str:
     return f"{first} (and {', '.join(rest)})" if rest else first
 
 
-def columns_text(columns: Sequence[object], limit: int = 12) -> str:
-    """The header's column names for a message: the first ``limit``, each shortened."""
+def columns_text(columns: Sequence[object], budget: int = 200) -> str:
+    """The header's column names for a message: as many as fit in ``budget`` characters (each
+    shortened to 40), then how many more there are."""
     names = [shown(c, 40) for c in columns]
-    more = f" (+{len(names) - limit} more)" if len(names) > limit else ""
-    return (", ".join(names[:limit]) + more) or "none"
+    shown_names: list[str] = []
+    for name in names:
+        if shown_names and sum(len(n) + 2 for n in shown_names) + len(name) > budget:
+            break
+        shown_names.append(name)
+    more = f" (+{len(names) - len(shown_names)} more)" if len(names) > len(shown_names) else ""
+    return (", ".join(shown_names) + more) or "none"
 
 
 def row_problem(column: str, rows: np.ndarray, what: str, fix: str,
