@@ -15,7 +15,7 @@ from typing import Any
 from revsim.calibrate.derive_arrivals import fit_segments, fit_sources
 from revsim.calibrate.derive_cash import fit_cash, staffing_notes
 from revsim.calibrate.derive_stages import fit_nurture, fit_stages
-from revsim.calibrate.evidence import hours_text, scenario_key
+from revsim.calibrate.evidence import hours_text, scenario_keys
 from revsim.calibrate.fitted import FittedScenario
 from revsim.calibrate.fitting import DurationFit
 from revsim.calibrate.journeys import build_journeys, invoice_journeys
@@ -72,8 +72,11 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
         notes.append("the log has invoices only: each invoice stands for one deal won when it "
                      "was issued (stage 'invoiced', source 'invoices'), so the scenario models "
                      "the cash side at the observed invoicing rate")
+    if j.superseded:
+        excluded["events with a lifecycle other than complete (e.g. start) whose activity "
+                 "also completes in the case (the completion is used)"] = j.superseded
     _warn_if_narrow(log)
-    stage_keys = {s: scenario_key(s) for s in j.visits["stage"].unique()}
+    stage_keys = scenario_keys(j.visits["stage"].unique())
     segments, seg_comments = fit_segments(j, excluded)
     if segments:
         raw["segments"] = segments

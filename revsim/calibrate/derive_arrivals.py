@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from revsim.calibrate.evidence import scenario_key
+from revsim.calibrate.evidence import scenario_key, scenario_keys
 from revsim.calibrate.journeys import Journeys
 from revsim.calibrate.rates import fit_rate
 
@@ -105,9 +105,10 @@ def fit_sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start:
     # A source whose journeys start at different stages (leads at mql, opportunities created
     # directly) becomes one source per entry stage, so that every entry stays reachable.
     entries_of = {str(k): int(v) for k, v in jj.groupby(source_col)["entry"].nunique().items()}
+    source_keys = scenario_keys(entries_of)
     for (source, entry_stage), g in jj.groupby([source_col, jj["entry"]]):
         src = str(source)
-        key = scenario_key(src)
+        key = source_keys[src]
         if entries_of[src] > 1:
             key = f"{key}_to_{stage_keys[str(entry_stage)]}"
         created = g["created"]
