@@ -91,6 +91,10 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
     step("payments")
     cash = fit_cash(log, j, stage_keys, comments, fits, notes, invoice_only, excluded)
     raw.update(cash)
+    if "onboarding" in stage_keys.values() and "deals" not in raw:
+        # won deals enter onboarding through [deals], which the cash side writes only when the
+        # log has invoices: without it the onboarding stage would be unreachable
+        raw["deals"] = {"onboarding": "onboarding"}
     staffing_notes(log, j, comments, notes)
     return FittedScenario(raw, comments, fits, transitions, src_table, notes, log, j,
                           excluded=excluded)

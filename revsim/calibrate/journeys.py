@@ -47,10 +47,17 @@ class Journeys:
     ``start`` of a stage next to its ``complete`` would otherwise enter the stage twice."""
 
 
+_USED = ("case_id", "activity", "timestamp", "object_type", "parent_id", "lifecycle", "amount",
+         "source", "segment")
+
+
 def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
     """Journeys from canonical events (sorted by case then time; ties in file order)."""
-    ev = events[events["object_type"].isin(["lead", "opportunity"])
-                | events["object_type"].isna()].copy()
+    funnel = (events["object_type"].isin(["lead", "opportunity"])
+              | events["object_type"].isna()).to_numpy()
+    # only the columns read here: a log's own attribute named like a working column (entered,
+    # stage, journey) must not collide with it
+    ev = events.loc[funnel, [c for c in _USED if c in events.columns]].copy()
     superseded = _superseded(ev)
     if superseded.any():
         ev = ev[~superseded]
