@@ -372,6 +372,48 @@ def degenerate() -> None:
                     "out and counted")
 
 
+def odd_but_valid() -> None:
+    """Logs a fit reads correctly although they once misled it."""
+    add("odd_attribute_named_entered", {"odd_attribute_entered.csv": csv_bytes(
+        HEADER + ",entered", [r + ",yes" for r in good_rows()])},
+        fit("odd_attribute_entered.csv"), ["wrote the fitted scenario"], exit=0,
+        odd="an attribute named like a column the fit works with (entered) is only data")
+    add("odd_attribute_named_stage", {"odd_attribute_stage.csv": csv_bytes(
+        HEADER + ",stage", [r + ",late" for r in good_rows()])},
+        fit("odd_attribute_stage.csv"), ["wrote the fitted scenario"], exit=0,
+        odd="an attribute named stage is only data")
+    pairs = []
+    for i, r in enumerate(good_rows()):
+        if ",stage:demo," in r:
+            pairs += [r.replace("10:30:00Z", "10:00:00Z") + ",start", r + ",complete"]
+        else:
+            pairs.append(r + ",")
+    add("odd_start_and_complete", {"odd_start_complete.csv": csv_bytes(HEADER + ",lifecycle",
+                                                                       pairs)},
+        fit("odd_start_complete.csv"),
+        ["events with a lifecycle other than complete (e.g. start) whose activity also "
+         "completes in the case (the completion is used): 8"], exit=0,
+        odd="an XES-style start/complete pair is one stage entry: the start is left out, counted")
+    sources = [r + ("," + ("Web" if r.startswith(("O1,", "O3,", "O5,", "O7,")) else "web"))
+               for r in good_rows()]
+    add("odd_sources_differing_in_case", {"odd_sources_case.csv": csv_bytes(HEADER + ",source",
+                                                                           sources)},
+        fit("odd_sources_case.csv"), ["wrote the fitted scenario"], exit=0,
+        odd="sources Web and web stay two sources (web, web_2), neither overwrites the other")
+    onboarding = [r for i in range(6) for r in (
+        f"O{i},opportunity_created,2024-01-{i + 1:02d}T09:00:00Z,100,a",
+        f"O{i},closed_won,2024-01-{i + 8:02d}T09:00:00Z,100,a",
+        f"O{i},onboarding_started,2024-01-{i + 8:02d}T09:00:00Z,100,a",
+        f"O{i},go_live,2024-01-{i + 18:02d}T09:00:00Z,100,a")]
+    add("odd_onboarding_without_invoices", {"odd_onboarding.csv": csv_bytes(HEADER, onboarding)},
+        fit("odd_onboarding.csv"), ["wrote the fitted scenario"], exit=0,
+        odd="won deals go on to onboarding although the log has no invoices")
+    add("odd_due_dates_decades_out", {"odd_due_far.csv": csv_bytes(
+        "case_id,activity,timestamp,amount,due_date",
+        [f"I{i},invoice_issued,2024-01-{i + 1:02d},5,2099-01-{i + 1:02d}" for i in range(6)])},
+        fit("odd_due_far.csv"), ["fitted from", "payment.write_off_after"])
+
+
 MAPPING_LOG = csv_bytes("case_id,activity,timestamp", [
     f"D{i},{a},2024-01-{i + d:02d}T09:00:00Z" for i in range(1, 7)
     for a, d in (("Prospecting", 0), ("Engaging", 2), ("Won" if i % 2 else "Lost", 9))])
@@ -677,6 +719,7 @@ def main() -> None:
     values()
     dates()
     degenerate()
+    odd_but_valid()
     mappings()
     exports()
     backtests()
