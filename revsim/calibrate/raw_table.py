@@ -93,11 +93,11 @@ def parse_times(values: pd.Series, rows: np.ndarray, column: str,
     index = values.index
     if isinstance(values.dtype, pd.DatetimeTZDtype):
         stamps = values.dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
-        stamps = time_range(stamps, stamps.astype(str), rows, column, problems)
+        stamps = time_range(stamps, None, rows, column, problems)
         return stamps, pd.Series(False, index=index), stamps.notna()
     if pd.api.types.is_datetime64_dtype(values.dtype):
         stamps = values.dt.tz_localize("UTC").astype("datetime64[ns, UTC]")
-        stamps = time_range(stamps, stamps.astype(str), rows, column, problems)
+        stamps = time_range(stamps, None, rows, column, problems)
         return stamps, stamps.notna(), pd.Series(False, index=index)
     text = values.astype(object)
     present = text.notna().to_numpy()
@@ -156,16 +156,19 @@ def calendar_times(text: pd.Series, formats: Sequence[str] | None = None) -> np.
     return np.fromiter((is_time(v) for v in text), dtype=bool, count=len(text))
 
 
-def time_range(stamps: pd.Series, text: pd.Series, rows: np.ndarray, column: str,
+def time_range(stamps: pd.Series, text: pd.Series | None, rows: np.ndarray, column: str,
                problems: list[Problem], also: np.ndarray | None = None) -> pd.Series:
     """``stamps`` with the times outside the years 1970-2100 (and the rows ``also`` flags:
-    times too far out to parse) as NaT, all of them reported in one problem naming the values."""
+    times too far out to parse) as NaT, all of them reported in one problem naming the values
+    as written (``text``; the times themselves when None)."""
     far = (stamps.notna() & ((stamps < EARLIEST) | (stamps >= LATEST))).to_numpy()
     if also is not None:
         far = far | also
     if not far.any():
         return stamps
-    problems.append(row_problem(column, rows[far], RANGE_WHAT, RANGE_HINT, text[far].head(50)))
+    written = text if text is not None else stamps.astype(str)
+    problems.append(row_problem(column, rows[far], RANGE_WHAT, RANGE_HINT,
+                                written[far].head(50)))
     return stamps.where(~far)
 
 

@@ -144,6 +144,8 @@ def read_text(path: str | Path, label: str, *, encoding: str | None = None,
 def decode(data: bytes, label: str, *, encoding: str | None = None, what: str = "CSV UTF-8",
            option: bool = True) -> str:
     """``read_text`` on bytes already read."""
+    if encoding is not None and (problems := check_encoding(encoding)):
+        raise LogError(problems, label)
     if encoding is None or codecs.lookup(encoding).name == UTF8:
         for bom, name in _BOMS:
             if data.startswith(bom) and not option:
@@ -182,8 +184,8 @@ def _undecodable(data: bytes, err: UnicodeDecodeError, encoding: str, what: str,
     offset = err.start
     line = data.count(b"\n", 0, offset) + 1
     column = offset - (data.rfind(b"\n", 0, offset) + 1) + 1
-    bad = data[err.start:max(err.end, err.start + 1)][:4].hex(" ")
-    where = f"byte {offset} (line {line}, column {column}) is 0x{bad}"
+    bad = " ".join(f"0x{b:02x}" for b in data[err.start:max(err.end, err.start + 1)][:4])
+    where = f"byte {offset} (line {line}, column {column}) is {bad}"
     name = "UTF-8" if encoding == "utf-8-sig" else encoding
     if _binary(data):
         return Problem("", f"not a text file: {where} and the file holds many control bytes, so "
