@@ -16,9 +16,10 @@ import pandas as pd
 
 from revsim.analysis.ci import cut_to_bounds, t_interval
 from revsim.calibrate.evidence import scenario_key
-from revsim.calibrate.fit_log import FitInputError, read_log
+from revsim.calibrate.fit_log import BROKEN_FIT, FitInputError, read_log
 from revsim.calibrate.journeys import build_journeys, invoice_outcomes
 from revsim.calibrate.log import EventLog
+from revsim.calibrate.text_input import unexpected
 from revsim.errors import Problem
 from revsim.experiment import (
     RunOptions,
@@ -138,14 +139,17 @@ def backtest(scenario: Model | HasModel, log: EventLog | str | Any, *, replicati
     warmup_h = min(model.warmup, horizon_h / 2)
     seed = check_seed(seed)
     check_window(model, horizon_h, warmup_h, replications)
+    window_start = start + pd.Timedelta(hours=warmup_h)
+    try:  # before the replications: a log that breaks it costs no simulation
+        observed = observed_kpis(log, window_start)
+    except BROKEN_FIT as err:
+        raise unexpected(err, log.source, "reading the observed KPIs") from err
     with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
                        tasks=replications) as executor:
         runs = run_points({"scenario": model}, replications, seed,
                           options=RunOptions(horizon=horizon_h, warmup=warmup_h,
                                              artefacts=False),
                           executor=executor, progress=progress, label="replications")
-    window_start = start + pd.Timedelta(hours=warmup_h)
-    observed = observed_kpis(log, window_start)
     sim = simulated_values(_tidy(runs), [s.name for s in model.stages])
     rows = []
     for kpi, (obs, unit) in observed.items():

@@ -19,8 +19,8 @@ from revsim.calibrate.input_warnings import collected_warnings
 from revsim.calibrate.log import EventLog, read_event_log
 from revsim.calibrate.mapping import load_mapping
 from revsim.calibrate.raw_table import read_csv_text
-from revsim.calibrate.text_input import check_encoding, shown
-from revsim.errors import Problem, ProblemsError, suggest
+from revsim.calibrate.text_input import check_encoding, shown, unexpected
+from revsim.errors import Problem, ProblemsError, RevsimError, suggest
 from revsim.progress import progress_bar
 
 FORMATS = {
@@ -31,6 +31,12 @@ FORMATS = {
     "ar": generic_ar,
     "maven": maven_pipeline,
 }
+
+
+BROKEN_FIT = (ValueError, TypeError, KeyError, IndexError, ArithmeticError)
+"""What a fit raises when a log that passed every check still breaks it (a bug to report):
+a message naming the file, never a traceback. revsim's own errors (LogError is a ValueError)
+pass through as they are."""
 
 
 class FitInputError(ProblemsError):
@@ -92,6 +98,11 @@ def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any 
         step("reading the log")
         events = read_log(log, mapping=mapping, as_of=as_of, format=format, encoding=encoding)
         with collected_warnings(f"fitting {shown(events.source, 80)}") as lines:
-            fitted = fit_log(events, name=name, step=step)
+            try:
+                fitted = fit_log(events, name=name, step=step)
+            except RevsimError:
+                raise
+            except BROKEN_FIT as err:
+                raise unexpected(err, events.source, "fitting") from err
         fitted.warnings = [*events.warnings, *lines]
         return fitted

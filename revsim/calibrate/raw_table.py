@@ -15,14 +15,14 @@ import datetime as dt
 import io
 import re
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from revsim.calibrate.text_input import LogError, read_text, shown
+from revsim.calibrate.text_input import LogError, nul_lines, read_text, shown
 from revsim.errors import Problem
 
 SHOW_ROWS = 5
@@ -225,7 +225,10 @@ def read_csv_text(path: str | Path, label: str, *, skip_blank_lines: bool = True
         raise LogError([Problem("", "the file is empty; export it again with its header row")],
                        label)
     sep = _delimiter(text)
-    header = next(csv.reader(io.StringIO(text.lstrip("\r\n")), delimiter=sep), [])
+    try:
+        header = next(_records(text.lstrip("\r\n"), sep), [])
+    except csv.Error:  # a header cell over the csv module's size limit: no check of the names
+        header = []
     problems = _nul_problems(text, sep, header) if "\x00" in text else []
     if problems:
         raise LogError(problems, label)
@@ -238,7 +241,7 @@ def read_csv_text(path: str | Path, label: str, *, skip_blank_lines: bool = True
     except pd.errors.EmptyDataError:
         raise LogError([Problem("", "the file is empty; export it again with its header row")],
                        label) from None
-    except (pd.errors.ParserError, pd.errors.ParserWarning) as err:
+    except (ValueError, pd.errors.ParserWarning) as err:  # pandas' ParserError is a ValueError
         raise LogError([_ragged(text, sep, header, err)], label) from None
     names = [name.strip() for name in header]
     if len(names) == frame.shape[1] and len(set(n for n in names if n)) < len([n for n in names
@@ -251,24 +254,35 @@ def _nul_problems(text: str, sep: str, header: list[str]) -> list[Problem]:
     """Where the NUL characters are: by column, with their rows (the header is row 1)."""
     hits: dict[str, list[int]] = {}
     values: dict[str, list[str]] = {}
-    reader = csv.reader(io.StringIO(text), delimiter=sep)
-    for row, record in enumerate(reader, start=1):
-        for i, value in enumerate(record):
-            if "\x00" in value:
-                name = "header" if row == 1 else (
-                    header[i].strip() if i < len(header) and header[i].strip() else
-                    f"column {i + 1}")
-                hits.setdefault(name, []).append(row)
-                values.setdefault(name, []).append(value)
-    return [row_problem(name, np.asarray(rows), "NUL character (\\x00) in the text:",
-                        "the file is damaged or partly binary: export it again, or delete the "
-                        "NUL characters", values[name])
+    fix = "the file is damaged or partly binary: export it again, or delete the NUL characters"
+    try:
+        for row, record in enumerate(_records(text, sep), start=1):
+            for i, value in enumerate(record):
+                if "\x00" in value:
+                    name = "header" if row == 1 else (
+                        header[i].strip() if i < len(header) and header[i].strip() else
+                        f"column {i + 1}")
+                    hits.setdefault(name, []).append(row)
+                    values.setdefault(name, []).append(value)
+    except csv.Error:  # a field over the csv module's size limit: say the lines instead
+        lines = nul_lines(text)
+        return [Problem("", f"NUL character (\\x00) in the text on line"
+                            f"{'s' if len(lines) > 1 else ''} {', '.join(map(str, lines[:5]))}"
+                            f"{f' (+{len(lines) - 5} more)' if len(lines) > 5 else ''}; {fix}")]
+    return [row_problem(name, np.asarray(rows), "NUL character (\\x00) in the text:", fix,
+                        values[name])
             for name, rows in hits.items()]
+
+
+def _records(text: str, sep: str) -> Iterator[list[str]]:
+    """The CSV records of ``text`` as Python's csv module reads them (a carriage return alone
+    ends a line too); a field over the module's size limit raises ``csv.Error``."""
+    return csv.reader(io.StringIO(text, newline=""), delimiter=sep)
 
 
 def _unclosed_quote(text: str, sep: str) -> int | None:
     """The line where a quoted value starts that runs to the end of the file, if one does."""
-    reader = csv.reader(io.StringIO(text), delimiter=sep, strict=True)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep, strict=True)
     start = 1
     try:
         for _ in reader:
@@ -288,7 +302,7 @@ def _ragged(text: str, sep: str, header: list[str], err: Exception) -> Problem:
                            'closing quote, and write a quote inside a quoted value as two ("")')
     wide: list[int] = []
     try:
-        for row, record in enumerate(csv.reader(io.StringIO(text), delimiter=sep), start=1):
+        for row, record in enumerate(_records(text, sep), start=1):
             if row > 1 and len(record) > len(header):
                 wide.append(row)
     except csv.Error:

@@ -75,6 +75,15 @@ def _capped(message: str) -> str:
     return message if extra <= 0 else f"{message[:MESSAGE_CHARS]}...(+{extra} characters)"
 
 
+def unexpected(err: Exception, source: str, doing: str) -> LogError:
+    """The error for a log that passed every check and still broke ``doing`` (a fit, the
+    backtest's reading of it): the exception in one line, so that the user gets a message naming
+    the file instead of a traceback, and revsim a report; the exception is kept as the cause."""
+    return LogError([Problem("", f"{doing} failed on this log ({type(err).__name__}: "
+                                 f"{shown(err, 150)}); the log passed every check, so this is a "
+                                 "revsim bug: please report it with the log")], source)
+
+
 class InputWarning(UserWarning):
     """An input that revsim read, but that looks odd enough to say so (a UTF-16 file, a log
     with one case): the result is valid, and the warning says what it rests on."""

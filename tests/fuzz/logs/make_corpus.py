@@ -237,6 +237,15 @@ def structure() -> None:
                                     csv_bytes("case_id;activity;timestamp",
                                               ["O1;mql;2024-01-01", "O1;sql;2024-01-02;x"])},
         fit("shape_semicolons.csv"), ["row 3: more values", "semicolons"])
+    add("shape_cr_line_ends", {"shape_cr_line_ends.csv": GOOD.replace(b"\n", b"\r")},
+        fit("shape_cr_line_ends.csv"), ["wrote the fitted scenario"], exit=0,
+        odd="old Mac line ends (a carriage return alone) are line ends")
+    add("shape_huge_header_cell", {"shape_huge_header_cell.csv": csv_bytes(
+        "case_id,activity,timestamp," + "h" * 200_000, ["O1,mql,2024-01-01,x"])},
+        fit("shape_huge_header_cell.csv"), ["shape_huge_header_cell.csv"])
+    add("nul_in_huge_field", {"nul_in_huge_field.csv": csv_bytes(
+        "case_id,activity,timestamp", ["O1,mql,2024-01-01", "O1," + "n" * 200_000 + "\x00,2024-01-02"])},
+        fit("nul_in_huge_field.csv"), ["NUL character", "line 3"])
     add("shape_folder_as_log", {}, ["fit", "{here}", "-o", "{out}/fitted.toml"],
         ["is a directory"])
     add("shape_missing_file", {}, fit("no_such_log.csv"), ["no_such_log.csv", "file not found"])
@@ -383,7 +392,7 @@ def odd_but_valid() -> None:
         fit("odd_attribute_stage.csv"), ["wrote the fitted scenario"], exit=0,
         odd="an attribute named stage is only data")
     pairs = []
-    for i, r in enumerate(good_rows()):
+    for r in good_rows():
         if ",stage:demo," in r:
             pairs += [r.replace("10:30:00Z", "10:00:00Z") + ",start", r + ",complete"]
         else:
