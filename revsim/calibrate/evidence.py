@@ -18,9 +18,14 @@ from revsim.scenario.schema import TERMINALS
 MIN_FIT = 5  # fewer uncensored observations than this: a fixed median instead of a fit
 
 
+KEY_CHARS = 60  # a longer label is cut: keys name report files too, and file names are short
+
+
 def scenario_key(name: str) -> str:
-    """A safe stage name: lower case, words joined by underscores, never an outcome name."""
-    key = re.sub(r"[^0-9a-zA-Z_]+", "_", str(name)).strip("_").lower() or "stage"
+    """A safe stage name: lower case, words joined by underscores, at most KEY_CHARS long,
+    never an outcome name."""
+    key = re.sub(r"[^0-9a-zA-Z_]+", "_", str(name)).strip("_").lower()[:KEY_CHARS].strip("_") \
+        or "stage"
     return f"{key}_stage" if key in TERMINALS or key == "nurture" else key
 
 

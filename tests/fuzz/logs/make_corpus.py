@@ -417,6 +417,11 @@ def odd_but_valid() -> None:
     add("odd_onboarding_without_invoices", {"odd_onboarding.csv": csv_bytes(HEADER, onboarding)},
         fit("odd_onboarding.csv"), ["wrote the fitted scenario"], exit=0,
         odd="won deals go on to onboarding although the log has no invoices")
+    long_stage = [r.replace("stage:demo", "stage:" + "Z" * 300) for r in good_rows()]
+    add("odd_long_stage_label", {"odd_long_stage.csv": csv_bytes(HEADER, long_stage)},
+        ["fit", "{here}/odd_long_stage.csv", "-o", "{out}/fitted.toml", "--report",
+         "{out}/report"], ["wrote the fitted scenario", "report files"], exit=0,
+        odd="a 300-character stage label is cut to a 60-character key (report file names too)")
     add("odd_due_dates_decades_out", {"odd_due_far.csv": csv_bytes(
         "case_id,activity,timestamp,amount,due_date",
         [f"I{i},invoice_issued,2024-01-{i + 1:02d},5,2099-01-{i + 1:02d}" for i in range(6)])},
