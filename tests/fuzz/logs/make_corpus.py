@@ -635,6 +635,17 @@ def exports() -> None:
            mutate(3, "1002,C2,20200102,20200202,9999-12-31,201", ar),
            ["clear_date: row 3: time outside the years"])
 
+    for short, fmt, header, expect in (
+            ("hs", "hubspot", HS_HEADER, "Create Date: row 2: blank"),
+            ("stripe", "stripe", STRIPE_HEADER, "created: row 2: blank"),
+            ("ar", "ar", AR_HEADER, "document_create_date: row 2: blank"),
+            ("sf", "salesforce", SF_HEADER, "CreatedDate: row 2: blank"),
+            ("maven", "maven", MAVEN_HEADER, "deal_stage: row 2: blank")):
+        export(f"{short}_row_of_commas", fmt, header, ["," * header.count(",")], [expect])
+    for short, fmt, header in (("hs", "hubspot", HS_HEADER), ("stripe", "stripe", STRIPE_HEADER),
+                               ("ar", "ar", AR_HEADER)):
+        export(f"{short}_header_only", fmt, header, [], ["no events in the file"])
+
     mv = maven_rows()
     export("maven_missing_columns", "maven", "opportunity_id,deal_stage", ["1,Won"],
            ["no sales_agent column"])
