@@ -12,7 +12,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
-from revsim.calibrate.evidence import scenario_key
+from revsim.calibrate.evidence import scenario_key, scenario_keys
 from revsim.calibrate.journeys import Journeys
 from revsim.calibrate.rates import RateFit, fit_rate
 
@@ -50,12 +50,24 @@ def _segment_keys(journeys: pd.DataFrame) -> pd.Series:
         pd.Series("all", index=journeys.index)
 
 
-def fit_segments(j: Journeys) -> tuple[dict[str, Any], dict[str, str]]:
+def fit_segments(j: Journeys, excluded: dict[str, int] | None = None
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
     """A value distribution for every segment the sources will send leads from: its own won
-    deals' amounts, or all won deals' when it has fewer than two (e.g. no deal won yet)."""
+    deals' amounts, or all won deals' when it has fewer than two (e.g. no deal won yet).
+
+    Won deals whose amount is 0 or negative (a credit, a placeholder), or missing while others
+    have one, are left out of the values and counted in ``excluded``."""
     won = j.journeys["outcome"] == "won"
     amount = j.journeys["amount"]
     has_amount = won & amount.notna() & (amount > 0)
+    if excluded is not None:
+        not_positive = int((won & amount.notna() & (amount <= 0)).sum())
+        if not_positive:
+            excluded["won deals with an amount of 0 or less (left out of the deal values)"] = \
+                not_positive
+        missing = int((won & amount.isna()).sum())
+        if missing and has_amount.any():
+            excluded["won deals without an amount (left out of the deal values)"] = missing
     if not has_amount.any():
         return {}, {}
     keys = _segment_keys(j.journeys)
@@ -90,8 +102,11 @@ class ArrivalGroup(NamedTuple):
     source_total: int  # journeys of this source in the log, over all its entry stages
 
 
-def arrival_groups(j: Journeys, stage_keys: dict[str, str]) -> Iterator[ArrivalGroup]:
-    """Each source's journeys by the stage they enter.
+def arrival_groups(j: Journeys, stage_keys: dict[str, str],
+                   excluded: dict[str, int] | None = None) -> Iterator[ArrivalGroup]:
+    """Each source's journeys by the stage they enter: a journey arrives when it enters its
+    first stage; journeys that never enter one (a lead created, then disqualified) are not
+    arrivals, and are counted in ``excluded``.
 
     A source whose journeys start at different stages (leads at mql, opportunities created
     directly) becomes one source per entry stage, so that every entry stays reachable.
@@ -99,14 +114,19 @@ def arrival_groups(j: Journeys, stage_keys: dict[str, str]) -> Iterator[ArrivalG
     first = j.visits.sort_values("entered").groupby("journey", sort=False).first()
     jj = j.journeys.set_index("journey")
     jj["entry"] = first["stage"]
+    stageless = int(jj["entry"].isna().sum())
+    if stageless and excluded is not None:
+        excluded["journeys without a stage event, e.g. a lead created then disqualified before "
+                 "mql (not in the arrivals or routes)"] = stageless
     jj = jj[jj["entry"].notna()]
     source_col = jj["source"].fillna("leads") if jj["source"].notna().any() \
         else pd.Series("leads", index=jj.index)
     entries_of = {str(k): int(v) for k, v in jj.groupby(source_col)["entry"].nunique().items()}
     totals = {str(k): int(v) for k, v in source_col.value_counts().items()}
+    source_keys = scenario_keys(entries_of)
     for (source, entry_stage), g in jj.groupby([source_col, jj["entry"]]):
         src = str(source)
-        key = scenario_key(src)
+        key = source_keys[src]
         if entries_of[src] > 1:
             key = f"{key}_to_{stage_keys[str(entry_stage)]}"
         yield ArrivalGroup(key, src, str(entry_stage), g, entries_of[src], totals[src])
@@ -125,11 +145,12 @@ def weekly_counts(created: pd.Series, start: pd.Timestamp, period_h: float
 
 
 def fit_sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd.Timestamp,
-                comments: dict[str, str], with_segments: bool, notes: list[str]
-                ) -> tuple[dict[str, Any], pd.DataFrame]:
+                comments: dict[str, str], with_segments: bool, notes: list[str],
+                excluded: dict[str, int] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+    """One arrival source per source (and entry stage); see :func:`arrival_groups`."""
     out: dict[str, Any] = {}
     rows = []
-    for group in arrival_groups(j, stage_keys):
+    for group in arrival_groups(j, stage_keys, excluded):
         key, g = group.key, group.journeys
         created = g["created"]
         rate = fit_rate(*weekly_counts(created, start, period_h))

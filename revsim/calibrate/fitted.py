@@ -19,6 +19,7 @@ from revsim.calibrate.fit_plots import plot_qq, plot_survival
 from revsim.calibrate.fitting import DurationFit
 from revsim.calibrate.journeys import Journeys
 from revsim.calibrate.log import EventLog
+from revsim.calibrate.text_input import one_line
 from revsim.io import atomic_path, write_csv, write_text
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import parse_toml
@@ -42,6 +43,11 @@ class FittedScenario:
     journeys: Journeys
     header: list[str] = field(default_factory=list)
     draws: DrawsFile | None = field(default=None, init=False)  # written by write()
+    excluded: dict[str, int] = field(default_factory=dict)
+    """Rows of the log that a part of the fit left out, counted by reason (the reason names
+    the unit: journeys, invoices, won deals). Rows skipped while reading are ``log.skipped``."""
+    warnings: list[str] = field(default_factory=list)
+    """What was odd about the input or the fit, one line each (revsim.calibrate.input_warnings)."""
 
     def to_toml(self, draws: DrawsFile | None = None) -> str:
         """The scenario as TOML, every fitted number annotated; with ``draws`` (written by
@@ -75,7 +81,23 @@ class FittedScenario:
 
 
 def _k(key: str) -> str:
-    return key if _BARE.match(key) else json.dumps(key)
+    return key if _BARE.match(key) else toml_string(key)
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string: quotes, backslashes and every control character
+    escaped (a label's line break stays inside the string, it cannot start a table), non-ASCII
+    as ``\\uXXXX``; an unpaired surrogate (a file name that was not UTF-8) has no TOML form and
+    becomes U+FFFD."""
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return json.dumps(text).replace("\x7f", "\\u007f")
+
+
+def comment_text(text: str) -> str:
+    """``text`` fit for one TOML comment line: line breaks and other control characters (which
+    TOML forbids in comments, and which would end the comment) escaped, as messages show them."""
+    return one_line(str(text))
 
 
 def _v(value: Any) -> str:
@@ -93,7 +115,7 @@ def _v(value: Any) -> str:
             raise ValueError("cannot write a NaN or infinite number to a scenario")
         return repr(round(value, 10))
     if isinstance(value, str):
-        return json.dumps(value)
+        return toml_string(value)
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{_k(k)} = {_v(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list | tuple):
@@ -107,13 +129,17 @@ def scenario_toml(fitted: FittedScenario, draws: DrawsFile | None = None) -> str
     """The fitted scenario as TOML text, comments above the values they explain."""
     lines = [
         "# Scenario fitted by `revsim fit` from an event log.",
-        f"# log: {fitted.log.source}; as of {fitted.log.as_of}; "
+        f"# log: {comment_text(fitted.log.source)}; as of {fitted.log.as_of}; "
         f"{fitted.log.events['case_id'].nunique()} cases, {len(fitted.log.events)} events.",
         "# Every fitted number is annotated with its evidence (n, censoring, CIs, fit",
         "# statistics). Open cases were right-censored at the as-of time, not dropped.",
     ]
+    if fitted.excluded:
+        lines.append(f"# {comment_text(excluded_text(fitted.excluded))}")
+    for warning in fitted.warnings:
+        lines.append(f"# WARNING: {comment_text(warning)}")
     for note in fitted.notes:
-        lines.append(f"# NOTE: {note}")
+        lines.append(f"# NOTE: {comment_text(note)}")
     lines.append("")
     comments = fitted.comments
 
@@ -124,7 +150,7 @@ def scenario_toml(fitted: FittedScenario, draws: DrawsFile | None = None) -> str
             if isinstance(value, dict) and _is_table(value):
                 continue
             if dotted in comments:
-                for chunk in _wrap(comments[dotted]):
+                for chunk in _wrap(comment_text(comments[dotted])):
                     lines.append(f"# {chunk}")
             lines.append(f"{_k(key)} = {_v(value)}")
         lines.append("")
@@ -168,6 +194,12 @@ def _wrap(text: str, width: int = 96) -> list[str]:
     if line:
         out.append(line)
     return out
+
+
+def excluded_text(excluded: dict[str, int]) -> str:
+    """``excluded from the fit: <reason>: 2; <reason>: 1`` or ``excluded from the fit: none``."""
+    parts = "; ".join(f"{why}: {n:,}" for why, n in excluded.items())
+    return f"excluded from the fit: {parts or 'none'}"
 
 
 def write_report(fitted: FittedScenario, out: str | Path, *, plots: bool = True) -> list[Path]:
@@ -218,7 +250,7 @@ def _plots(fitted: FittedScenario, out: Path) -> list[Path]:
 def summary_markdown(fitted: FittedScenario) -> str:
     log = fitted.log
     lines = [
-        f"# Calibration summary: {log.source}",
+        f"# Calibration summary: {comment_text(log.source)}",
         "",
         f"- as of: {log.as_of}; period {log.start} to {log.as_of}",
         f"- cases: {log.events['case_id'].nunique()}, events: {len(log.events)}",
@@ -229,6 +261,9 @@ def summary_markdown(fitted: FittedScenario) -> str:
     if log.skipped:
         lines.append("- skipped rows: " + ", ".join(f"{n} ({why})" for why, n in
                                                    log.skipped.items()))
+    if fitted.excluded:
+        lines.append(f"- {excluded_text(fitted.excluded)}")
+    lines += [f"- warning: {comment_text(w)}" for w in fitted.warnings]
     lines += ["", "## Arrivals", "", _md(fitted.arrivals), "", "## Routes", "",
               _md(fitted.transitions), "", "## Fitted durations", ""]
     for path, fit in fitted.fits.items():
@@ -241,7 +276,7 @@ def summary_markdown(fitted: FittedScenario) -> str:
             lines.append(fit.note)
         lines += ["", _md(fit.table), ""]
     if fitted.notes:
-        lines += ["## Notes", ""] + [f"- {n}" for n in fitted.notes] + [""]
+        lines += ["## Notes", ""] + [f"- {comment_text(n)}" for n in fitted.notes] + [""]
     return "\n".join(lines)
 
 

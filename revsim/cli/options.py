@@ -176,6 +176,9 @@ format_opt = click.option(
 )
 mapping_opt = click.option("--mapping", type=click.Path(dir_okay=False),
                            help="TOML file mapping raw activity labels to canonical ones.")
+encoding_opt = click.option("--encoding", metavar="NAME",
+                            help="The CSV file's text encoding, e.g. cp1252 or utf-16 "
+                            "(default: UTF-8).")
 as_of_opt = click.option("--as-of", "as_of", metavar="TIMESTAMP", callback=timestamp_flag,
                          help="Extract time; open cases are right-censored here "
                          "(default: the last event).")
