@@ -18,7 +18,7 @@ from revsim.calibrate.fit_plots import plot_qq, plot_survival
 from revsim.calibrate.fitting import DurationFit
 from revsim.calibrate.journeys import Journeys
 from revsim.calibrate.log import EventLog
-from revsim.io import write_csv, write_text
+from revsim.io import atomic_path, write_csv, write_text
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import parse_toml
 from revsim.scenario.model import Model
@@ -186,7 +186,8 @@ def _plots(fitted: FittedScenario, out: Path) -> list[Path]:
             fig.suptitle(path)
             fig.tight_layout()
             target = out / f"fit_{re.sub(r'[^A-Za-z0-9_]+', '_', path)}.png"
-            fig.savefig(target, dpi=110)
+            with atomic_path(target) as tmp:
+                fig.savefig(tmp, format="png", dpi=110)
             written.append(target)
         finally:
             plt.close(fig)
