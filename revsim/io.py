@@ -268,6 +268,9 @@ def output_set(folder: str | Path, manifest_name: str,
     """
     path = make_folder(folder)
     clean_staging(path)
+    for stale in (*path.glob(f".{manifest_name}.*.part"),  # a kill while writing the manifest
+                  *path.glob(f"..{manifest_name}{PENDING_SUFFIX}.*.part")):
+        stale.unlink(missing_ok=True)
     try:
         staged = OutputSet(path, manifest_name, known)
     except OSError as err:
