@@ -267,6 +267,10 @@ def output_set(folder: str | Path, manifest_name: str,
     next write.
     """
     path = make_folder(folder)
+    current = _read_json(path / manifest_name)
+    if isinstance(current, dict) and "spec_hash" in current:
+        raise OutputError([Problem("", "holds a sweep (its manifest.json has a spec_hash); "
+                                   "write to another folder")], str(path))
     clean_staging(path)
     for stale in (*path.glob(f".{manifest_name}.*.part"),  # a kill while writing the manifest
                   *path.glob(f"..{manifest_name}{PENDING_SUFFIX}.*.part")):

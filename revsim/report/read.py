@@ -149,7 +149,8 @@ def _list_files(result: ResultsFolder, owned: set[str]) -> None:
     names = sorted(p.name for p in path.iterdir()
                    if not p.name.startswith(".") and p.suffix != ".html")
     result.files = [n for n in names if (path / n).is_file()]
-    result.foreign = [n for n in names if n not in owned]
+    # folders are the user's (a plots folder inside, say); loose files are what could mislead
+    result.foreign = [n for n in result.files if n not in owned]
 
 
 def _check_files(path: Path, manifest: dict[str, Any]) -> set[str]:
