@@ -146,3 +146,25 @@ def test_a_run_into_a_sweep_folder_is_refused(base, tmp_path) -> None:
     assert done.exit_code == 2, done.output
     assert "holds a sweep" in done.output and "Traceback" not in done.output
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+
+
+def test_plots_of_two_runs_are_never_mixed(base, tmp_path) -> None:
+    """A plots folder is replaced as a whole: a plot the new run does not draw is removed; plots
+    written into the results folder belong to it (the report checks them, marks nothing)."""
+    out = tmp_path / "out"
+    assert CliRunner().invoke(main, [*run_args(base, out, 3), "--plots", str(out)]
+                              ).exit_code == 0
+    manifest = json.loads((out / "plots_manifest.json").read_text())
+    assert "funnel.png" in manifest["files"]
+    (out / "queue_gone.png").write_bytes(b"an earlier run's plot")
+    manifest["files"]["queue_gone.png"] = "0" * 64
+    (out / "plots_manifest.json").write_text(json.dumps(manifest))
+    report = CliRunner().invoke(main, ["report", str(out), "-o", str(tmp_path / "r.html")])
+    assert report.exit_code == 2 and "queue_gone.png: does not match its checksum" in \
+        report.output, report.output
+    assert CliRunner().invoke(main, [*run_args(base, out, 4), "--plots", str(out)]
+                              ).exit_code == 0
+    assert not (out / "queue_gone.png").exists()
+    report = CliRunner().invoke(main, ["report", str(out), "-o", str(tmp_path / "r.html")])
+    assert report.exit_code == 0, report.output
+    assert "notice" not in report.output

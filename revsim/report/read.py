@@ -28,7 +28,8 @@ BOTTLENECK_FILES = ("bottleneck_pools.csv", "bottleneck_stages.csv", "bottleneck
 COMPARISON_FILES = ("comparison.csv", "kpis_base.csv")
 # Each command's manifest in a run folder, and the file that says its files are there.
 MANIFESTS = {"manifest.json": "revsim run", "bottlenecks_manifest.json": "revsim bottlenecks",
-             "comparison_manifest.json": "revsim compare"}
+             "comparison_manifest.json": "revsim compare",
+             "plots_manifest.json": "the command with --plots"}
 EXTRA_MARKERS = {"bottlenecks_manifest.json": "bottleneck_pools.csv",
                  "comparison_manifest.json": "comparison.csv"}
 # What a sweep folder holds besides its manifest (tables, the store's parts and lock).
@@ -181,7 +182,8 @@ def _verified(path: Path, name: str, command: str, manifest: dict[str, Any],
     if not isinstance(files, dict):  # written by a revsim that kept no checksums
         known = {"manifest.json": (*RUN_FILES, "summary.csv", "series.csv", "visits.csv",
                                    "scenario.toml"),
-                 "bottlenecks_manifest.json": BOTTLENECK_FILES}.get(name, COMPARISON_FILES)
+                 "bottlenecks_manifest.json": BOTTLENECK_FILES,
+                 "comparison_manifest.json": COMPARISON_FILES}.get(name, ())
         return {n for n in known if (path / n).is_file()} | (
             {p.name for p in path.glob("kpis_variant*.csv")}
             if name == "comparison_manifest.json" else set())
@@ -250,6 +252,10 @@ def _read_sweep(path: Path, manifest: dict[str, Any]) -> ResultsFolder:
     if isinstance(tables, dict):  # the tables' checksums, recorded when they were written
         _verified(path, "manifest.json", "revsim sweep ... --resume", {"files": tables},
                   problems)
+    plots = "plots_manifest.json"
+    if (path / plots).is_file():  # the sweep's --plots written into its own folder
+        owned |= {plots} | _verified(path, plots, MANIFESTS[plots], _read_manifest(path, plots),
+                                     problems)
     if problems:
         raise ReportError(problems, str(path))
     try:
