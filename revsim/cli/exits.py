@@ -1,9 +1,10 @@
 """How a command ends: revsim's own errors become one clean line per problem on stderr and a
 Unix exit code, never a traceback.
 
-Bad input (a scenario, a flag, a path) exits 2; an interrupted run exits 130 and leaves no
-half-written file; a system failure after the input was accepted (a full disk, a lost
-connection) exits 1.
+Bad input (a scenario, a flag, a path) and a write that failed (a full disk, a read-only folder:
+revsim.io.OutputError names the path) exit 2; an interrupted run exits 130 and leaves no
+half-written file; another system failure after the input was accepted (a lost connection)
+exits 1.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_INPUT = 2
 EXIT_TASKS_FAILED = 1  # a sweep finished, but some tasks raised (reported; --resume retries)
-EXIT_SYSTEM = 1  # the input was fine but the system failed (a full disk, a lost connection)
+EXIT_SYSTEM = 1  # the input was fine but the system failed (a lost connection)
 EXIT_INTERRUPTED = 130
 
 

@@ -9,7 +9,7 @@ import matplotlib
 
 from revsim.cli.exits import echo_err, handles_errors
 from revsim.cli.output import OUT_FILE, unwritable
-from revsim.report import write_report
+from revsim.report import read_results, write_report
 
 
 @click.command()
@@ -29,5 +29,9 @@ def report(results_dir: str, output: str | None) -> None:
             raise click.BadParameter(f"{problem}, or write the report elsewhere with -o",
                                      param_hint="RESULTS_DIR")
     matplotlib.use("Agg")  # files only: never open a window
-    path = write_report(results_dir, output)
+    results = read_results(results_dir)
+    for name in results.foreign:
+        echo_err(f"notice: {results.path / name} is not named by any manifest in the folder; "
+                 "it is not part of these results and was not read")
+    path = write_report(results, output)
     echo_err(f"wrote the report to {path}")

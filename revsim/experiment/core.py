@@ -181,6 +181,8 @@ def run_points(points: Mapping[str, Model], replications: int, seed: int, *,
         while pending:
             finished, _ = wait(set(pending), return_when=FIRST_COMPLETED)
             harvest(finished, bar)
+    if store is not None:
+        store.flush()
     by_point = {p: [s for r in reps if (p, r) in results for s in results[(p, r)]]
                 for p in names}
     return Runs(by_point, failed, ran=len(todo), skipped=len(reps) * len(names) - len(todo))

@@ -1,7 +1,8 @@
 """Where tasks run, behind the concurrent.futures Executor interface: in this process (serial),
 in a local process pool (the default), or on a Dask cluster (optional extra:
 ``pip install revsim[dask]``). :func:`open_executor` is the one way to get one; it always cleans
-up, and on Ctrl-C or an error it stops the workers at once, so none outlives its parent.
+up, and on Ctrl-C or an error it stops the workers at once. A local pool's workers also end by
+themselves when their parent ends in any way (SIGTERM, SIGKILL), so none outlives it.
 """
 
 from __future__ import annotations
@@ -10,12 +11,14 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 from revsim.errors import ExperimentError, Problem
+from revsim.io import pid_alive
 
 DASK_TIMEOUT_S = 10.0
 
@@ -45,10 +48,42 @@ def worker_count(jobs: int | None, tasks: int | None = None) -> int:
     return max(1, min(n, tasks)) if tasks is not None else n
 
 
-def _ignore_sigint() -> None:
+PARENT_POLL_S = 0.5
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _end_with_parent(creator: int) -> None:
+    """Make this worker die when its parent does, however the parent ends (SIGKILL too).
+
+    On Linux the kernel sends SIGKILL when the parent exits (prctl PR_SET_PDEATHSIG); where
+    that is unavailable, and for a parent that is not the one that started the pool (a fork
+    server), a daemon thread notices within PARENT_POLL_S seconds that the parent or the
+    pool's ``creator`` is gone.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes  # lazy: workers only
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent or not pid_alive(creator):  # gone before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent and pid_alive(creator):
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="revsim-parent-watch", daemon=True).start()
+
+
+def _init_worker(creator: int) -> None:
     # Ctrl-C is the parent's to handle: it stops the pool and exits cleanly. Workers that also
     # received it would each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent(creator)
 
 
 def stop_executor(executor: Executor) -> None:
@@ -176,7 +211,8 @@ def open_executor(jobs: int | None = None, *, scheduler: str | None = None,
         return
     workers = worker_count(jobs, tasks)
     executor: Executor = (SerialExecutor() if workers == 1 else
-                          ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint))
+                          ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                              initargs=(os.getpid(),)))
     try:
         yield executor
     except BaseException:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,10 +10,14 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from revsim.analysis.paired import adjust_across_variants, paired_differences
-from revsim.io import write_csv, write_text
+from revsim.io import output_set, write_csv
 from revsim.kpi_registry import format_signed, format_value, verdict, view
 from revsim.results.run_result import RunResult
 from revsim.table import replications_text, too_few_replications
+
+# What a comparison writes beside a run (its manifest lists them; an older revsim's manifest
+# without a list owns these names).
+COMPARISON_FILES = ("comparison.csv", "kpis_base.csv", "kpis_variant*.csv")
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -106,18 +109,16 @@ class Comparison:
         return self.base.write_plots(out, comparison=self.table)
 
     def to_dir(self, out: str | Path) -> list[Path]:
-        """Write comparison.csv (the full table) and each run's KPI table."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        written = [write_csv(self.table, out / "comparison.csv"),
-                   write_csv(self.base.kpis, out / "kpis_base.csv"),
-                   write_text(out / "comparison_manifest.json", json.dumps({**self.base.manifest,
-                                            "variants": list(self.variants), "notes": self.notes},
-                                           indent=2, default=str) + "\n")]
-        for i, (name, result) in enumerate(self.variants.items(), start=1):
-            frame = result.kpis.assign(variant=name)
-            written.append(write_csv(frame, out / f"kpis_variant{i}.csv"))
-        return written
+        """Write comparison.csv (the full table), each run's KPI table and
+        comparison_manifest.json, replacing the previous comparison's files in ``out`` as a
+        whole (see :func:`revsim.io.output_set`)."""
+        with output_set(out, "comparison_manifest.json", COMPARISON_FILES) as staged:
+            write_csv(self.table, staged.path("comparison.csv"))
+            write_csv(self.base.kpis, staged.path("kpis_base.csv"))
+            for i, (name, result) in enumerate(self.variants.items(), start=1):
+                write_csv(result.kpis.assign(variant=name), staged.path(f"kpis_variant{i}.csv"))
+            return staged.commit({**self.base.manifest, "variants": list(self.variants),
+                                  "notes": self.notes})
 
 
 __all__ = ["Comparison"]

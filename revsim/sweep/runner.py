@@ -208,14 +208,18 @@ def run_sweep(base: Mapping[str, Any] | Any, out: str | Path, *, params: Sequenc
     options = RunOptions(horizon=horizon, warmup=warmup, artefacts=False)
     kwargs: dict[str, Any] = dict(options=options, store=store, progress=progress,
                                   record_failures=True)
-    if executor is not None:
-        runs = run_points(models, replications, seed, executor=executor, **kwargs)
-    else:
-        with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
-                           dask_dashboard=dask_dashboard,
-                           tasks=len(chosen) * replications) as opened:
-            runs = run_points(models, replications, seed, executor=opened, **kwargs)
+    try:
+        if executor is not None:
+            runs = run_points(models, replications, seed, executor=executor, **kwargs)
+        else:
+            with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
+                               dask_dashboard=dask_dashboard,
+                               tasks=len(chosen) * replications) as opened:
+                runs = run_points(models, replications, seed, executor=opened, **kwargs)
+        failed = store.failures()
+    finally:
+        store.close()
     results, summary = tables(spec, runs.table, staff_cost)
     swept = sorted({k for p in chosen for k in p.changes})
-    return SweepResult(spec, Path(out), results, summary, swept, store.failures(), runs.ran,
+    return SweepResult(spec, Path(out), results, summary, swept, failed, runs.ran,
                        runs.skipped, round(time.perf_counter() - started, 3))
