@@ -19,13 +19,18 @@ from revsim.version import __version__
 
 if TYPE_CHECKING:
     from revsim.api import Scenario, load, loads
+    from revsim.io import raw_csv
     from revsim.results import RunResult
+    from revsim.state_api import build_state, read_state
 
 _LAZY_NAMES = {
     "Scenario": "revsim.api",
     "load": "revsim.api",
     "loads": "revsim.api",
+    "build_state": "revsim.state_api",
+    "read_state": "revsim.state_api",
     "RunResult": "revsim.results",
+    "raw_csv": "revsim.io",
 }
 """The public names imported on first use, and the module each comes from."""
 
@@ -44,19 +49,21 @@ def __dir__() -> list[str]:
 
 
 def fit(log: Any, *, mapping: Any = None, as_of: Any = None, format: str = "canonical",
-        name: str | None = None, progress: bool | None = None) -> Any:
+        name: str | None = None, progress: bool | None = None,
+        encoding: str | None = None) -> Any:
     """Fit a scenario to an event log (a path, a DataFrame or an EventLog).
 
     ``format`` picks an adapter for a raw export (canonical, salesforce, hubspot, stripe, ar,
     maven); ``mapping`` maps raw activity labels to canonical ones; ``as_of`` is the extract
-    time at which open cases are right-censored; ``progress=None`` shows the fit's steps on a
-    terminal only. Returns a FittedScenario (see :func:`revsim.calibrate.fit_log.fit`).
+    time at which open cases are right-censored; ``encoding`` is the file's text encoding
+    (default UTF-8); ``progress=None`` shows the fit's steps on a terminal only. Returns a
+    FittedScenario (see :func:`revsim.calibrate.fit_log.fit`).
     """
     # lazy: calibrate loads scipy, pandas and lifelines; `import revsim` must not
     from revsim.calibrate.fit_log import fit as fit_log
 
     return fit_log(log, mapping=mapping, as_of=as_of, format=format, name=name,
-                   progress=progress)
+                   progress=progress, encoding=encoding)
 
 
 __all__ = [
@@ -67,7 +74,10 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "__version__",
+    "build_state",
     "fit",
     "load",
     "loads",
+    "raw_csv",
+    "read_state",
 ]

@@ -7,22 +7,18 @@ import datetime as dt
 import platform
 import time
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor
 from pathlib import Path
 from typing import Any
 
 from revsim.analysis.forecast_stats import Target, parse_target
 from revsim.analysis.paired import check_comparable
-from revsim.analysis.precision import check_precision, first_round, next_round
-from revsim.analysis.warmup import detect_warmup
+from revsim.analysis.precision import check_precision
 from revsim.engine import COMPILED
 from revsim.errors import Problem, ScenarioError
 from revsim.experiment import (
     DEFAULT_SEED,
     Period,
-    ReplicationSummary,
     RunOptions,
-    Runs,
     calendar_periods,
     check_seed,
     check_window,
@@ -30,13 +26,21 @@ from revsim.experiment import (
     open_executor,
     run_points,
 )
-from revsim.progress import progress_bar
 from revsim.results import BottleneckReport, Comparison, Forecast, RunResult
 from revsim.results.bottleneck_report import build_report, marginal_variants
 from revsim.scenario.compile import compile_scenario
-from revsim.scenario.load import apply_overrides, parse_toml, read_toml, scenario_hash
+from revsim.scenario.load import apply_overrides, parse_toml, scenario_hash
 from revsim.scenario.model import Model
-from revsim.state.files import read_snapshot
+from revsim.scenario.parameters import ParameterDraws, draws_reference, read_draws
+from revsim.scenario_runs import (
+    BASE,
+    check_windows,
+    draws_note,
+    run_scenarios,
+    run_to_precision,
+    warmups,
+    window_text,
+)
 from revsim.state.snapshot import Snapshot
 from revsim.state.start import (
     StartFrom,
@@ -46,11 +50,11 @@ from revsim.state.start import (
     state_horizon,
     window_start,
 )
-from revsim.sweep import SweepResult, run_sweep
+from revsim.state_api import read_state
+from revsim.sweep import Param, SweepResult, run_sweep
+from revsim.table import uncertainty_line
+from revsim.text_files import read_text_file
 from revsim.version import __version__
-
-BASE = "base"  # the key of the scenario itself among an experiment's points
-PILOT_MAX = 10  # replications of the warm-up pilot (at least 2, at most this)
 
 
 class Scenario:
@@ -63,6 +67,7 @@ class Scenario:
         self.text = text
         self.model: Model
         self.model, self.warnings = compile_scenario(self.raw, source)
+        self._draws: ParameterDraws | None = None
         #: the snapshot this scenario starts from (see :meth:`from_state`), or None
         self.state = state
         #: what starting from the state decided (see :meth:`from_state`): in manifests
@@ -104,13 +109,41 @@ class Scenario:
         started.start_notes = [*notes, *started.start_notes]
         return started
 
+    @property
+    def parameter_draws(self) -> ParameterDraws | None:
+        """The bootstrap draws of the fitted parameters that the scenario names in
+        ``[parameter_draws]`` (None if it names none), read and checked on first use: a
+        missing file, a SHA-256 that does not match or a file of another shape raise
+        ScenarioError naming the file."""
+        if self._draws is None:
+            self._draws = read_draws(self.raw, self.source)
+        return self._draws
+
+    def draws_for(self, parameter_uncertainty: bool | None, *, default: bool = False
+                  ) -> ParameterDraws | None:
+        """The draws a run with ``parameter_uncertainty`` uses: None when off; True needs
+        draws (ScenarioError if the scenario names none); None means ``default``, on only if
+        the scenario names draws (run and compare: off; a forecast: on)."""
+        on = (default and draws_reference(self.raw) is not None
+              if parameter_uncertainty is None else bool(parameter_uncertainty))
+        if not on:
+            return None
+        draws = self.parameter_draws
+        if draws is None:
+            raise ScenarioError([Problem(
+                "parameter_draws", "parameter uncertainty is on, but the scenario names no "
+                "parameter draws; refit it with `revsim fit --bootstrap N`, which writes them "
+                "beside the fitted scenario (or turn parameter uncertainty off)")], self.source)
+        return draws
+
     def run(self, replications: int = 10, seed: int | None = DEFAULT_SEED, *,
             horizon: str | float | None = None, warmup: str | float | None = None,
             jobs: int | None = None, scheduler: str | None = None,
             dask_local: int | None = None, records: bool = False,
             progress: bool | None = None, precision: float | None = None,
             max_replications: int = 200, batch_means: int | None = None,
-            active_periods: bool = False, state: str | Path | Snapshot | None = None,
+            active_periods: bool = False, dask_dashboard: bool = False,
+            parameter_uncertainty: bool | None = None, state: str | Path | Snapshot | None = None,
             until: Any = None, by: str | None = None, force_warmup: bool = False
             ) -> RunResult:
         """Run independent replications and summarise KPIs with 95% CIs.
@@ -119,12 +152,16 @@ class Scenario:
         hours); ``warmup="auto"`` picks it with MSER-5 from a pilot run and reports it.
         ``jobs`` is the number of worker processes (None or <= 0: one per CPU; 1: in this
         process), ``scheduler`` a Dask scheduler's address and ``dask_local`` the workers of a
-        local Dask cluster; results do not depend on any of them. ``records`` keeps per-visit
+        local Dask cluster (``dask_dashboard``: with its dashboard, off otherwise); results do
+        not depend on any of them. ``records`` keeps per-visit
         records (memory grows with the horizon). ``precision=0.05`` adds replications until
         every headline KPI's 95% CI half-width is within 5% of its mean, up to
         ``max_replications``. ``batch_means=k`` makes one long run cut into k batches instead
         of independent replications. ``progress`` shows a progress bar (None: only when
-        stderr is a terminal). ``state`` starts the run from a snapshot (see
+        stderr is a terminal). ``parameter_uncertainty=True`` runs each replication with one
+        of the scenario's bootstrap draws of its fitted parameters (see :meth:`draws_for`;
+        default off), so the intervals include the fit's estimation error; the same seed
+        with it off gives the intervals without. ``state`` starts the run from a snapshot (see
         :meth:`from_state`, which ``until`` and ``horizon`` then go to): no warm-up unless
         ``force_warmup``; ``by`` ("week", "month" or "quarter") also records the figures of
         each calendar period (``RunResult.periods``).
@@ -136,7 +173,9 @@ class Scenario:
                                jobs=jobs, scheduler=scheduler, dask_local=dask_local,
                                records=records, progress=progress, precision=precision,
                                max_replications=max_replications, batch_means=batch_means,
-                               active_periods=active_periods, by=by)
+                               active_periods=active_periods, by=by,
+                               dask_dashboard=dask_dashboard,
+                               parameter_uncertainty=parameter_uncertainty)
         seed = check_seed(seed)
         h = hours(horizon, "horizon")
         if batch_means is not None and self.state is not None:
@@ -144,13 +183,19 @@ class Scenario:
                                          "one date: use independent replications")], "run")
         if batch_means is not None and batch_means < 2:
             raise ScenarioError([Problem("batch_means", "needs at least 2 batches")], "run")
+        draws = self.draws_for(parameter_uncertainty)
+        if draws is not None and batch_means is not None:
+            raise ScenarioError([Problem("batch_means", "batch means make one long run, but "
+                                         "parameter uncertainty needs independent "
+                                         "replications (one draw each); turn one off")], "run")
         if precision is not None:
             check_precision(precision)
         tasks = 1 if batch_means is not None else (
             max_replications if precision is not None else replications)
+        check_windows([self.model], h, warmup, replications)
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
-                           tasks=tasks) as executor:
-            [(w, notes)] = _warmups({BASE: self.model}, replications, seed, h, warmup,
+                           dask_dashboard=dask_dashboard, tasks=tasks) as executor:
+            [(w, notes)] = warmups({BASE: self.model}, replications, seed, h, warmup,
                                     executor, progress).values()
             check_window(self.model, h, w, replications)
             options = RunOptions(horizon=h, warmup=w, records=records,
@@ -163,13 +208,15 @@ class Scenario:
                 reps = runs.replications(BASE)
                 notes["method"] = f"batch means: one run cut into {batch_means} batches"
             elif precision is not None:
-                reps, notes["precision"] = _run_to_precision(
+                reps, notes["precision"] = run_to_precision(
                     self.model, seed, options, precision, replications, max_replications,
-                    executor, progress)
+                    executor, progress, draws)
             else:
                 reps = run_points({BASE: self.model}, replications, seed, options=options,
                                   executor=executor, progress=progress,
-                                  label="replications").replications(BASE)
+                                  label="replications", parameters=draws).replications(BASE)
+        if draws is not None:
+            notes["parameter_uncertainty"] = draws_note(draws, seed, reps)
         manifest = self._manifest(seed, len(reps), h, w, records, notes, started,
                                   batch_means or 1)
         return RunResult(self.model, reps, manifest)
@@ -208,7 +255,7 @@ class Scenario:
             "replications": replications,
             "horizon_hours": horizon_h,
             "warmup_hours": warmup_h,
-            "window": _window(self.model.start, warmup_h, horizon_h),
+            "window": window_text(self.model.start, warmup_h, horizon_h),
             "window_hours": (horizon_h - warmup_h) / batches,
             "confidence": 0.95,
             "records": records,
@@ -231,18 +278,21 @@ class Scenario:
                 horizon: str | float | None = None, warmup: str | float | None = None,
                 jobs: int | None = None, scheduler: str | None = None,
                 dask_local: int | None = None, progress: bool | None = None,
+                dask_dashboard: bool = False, parameter_uncertainty: bool | None = None,
                 state: str | Path | Snapshot | None = None, until: Any = None,
                 by: str | None = None, force_warmup: bool = False) -> Comparison:
         """Compare variants with this scenario using common random numbers.
 
         A variant is a Scenario, a mapping of dotted-path changes (``{"pools.sdr.headcount":
         6}``) or a ``(label, scenario-or-changes)`` pair. The base and every variant run as
-        one experiment (all their replications on one executor; ``jobs``, ``scheduler`` and
-        ``dask_local`` as in :meth:`run`). Returns paired KPI differences with 95% CIs,
-        Holm-adjusted across the variants. With ``state`` every side starts from the same
-        snapshot (changes apply first, then the start moves to the as-of date; see
-        :meth:`from_state` for ``until``), and ``by`` adds paired differences per period
-        (``Comparison.periods``).
+        one experiment (all their replications on one executor; ``jobs``, ``scheduler``,
+        ``dask_local`` and ``dask_dashboard`` as in :meth:`run`). Returns paired KPI
+        differences with 95% CIs, Holm-adjusted across the variants. ``parameter_uncertainty=True``
+        runs replication r of the base and of every variant with the same draw of this
+        scenario's fitted parameters (a parameter a variant changes keeps the variant's value).
+        With ``state`` every side starts from the same snapshot (changes apply first, then the
+        start moves to the as-of date; see :meth:`from_state` for ``until``), and ``by`` adds
+        paired differences per period (``Comparison.periods``).
         """
         if not variants:
             raise ScenarioError([Problem("variants", "give at least one variant to compare")],
@@ -254,6 +304,7 @@ class Scenario:
             warmup = window_start(base, warmup, force_warmup)
             horizon = None
         h = hours(horizon, "horizon")
+        draws = self.draws_for(parameter_uncertainty)
         named: dict[str, Scenario] = {}
         notes: list[str] = []
         for i, variant in enumerate(variants, start=1):
@@ -276,12 +327,17 @@ class Scenario:
         scenarios = {BASE: base, **{f"variant {i}": sc for i, sc in
                                     enumerate(named.values(), start=1)}}
         periods = base._period_options(by, h)
+        check_windows([sc.model for sc in scenarios.values()], h, warmup, replications)
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
+                           dask_dashboard=dask_dashboard,
                            tasks=replications * len(scenarios)) as executor:
-            windows = _warmups({p: sc.model for p, sc in scenarios.items()}, replications,
+            windows = warmups({p: sc.model for p, sc in scenarios.items()}, replications,
                                seed, h, warmup, executor, progress)
-            results = _run_scenarios(scenarios, replications, seed, h, windows, executor,
-                                     progress, all_options=periods)
+            results = run_scenarios(scenarios, replications, seed, h, windows, executor,
+                                     progress, all_options=periods, parameters=draws)
+        if draws is not None:
+            notes.append(f"{uncertainty_line(draws.manifest())}; replication r of every "
+                         "scenario runs the same draw")
         base = results.pop(BASE)
         return Comparison.build(base, dict(zip(named, results.values(), strict=True)), notes)
 
@@ -290,26 +346,28 @@ class Scenario:
                     jobs: int | None = None, scheduler: str | None = None,
                     dask_local: int | None = None, progress: bool | None = None,
                     marginal: bool = True, ramped: bool = False,
+                    dask_dashboard: bool = False,
                     state: str | Path | Snapshot | None = None, until: Any = None,
                     force_warmup: bool = False) -> BottleneckReport:
         """Where the cycle is constrained, and what one more head in each pool is worth:
         at full productivity from the start, or with ``ramped`` a hire on the first day of the
         window who ramps up as the pool's hires do. The base and one variant per pool run as
-        one experiment (``jobs``, ``scheduler`` and ``dask_local`` as in :meth:`run`); with
-        ``state``, from that snapshot (see :meth:`from_state`)."""
+        one experiment (``jobs``, ``scheduler``, ``dask_local`` and ``dask_dashboard`` as in
+        :meth:`run`); with ``state``, from that snapshot (see :meth:`from_state`)."""
         if state is not None:
             started = self.from_state(state, until=until, horizon=horizon)
             return started.bottlenecks(
                 replications, seed, warmup=window_start(started, warmup, force_warmup),
                 jobs=jobs, scheduler=scheduler, dask_local=dask_local, progress=progress,
-                marginal=marginal, ramped=ramped)
+                marginal=marginal, ramped=ramped, dask_dashboard=dask_dashboard)
         seed = check_seed(seed)
         h = hours(horizon, "horizon")
         tasks = replications * (1 + len(self.model.pools) if marginal else 1)
+        check_windows([self.model], h, warmup, replications)
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
-                           tasks=tasks) as executor:
+                           dask_dashboard=dask_dashboard, tasks=tasks) as executor:
             # the base fixes the window (an automatic warm-up included): variants use the same
-            [(w, notes)] = _warmups({BASE: self.model}, replications, seed, h, warmup,
+            [(w, notes)] = warmups({BASE: self.model}, replications, seed, h, warmup,
                                     executor, progress).values()
             check_window(self.model, h, w, replications)
             window_w = w if w is not None else self.model.warmup
@@ -318,7 +376,7 @@ class Scenario:
             scenarios = {BASE: self, **{pool: self.with_changes(c)
                                         for pool, (_label, c) in changes.items()}}
             windows = {BASE: (w, notes), **{pool: (window_w, {}) for pool in changes}}
-            results = _run_scenarios(scenarios, replications, seed, h, windows, executor,
+            results = run_scenarios(scenarios, replications, seed, h, windows, executor,
                                      progress, base_options={"active_periods": True})
         base = results.pop(BASE)
         return build_report(base, {pool: (changes[pool][0], result)
@@ -328,7 +386,7 @@ class Scenario:
                  targets: Sequence[str | Target] = (), replications: int = 100,
                  seed: int | None = DEFAULT_SEED, jobs: int | None = None,
                  scheduler: str | None = None, dask_local: int | None = None,
-                 progress: bool | None = None) -> Forecast:
+                 dask_dashboard: bool = False, progress: bool | None = None) -> Forecast:
         """What will be booked and collected in each period ("week", "month" or "quarter",
         calendar-aligned) from the snapshot ``state`` to the end of the day ``until``.
 
@@ -337,7 +395,7 @@ class Scenario:
         with the 95% CI of the mean and the P10..P90 of the outcome (a prediction interval),
         bookings and cash split by where they come from; ``targets`` such as
         ``"total_bookings=2.5M"`` (cumulative) or ``"won=40/period"`` get P(met) with a Wilson
-        CI. ``jobs``, ``scheduler`` and ``dask_local`` as in :meth:`run`.
+        CI. ``jobs``, ``scheduler``, ``dask_local`` and ``dask_dashboard`` as in :meth:`run`.
         """
         seed = check_seed(seed)
         started = self.from_state(state, until=until)
@@ -348,7 +406,7 @@ class Scenario:
         options = RunOptions(artefacts=False, **started._period_options(by))
         began = time.perf_counter()
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
-                           tasks=replications) as executor:
+                           dask_dashboard=dask_dashboard, tasks=replications) as executor:
             runs = run_points({BASE: started.model}, replications, seed, options=options,
                               executor=executor, progress=progress, label="replications")
         assert started.state is not None
@@ -358,13 +416,14 @@ class Scenario:
         manifest = started._manifest(seed, replications, None, None, False, notes, began)
         return Forecast(started.model, chosen, runs.periods(BASE), manifest, wanted)
 
-    def sweep(self, out: str | Path, params: Sequence[str] = (), *, design: str = "grid",
+    def sweep(self, out: str | Path, params: Sequence[str | Param] = (), *, design: str = "grid",
               points: int = 10, variants: Sequence[Mapping[str, Any]] = (),
               replications: int = 10, seed: int = DEFAULT_SEED,
               horizon: str | float | None = None, warmup: str | float | None = None,
               jobs: int | None = None, scheduler: str | None = None,
               dask_local: int | None = None, resume: bool = False,
-              progress: bool | None = None, state: str | Path | Snapshot | None = None,
+              progress: bool | None = None, variants_source: str = "sweep",
+              dask_dashboard: bool = False, state: str | Path | Snapshot | None = None,
               until: Any = None) -> SweepResult:
         """Run this scenario at every point of a design, into the folder ``out``.
 
@@ -372,115 +431,45 @@ class Scenario:
         ``design`` is "grid", "lhs" (``points`` Latin-hypercube points) or "variants"
         (``variants``: ``[{"name": ..., "set": {path: value}}]``). Every point uses the same
         replication seeds; finished tasks are saved, ``resume=True`` runs only the rest.
-        ``scheduler`` (a Dask address) or ``dask_local`` (workers) run it on Dask. With
-        ``state`` every point starts from that snapshot (see :meth:`from_state`; the
-        parameters apply to the scenario moved to the as-of date).
+        ``scheduler`` (a Dask address) or ``dask_local`` (workers; ``dask_dashboard``: with the
+        dashboard) run it on Dask. ``variants_source`` names where the variants came from (a
+        sweep file) in messages; :func:`revsim.sweep.read_sweep_file` reads a sweep file's
+        params and variants. With ``state`` every point starts from that snapshot (see
+        :meth:`from_state`; the parameters apply to the scenario moved to the as-of date).
         """
         if state is not None:
             started = self.from_state(state, until=until, horizon=horizon)
             window_start(started, warmup, False)
             assert started.state is not None
             return run_sweep(started.raw, out, params=params, design=design, points=points,
-                             named=variants, replications=replications, seed=seed,
-                             jobs=jobs, scheduler=scheduler, dask_local=dask_local,
-                             resume=resume, progress=progress,
+                             named=variants, named_source=variants_source,
+                             replications=replications, seed=seed, jobs=jobs,
+                             scheduler=scheduler, dask_local=dask_local, resume=resume,
+                             progress=progress, dask_dashboard=dask_dashboard,
                              start=StartFrom(started.state))
         return run_sweep(self.raw, out, params=params, design=design, points=points,
-                         named=variants, replications=replications, seed=seed,
+                         named=variants, named_source=variants_source,
+                         replications=replications, seed=seed,
                          horizon=hours(horizon, "horizon"), warmup=hours(warmup, "warmup"),
                          jobs=jobs, scheduler=scheduler, dask_local=dask_local, resume=resume,
-                         progress=progress)
+                         progress=progress, dask_dashboard=dask_dashboard)
 
 
 def load_state(state: str | Path | Snapshot) -> Snapshot:
-    """A snapshot of the business: given, or read from a state folder."""
+    """A snapshot of the business: given, or read from a state folder (see :func:`read_state`)."""
     if isinstance(state, Snapshot):
         return state
-    return read_snapshot(state)
-
-
-def _is_auto(warmup: Any) -> bool:
-    return isinstance(warmup, str) and warmup.strip().lower() == "auto"
-
-
-def _warmups(points: Mapping[str, Model], replications: int, seed: int, horizon: float | None,
-             warmup: str | float | None, executor: Any, progress: bool | None
-             ) -> dict[str, tuple[float | None, dict[str, Any]]]:
-    """Each point's warm-up (hours; None: the scenario's) and what to note about it. With
-    ``warmup="auto"``: pilot replications of every point from an empty start, in one
-    experiment, then MSER-5 on each point's level series."""
-    if not _is_auto(warmup):
-        w = hours(warmup, "warmup")
-        return {p: (w, {}) for p in points}
-    pilot_n = min(max(replications, 2), PILOT_MAX)
-    pilot = run_points(points, pilot_n, seed, options=RunOptions(horizon=horizon, warmup=0.0),
-                       executor=executor, progress=progress, label="warm-up pilot")
-    out: dict[str, tuple[float | None, dict[str, Any]]] = {}
-    for p, model in points.items():
-        choice = detect_warmup(RunResult(model, pilot.replications(p), {}).series)
-        limit = (horizon if horizon is not None else model.horizon) / 2
-        out[p] = (min(choice.hours, limit), {"warmup_auto": choice.describe()})
-    return out
-
-
-def _run_to_precision(model: Model, seed: int, options: RunOptions, precision: float,
-                      initial: int, cap: int, executor: Any, progress: bool | None
-                      ) -> tuple[list[ReplicationSummary], dict[str, Any]]:
-    """Replications until every headline KPI's relative half-width is <= precision, or cap.
-    Each round adds replications to the same point, so the first n are identical to a fixed
-    run of n."""
-    with progress_bar(cap, "replications", progress) as bar:
-        reps = run_points({BASE: model}, first_round(initial, cap), seed, options=options,
-                          executor=executor, bar=bar).replications(BASE)
-        while True:
-            more, info = next_round(Runs({BASE: reps}).tidy(BASE), precision, cap)
-            if not more:
-                return reps, info
-            reps = reps + run_points({BASE: model}, more, seed, options=options,
-                                     first=len(reps), executor=executor,
-                                     bar=bar).replications(BASE)
-
-
-def _run_scenarios(scenarios: Mapping[str, Scenario], replications: int, seed: int,
-                   horizon: float | None,
-                   windows: Mapping[str, tuple[float | None, dict[str, Any]]],
-                   executor: Executor, progress: bool | None, *,
-                   base_options: Mapping[str, Any] | None = None,
-                   all_options: Mapping[str, Any] | None = None) -> dict[str, RunResult]:
-    """Every scenario as one point of one experiment (each with its warm-up and notes from
-    ``windows``); a RunResult per scenario. ``base_options`` are RunOptions fields for the
-    base point only, ``all_options`` for every point."""
-    options = {}
-    for p, sc in scenarios.items():
-        check_window(sc.model, horizon, windows[p][0], replications)
-        extra = {**(all_options or {}), **(base_options if p == BASE and base_options else {})}
-        options[p] = RunOptions(horizon=horizon, warmup=windows[p][0], **extra)
-    started = time.perf_counter()
-    runs = run_points({p: sc.model for p, sc in scenarios.items()}, replications, seed,
-                      options=options, executor=executor, progress=progress,
-                      label="replications")
-    return {p: RunResult(sc.model, runs.replications(p),
-                         sc._manifest(seed, replications, horizon, windows[p][0], False,
-                                      dict(windows[p][1]), started))
-            for p, sc in scenarios.items()}
+    return read_state(state)
 
 
 def _describe_changes(changes: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v}" for k, v in changes.items()) or "no change"
 
 
-def _window(start: dt.date, warmup_h: float, horizon_h: float) -> str:
-    """The observation window in dates, e.g. "2027-07-05 to 2028-07-03 (52.0 w)"."""
-    t0 = dt.datetime.combine(start, dt.time()) + dt.timedelta(hours=warmup_h)
-    t1 = dt.datetime.combine(start, dt.time()) + dt.timedelta(hours=horizon_h)
-    fmt = "%Y-%m-%d" if warmup_h % 24 == 0 and horizon_h % 24 == 0 else "%Y-%m-%d %H:%M"
-    return f"{t0:{fmt}} to {t1:{fmt}} ({(horizon_h - warmup_h) / 168:.1f} w)"
-
-
 def load(path: str | Path) -> Scenario:
     """Load and validate a scenario TOML file (raises ScenarioError listing every problem)."""
-    text = Path(path).read_text(encoding="utf-8") if Path(path).is_file() else None
-    return Scenario(read_toml(path), source=str(path), text=text)
+    text = read_text_file(path, error=ScenarioError)
+    return Scenario(parse_toml(text, str(path)), source=str(path), text=text)
 
 
 def loads(text: str, source: str = "<string>") -> Scenario:

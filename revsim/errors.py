@@ -5,6 +5,23 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+from revsim.limits import MAX_ECHO, clip
+
+MAX_MESSAGE = 480  # a message with a long quote in it still fits a few terminal lines
+
+__all__ = ["clip", "quoted", "Problem", "ProblemsError", "InputError", "ScenarioError",
+           "OverrideError", "ExperimentError", "RevsimError", "suggest", "clip_path"]
+
+
+def quoted(value: Any, limit: int = MAX_ECHO) -> str:
+    """``repr(value)`` for a message, clipped (a 10 MB string or a deep table stays short)."""
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError):  # a nesting bomb, or an int too long to print
+        text = f"<{type(value).__name__}>"
+    return clip(text, limit)
 
 
 @dataclass(frozen=True)
@@ -15,9 +32,16 @@ class Problem:
     message: str
 
     def render(self, source: str | None = None) -> str:
-        where = f"{source}: " if source else ""
-        field = f"{self.path}: " if self.path else ""
-        return f"{where}{field}{self.message}"
+        # the file and field names are the user's too: clipped like any quoted input
+        where = f"{clip(source)}: " if source else ""
+        field = f"{clip_path(self.path)}: " if self.path else ""
+        return f"{where}{field}{clip(self.message, MAX_MESSAGE)}"
+
+
+def clip_path(path: str) -> str:
+    """A dotted path with each (user-named) part clipped, so a 10,000-character stage name
+    stays readable in a message."""
+    return clip(".".join(clip(part, 60) for part in path.split(".")), MAX_ECHO)
 
 
 class RevsimError(Exception):
@@ -38,7 +62,11 @@ class ProblemsError(RevsimError):
         return [p.render(self.source) for p in self.problems]
 
 
-class ScenarioError(ProblemsError, ValueError):
+class InputError(ProblemsError, ValueError):
+    """An input file or flag cannot be read at all (not UTF-8, too large, nested too deep)."""
+
+
+class ScenarioError(InputError):
     """A scenario failed validation."""
 
 
@@ -47,8 +75,9 @@ class OverrideError(ScenarioError):
 
 
 class StateError(ProblemsError, ValueError):
-    """A snapshot of the business (open deals, invoices, customers) does not fit the scenario
-    or cannot be read: each problem names the table, the row and the fix."""
+    """A state snapshot (a folder, a hand-written CSV or a Snapshot built in Python) cannot be
+    read, failed its checks, or does not fit the scenario it is meant to start: each problem
+    names the table, the row and the fix; nothing was written."""
 
 
 class ExperimentError(ProblemsError):
@@ -61,7 +90,8 @@ class ExperimentError(ProblemsError):
 
 def suggest(name: str, valid: list[str] | tuple[str, ...]) -> str:
     """A "did you mean" hint plus the valid names, for messages about unknown names."""
-    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6)
-    hint = f"did you mean '{close[0]}'? " if close else ""
-    listed = ", ".join(sorted(valid)) if valid else "none defined"
-    return f"{hint}valid: {listed}"
+    close = difflib.get_close_matches(name, list(valid), n=1, cutoff=0.6) \
+        if len(name) <= MAX_ECHO else []
+    hint = f"did you mean '{clip(close[0], 60)}'? " if close else ""
+    listed = ", ".join(clip(str(v), 60) for v in sorted(valid)) if valid else "none defined"
+    return f"{hint}valid: {clip(listed)}"

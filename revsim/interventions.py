@@ -12,7 +12,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from revsim.errors import OverrideError, Problem, suggest
+from revsim.errors import OverrideError, Problem, clip, suggest
+from revsim.limits import MAX_HEADCOUNT, YEARS
 from revsim.units import parse_duration
 
 Change = tuple[str, dict[str, Any]]
@@ -26,7 +27,7 @@ def _table(raw: Mapping[str, Any], section: str, name: str, option: str) -> Mapp
     table = raw.get(section, {})
     if not isinstance(table, Mapping) or name not in table:
         valid = list(table) if isinstance(table, Mapping) else []
-        raise _fail(option, f"unknown {section[:-1]} '{name}'; {suggest(name, valid)}")
+        raise _fail(option, f"unknown {section[:-1]} '{clip(name, 60)}'; {suggest(name, valid)}")
     return table[name]
 
 
@@ -37,12 +38,19 @@ def hire(raw: Mapping[str, Any], pool: str, count: int, date: dt.date | str | No
     spec = _table(raw, "pools", pool, "--hire")
     if count < 1:
         raise _fail("--hire", f"hire at least one person, got {count}")
+    if count > MAX_HEADCOUNT:
+        raise _fail("--hire", f"{count:,} people are more than the {MAX_HEADCOUNT:,} a pool may "
+                    "have")
     if date is None:
         return f"+{count} {pool}", {f"pools.{pool}.headcount": int(spec["headcount"]) + count}
     try:
         when = dt.date.fromisoformat(date) if isinstance(date, str) else date
     except ValueError:
-        raise _fail("--hire", f"cannot read the date {date!r}; write YYYY-MM-DD") from None
+        raise _fail("--hire", f"cannot read the date {clip(repr(date))}; write YYYY-MM-DD") \
+            from None
+    if not YEARS[0] <= when.year <= YEARS[1]:
+        raise _fail("--hire", f"{when} is outside the years {YEARS[0]}-{YEARS[1]} revsim "
+                    "simulates; check the year")
     hire_entry: dict[str, Any] = {"date": when, "count": count}
     if ramp is not None:
         hire_entry["ramp"] = {"duration": ramp}
@@ -127,11 +135,11 @@ def raise_conversion(raw: Mapping[str, Any], stage: str, target: str, change: st
     spec = _table(raw, "stages", stage, "--conversion")
     routes = dict(spec.get("routes", {}))
     if target not in routes:
-        raise _fail("--conversion", f"stage '{stage}' has no route to '{target}'; "
+        raise _fail("--conversion", f"stage '{stage}' has no route to '{clip(target, 60)}'; "
                     f"{suggest(target, list(routes))}")
     match = re.fullmatch(r"\s*([+-]?\d+(?:\.\d+)?)\s*(%|pp)\s*", change)
     if not match:
-        raise _fail("--conversion", f"cannot read {change!r}; write e.g. +10% or +5pp")
+        raise _fail("--conversion", f"cannot read {clip(repr(change))}; write e.g. +10% or +5pp")
     amount, kind = float(match.group(1)), match.group(2)
     old = float(routes[target])
     new = old * (1 + amount / 100) if kind == "%" else old + amount / 100

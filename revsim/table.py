@@ -81,7 +81,15 @@ def format_table(kpis: pd.DataFrame, currency: str, manifest: dict[str, Any]) ->
         lines += ["", f"{SECTIONS[scope]} (mean ±95% CI half-width, n = "
                   f"{replications_text(n_reps)})"]
         lines += _matrix(part, columns(scope), currency)
+    if manifest.get("parameter_uncertainty"):
+        lines += ["", uncertainty_line(manifest["parameter_uncertainty"])]
     return "\n".join(lines)
+
+
+def uncertainty_line(draws: dict[str, Any]) -> str:
+    """Under a KPI table whose replications each ran a parameter draw (the manifest's
+    ``parameter_uncertainty``): "parameter uncertainty: on (200 draws from fitted.draws.json)"."""
+    return f"parameter uncertainty: on ({draws['draws']} draws from {draws['file']})"
 
 
 def _matrix(part: pd.DataFrame, cols: list[tuple[str, str]], currency: str) -> list[str]:

@@ -13,6 +13,8 @@ import numbers
 import re
 from datetime import timedelta
 
+from revsim.limits import clip
+
 __all__ = [
     "HOURS",
     "UnitError",
@@ -61,7 +63,8 @@ for _canon, _names in {
 _UNIT_LIST = "s, min, h, d, w, mo, y"
 _NUM = r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?"
 _TERM = re.compile(rf"\s*({_NUM})\s*([^\d\s+\-.]*)")
-_DURATION = re.compile(rf"(?:\s*{_NUM}\s*[^\d\s+\-.]*)+\s*")
+# each term is atomic: "1111-" must fail in linear time, not try every split of the digits
+_DURATION = re.compile(rf"(?>\s*{_NUM}\s*[^\d\s+\-.]*)+\s*")
 _RATE = re.compile(rf"\s*({_NUM})\s*(?:/|per\b)\s*(.*?)\s*", re.IGNORECASE)
 
 
@@ -81,7 +84,7 @@ def _unit_hours(unit: str, text: str, field: str) -> float:
     if key == "m":
         raise _fail(
             field,
-            f'ambiguous unit {unit!r} in "{text}": write "min" for minutes or "mo" for months',
+            f'ambiguous unit {clip(repr(unit), 60)} in "{text}": write "min" for minutes or "mo" for months',
         )
     close = difflib.get_close_matches(key, list(_ALIASES), n=1, cutoff=0.5)
     if close:
@@ -89,11 +92,12 @@ def _unit_hours(unit: str, text: str, field: str) -> float:
         hint = f'did you mean "{canon}" ({_LONG_NAME[canon]})?'
     else:
         hint = f"use one of: {_UNIT_LIST}"
-    raise _fail(field, f'unknown unit {unit!r} in "{text}"; {hint}')
+    raise _fail(field, f'unknown unit {clip(repr(unit), 60)} in "{text}"; {hint}')
 
 
 def _duration_text(text: str, whole: str, field: str, default_unit: str | None) -> float:
     """Hours in a duration string such as "3 d" or "1 h 30 min"."""
+    whole = clip(whole)
     if not text.strip():
         raise _fail(field, f'empty duration in "{whole}"; write e.g. "4 h" or "3 d"')
     if not _DURATION.fullmatch(text):
@@ -107,7 +111,8 @@ def _duration_text(text: str, whole: str, field: str, default_unit: str | None) 
     for number, unit in terms:
         value = float(number)
         if value < 0:
-            raise _fail(field, f'negative duration "{whole}" is not allowed')
+            raise _fail(field, f'negative duration "{whole}" is not allowed; give 0 or more, '
+                        'e.g. "4 h"')
         if not unit:
             if len(terms) > 1:
                 raise _fail(
@@ -160,7 +165,8 @@ def parse_duration(
         return hours
     if isinstance(value, str):
         return _duration_text(value, value.strip(), field, default_unit)
-    raise _fail(field, f'expected a duration such as "4 h", got {type(value).__name__} {value!r}')
+    raise _fail(field, f'expected a duration such as "4 h", got {type(value).__name__} '
+                f'{clip(repr(value))}')
 
 
 def parse_rate(
@@ -173,7 +179,7 @@ def parse_rate(
     if default_unit is not None and default_unit.lower() not in _ALIASES:
         raise UnitError(f"default_unit {default_unit!r} is not a unit; use one of: {_UNIT_LIST}")
     if isinstance(value, bool) or not isinstance(value, numbers.Real | str):
-        raise _fail(field, f'expected a rate such as "40/w", got {value!r}')
+        raise _fail(field, f'expected a rate such as "40/w", got {clip(repr(value))}')
     if isinstance(value, numbers.Real):
         if default_unit is None:
             raise _fail(
@@ -183,7 +189,7 @@ def parse_rate(
         count, period = float(value), _unit_hours(default_unit, str(value), field)
         whole = str(value)
     else:
-        whole = value.strip()
+        whole = clip(value.strip())
         match = _RATE.fullmatch(value)
         if match is None:
             raise _fail(
@@ -242,13 +248,13 @@ def parse_money(value: str | float | int, *, field: str = "") -> float:
     Negative amounts ("-$500") are allowed: money is signed (refunds, credits).
     """
     if isinstance(value, bool) or not isinstance(value, numbers.Real | str):
-        raise _fail(field, f'expected a money amount such as "12k", got {value!r}')
+        raise _fail(field, f'expected a money amount such as "12k", got {clip(repr(value))}')
     if isinstance(value, numbers.Real):
         if not math.isfinite(value):
             raise _fail(field, f"money amount {value!r} is not a finite number")
         return float(value)
-    whole = value.strip()
-    text = whole
+    text = value.strip()
+    whole = clip(text)
     code = re.fullmatch(r"([A-Za-z]{3})\s+(.*)|(.*?)\s+([A-Za-z]{3})", text)
     if code is not None:
         iso = (code.group(1) or code.group(4)).upper()
@@ -269,7 +275,7 @@ def parse_money(value: str | float | int, *, field: str = "") -> float:
     if suffix not in _MONEY_SCALE:
         close = difflib.get_close_matches(suffix, [s for s in _MONEY_SCALE if s], n=1, cutoff=0.5)
         hint = f'did you mean "{close[0]}"?' if close else 'use "k", "M", "B" or "T"'
-        raise _fail(field, f'unknown suffix {match.group("suf")!r} in "{whole}"; {hint}')
+        raise _fail(field, f'unknown suffix {clip(repr(match.group("suf")), 60)} in "{whole}"; {hint}')
     if match.group("s1") and match.group("s2"):
         raise _fail(field, f'could not read money amount "{whole}"; {example}')
     amount = float(number.replace(",", "")) * _MONEY_SCALE[suffix]

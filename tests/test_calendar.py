@@ -331,12 +331,14 @@ def test_from_text_ranges_and_names() -> None:
         MON, ["mon-wed", "Friday"], ["09:00-12:00", "13:00-17:00"], holidays=["2025-01-08"]
     ))
     assert cal.cumulative(168.0) == 7 * 3
-    wrap = WorkingCalendar.of(calendar_from_text(MON, ["fri-mon"], ["9-17"], []))
+    wrap = WorkingCalendar.of(calendar_from_text(MON, ["fri-mon"], ["9:00-17:00"], []))
     assert [d for d in range(7) if wrap.is_open(24 * d + 10)] == [0, 4, 5, 6]
     late = WorkingCalendar.of(calendar_from_text(MON, ["weekdays"], ["18:30-24:00"], []))
     assert late.cumulative(24.0) == 5.5
-    night = WorkingCalendar.of(calendar_from_text(MON, ["mon"], ["22:00-06:00"], []))
+    night = WorkingCalendar.of(calendar_from_text(MON, ["mon"], ["22:00-06:00+1"], []))
     assert night.cumulative(168.0) == 8.0 and night.is_open(24 + 5.9)
+    full = WorkingCalendar.of(calendar_from_text(MON, ["mon"], ["09:00-09:00+1"], []))
+    assert full.cumulative(168.0) == 24.0
 
 
 @pytest.mark.parametrize(
@@ -348,7 +350,13 @@ def test_from_text_ranges_and_names() -> None:
         (["mon"], ["09:00-25:00"], r"impossible time"),
         (["mon"], ["09:75-12:00"], r"impossible time"),
         (["mon"], ["09:00-12:00", "11:00-13:00"], r"09:00-12:00 and 11:00-13:00 overlap"),
-        (["mon", "tue"], ["22:00-06:00", "05:00-10:00"], r"overlap across midnight"),
+        (["mon", "tue"], ["22:00-06:00+1", "05:00-10:00"], r"overlap across midnight"),
+        (["mon"], ["9-5"], r"'9-5'.*HH:MM-HH:MM"),
+        (["mon"], ["9-17"], r"'9-17'.*HH:MM-HH:MM"),
+        (["mon"], ["09:00 to 17:00"], r"HH:MM-HH:MM"),
+        (["mon"], ["22:00-06:00"], r"end before they start.*\+1.*22:00-06:00\+1"),
+        (["mon"], ["09:00-09:00"], r"zero-length"),
+        (["mon"], ["09:00-17:00+1"], r"more than 24 hours"),
         ([], ["09:00-17:00"], r"no working time"),
         (["mon"], [], r"no working time"),
     ],

@@ -302,8 +302,9 @@ def test_empty_logs(tmp_path: Path, text: str, message: str) -> None:
 
 @pytest.mark.parametrize("text, message", [
     ("case_id,activity,timestamp\nO1,mql,2024-01-01\nO1,sql,2024-01-02,x\n",
-     "Expected 3 fields in line 3, saw 4"),
-    ("case_id,activity,timestamp\nO1,mql,2024-01-01,x\n", "every row has more values"),
+     "row 3: more values than the 3 columns of the header"),
+    ("case_id,activity,timestamp\nO1,mql,2024-01-01,x\n",
+     "row 2: more values than the 3 columns of the header"),
 ])
 def test_ragged_csv(tmp_path: Path, text: str, message: str) -> None:
     (line,) = error_lines(write(tmp_path, text))

@@ -4,19 +4,28 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
+import click
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, SAAS, scenario_dict, write_toml
+from conftest import REPO, SAAS, minimal, scenario_dict, write_toml
 
 import revsim
+import revsim.api
 import revsim.engine
-from revsim.cli import main
+from revsim.cli import COMMANDS, main, output
+from revsim.cli.lazy_group import import_command
+from revsim.cli.output import OutputPath
+from revsim.cli.terminal import printable
 
 SUMMARY_COLUMNS = ["replication", "metric", "scope", "name", "unit", "value"]
 KPI_COLUMNS = ["metric", "scope", "name", "unit", "mean", "ci_low", "ci_high", "half_width", "n"]
@@ -174,6 +183,22 @@ def test_bad_flags_are_usage_errors(runner: CliRunner, small: Path, args: list[s
     assert "Usage:" in result.output
 
 
+@pytest.mark.parametrize(("args", "option"), [
+    (["optimize", "{small}", "--objective", "won", "--scope", "totl", "-o", "{out}"], "--scope"),
+    (["sweep", "{small}", "--param", "pools.staff.headcount=1:2", "--design", "grd", "-o",
+      "{out}"], "--design"),
+    (["fit", "log.csv", "--format", "salesforce2", "-o", "{out}/f.toml"], "--format"),
+    (["backtest", "{small}", "log.csv", "--format", "xes"], "--format"),
+])
+def test_a_flag_with_fixed_choices_lists_them(runner: CliRunner, small: Path, tmp_path: Path,
+                                              args: list[str], option: str) -> None:
+    out = tmp_path / "out"
+    result = runner.invoke(main, [a.format(small=small, out=out) for a in args])
+    assert_clean_failure(result)
+    assert f"Invalid value for '{option}'" in result.stderr and "is not one of" in result.stderr
+    assert not out.exists()  # refused before anything ran
+
+
 def test_bad_override_path_exits_2_with_a_clean_message(runner: CliRunner, small: Path,
                                                         tmp_path: Path) -> None:
     out = tmp_path / "out"
@@ -225,6 +250,87 @@ def test_warmup_longer_than_horizon_flag_exits_2(runner: CliRunner, small: Path)
                                   "--warmup", "3 w"])
     assert_clean_failure(result)
     assert "warm" in result.stderr
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+@pytest.mark.parametrize(("text", "shown"), [
+    ("plain\ttext\nkept", "plain\ttext\nkept"),
+    ("red\x1b[31;1mbold\x1b[0m", "redbold"),
+    ("\x1b[2J\x1b[Hcleared", "cleared"),
+    ("title\x1b]0;pwned\x07!", "title!"),
+    ("link\x1b]8;;http://x\x1b\\here\x1b]8;;\x1b\\", "linkhere"),
+    ("over\rwrite\x00\x08\x7f", "overwrite"),
+    ("c1\x9b31m csi", "c1 csi"),
+])
+def test_printable_strips_escapes_and_control_characters(text: str, shown: str) -> None:
+    assert printable(text) == shown
+
+
+def test_names_from_a_file_reach_the_terminal_without_control_characters(
+        runner: CliRunner, tmp_path: Path) -> None:
+    """A scenario someone else wrote, with escape sequences in its names and file name."""
+    data = {"scenario": {**minimal()["scenario"], "name": "demo\x1b[2J\rmine"},
+            "sources": {"web\x1b[31m": {"rate": "60/w", "to": "work\x07"}},
+            "pools": {"staff\x1b[1A": {"headcount": 1}},
+            "stages": {"work\x07": {"pool": "staff\x1b[1A", "work": "1 h",
+                                      "routes": {"won": 1.0}}}}
+    path = write_toml(tmp_path / "demo\x1b[31m.toml", data)
+    outputs = []
+    for args in (["validate", str(path)], ["run", str(path), "-n", "2", "-j", "1"],
+                 ["validate", str(path), "--set", "pools.nobody.headcount=1"]):
+        result = runner.invoke(main, args)
+        outputs.append(result.stdout + result.stderr)
+    assert "demo.toml: ok" in outputs[0]
+    assert "demomine" in outputs[1] and "staff" in outputs[1] and "work" in outputs[1]
+    assert "valid: staff" in outputs[2]  # an error message naming the pool
+    for text in outputs:
+        assert not CONTROL.search(text), repr(text)
+
+
+WINDOW_COMMANDS = [["run"], ["compare", "--set", "pools.staff.headcount=2"], ["bottlenecks"],
+                   ["sweep", "--param", "pools.staff.headcount=1:2", "-o", "{out}"],
+                   ["optimize", "--objective", "won", "--param", "pools.staff.headcount=1:2",
+                    "-o", "{out}"]]
+
+
+@pytest.mark.parametrize("command", WINDOW_COMMANDS, ids=lambda c: c[0])
+@pytest.mark.parametrize(("window", "flag"), [
+    (["--horizon", "0 h", "--warmup", "auto"], "--horizon"),
+    (["--horizon", "0 h"], "--horizon"),
+    (["--horizon", "-2 w"], "--horizon"),
+    (["--horizon", "2 w", "--warmup", "2 w"], "--warmup"),
+    (["--horizon", "2 w", "--warmup", "3 w"], "--warmup"),
+], ids=["zero-auto", "zero", "negative", "warmup-equal", "warmup-longer"])
+def test_a_window_that_cannot_run_is_a_clean_error(runner: CliRunner, small: Path,
+                                                   tmp_path: Path, command: list[str],
+                                                   window: list[str], flag: str) -> None:
+    if command[0] in ("sweep", "optimize") and "auto" in window:
+        window = window[:2]  # a sweep has no automatic warm-up (refused as any bad duration)
+    out = tmp_path / "out"
+    args = [command[0], str(small), *command[1:], *window, "-n", "2", "-j", "1"]
+    result = runner.invoke(main, [a.format(out=out) for a in args])
+    assert_clean_failure(result)
+    assert flag in result.stderr, result.stderr
+    assert 'e.g. "26 w"' in result.stderr or "shorten the warm-up" in result.stderr  # the fix
+    assert result.stdout == "" and not out.exists()  # nothing ran
+
+
+@pytest.mark.parametrize("method", ["run", "bottlenecks", "compare"])
+def test_the_api_refuses_a_window_that_cannot_run_before_any_work(
+        small: Path, monkeypatch: pytest.MonkeyPatch, method: str) -> None:
+    def no_executor(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("an executor was opened for a window that cannot run")
+
+    monkeypatch.setattr(revsim.api, "open_executor", no_executor)
+    sc = revsim.load(small)
+    call = getattr(sc, method)
+    args = ({"pools.staff.headcount": 2},) if method == "compare" else ()
+    with pytest.raises(revsim.ScenarioError, match="horizon: must be positive"):
+        call(*args, horizon="0 h", warmup="auto", progress=False)
+    with pytest.raises(revsim.ScenarioError, match="warmup: 2 w is not shorter"):
+        call(*args, horizon="2 w", warmup="2 w", progress=False)
 
 
 # -- validate -------------------------------------------------------------------------------------
@@ -352,6 +458,73 @@ def test_an_output_under_a_file_fails_before_the_run(runner: CliRunner, small: P
     assert option in result.stderr and "is a file" in result.stderr
     assert "replication" not in result.stderr  # nothing ran
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", small.name]
+
+
+OUTPUT_OPTIONS = {"out", "output", "event_log", "plots", "report_dir"}
+
+
+def test_every_output_option_is_checked_before_the_run() -> None:
+    """Every option a command writes to is an OutputPath (one check for all of them)."""
+    found = []
+    for name, lazy in COMMANDS.items():
+        command = import_command(name, lazy)
+        for param in command.params:
+            if isinstance(param, click.Option) and param.name in OUTPUT_OPTIONS:
+                assert isinstance(param.type, OutputPath), (name, param.name)
+                found.append((name, param.name))
+    assert {("run", "event_log"), ("schema", "output"), ("fit", "report_dir"),
+            ("sweep", "out"), ("report", "output"), ("backtest", "out")} <= set(found)
+
+
+def test_outputs_in_missing_folders_are_created(runner: CliRunner, small: Path,
+                                                 tmp_path: Path) -> None:
+    log, out = tmp_path / "new" / "logs" / "events.csv", tmp_path / "new" / "runs" / "base"
+    result = runner.invoke(main, ["run", str(small), "-n", "1", "-q", "--event-log", str(log),
+                                  "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert log.is_file() and (out / "kpis.csv").is_file()
+    schema = tmp_path / "a" / "b" / "schema.json"
+    result = runner.invoke(main, ["schema", "-o", str(schema)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(schema.read_text())
+
+
+@pytest.mark.parametrize("args", [
+    ["run", "s.toml", "-o", "{dest}"],
+    ["run", "s.toml", "--event-log", "{dest}/log.csv"],
+    ["run", "s.toml", "--plots", "{dest}"],
+    ["compare", "s.toml", "--set", "pools.staff.headcount=2", "-o", "{dest}"],
+    ["bottlenecks", "s.toml", "-o", "{dest}"],
+    ["sweep", "s.toml", "--param", "pools.staff.headcount=1:2", "-o", "{dest}"],
+    ["optimize", "s.toml", "--objective", "won", "-o", "{dest}"],
+    ["fit", "log.csv", "-o", "{dest}/fitted.toml"],
+    ["fit", "log.csv", "-o", "fitted.toml", "--report", "{dest}"],
+    ["backtest", "s.toml", "log.csv", "-o", "{dest}/table.csv"],
+    ["schema", "-o", "{dest}/schema.json"],
+    ["report", "results", "-o", "{dest}/report.html"],
+    ["report", "{dest}"],  # the default output, RESULTS_DIR/report.html
+])
+def test_an_unwritable_output_fails_before_anything_runs(runner: CliRunner, tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch,
+                                                         args: list[str]) -> None:
+    """A place that cannot be written (a read-only folder: the probe file is refused) ends
+    the command at once with exit 2, naming the option's folder; nothing is read or run
+    (the scenario and log named here do not even exist).
+
+    Root may write anywhere, so a read-only folder is simulated: the probe is refused there."""
+    dest = tmp_path / "read-only"
+    dest.mkdir()
+
+    def refuse_in_dest(*args: Any, dir: Path, **kwargs: Any) -> Any:
+        if Path(dir) == dest:
+            raise PermissionError(13, "Permission denied")
+        return tempfile.mkstemp(*args, dir=dir, **kwargs)
+
+    monkeypatch.setattr(output, "tempfile", SimpleNamespace(mkstemp=refuse_in_dest))
+    result = runner.invoke(main, [a.format(dest=dest) for a in args])
+    assert_clean_failure(result)
+    assert f"cannot write in '{dest}' (Permission denied)" in result.stderr
+    assert "not found" not in result.stderr  # failed before the inputs were read
 
 
 def test_an_output_folder_is_not_created_when_the_scenario_is_bad(runner: CliRunner,

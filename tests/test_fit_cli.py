@@ -63,8 +63,9 @@ def test_fit_writes_a_scenario_that_loads(fitted_files) -> None:
 
 
 def _unannotated_numbers(text: str) -> list[str]:
-    """Assignments outside [scenario] whose value holds a number but have no comment block
-    directly above them containing ``n=``."""
+    """Assignments outside [scenario] and [parameter_draws] (a file name and its checksum, not
+    fitted numbers) whose value holds a number but have no comment block directly above them
+    containing ``n=``."""
     missing = []
     lines = text.splitlines()
     section = ""
@@ -74,7 +75,8 @@ def _unannotated_numbers(text: str) -> list[str]:
             section = header.group(1)
             continue
         assignment = re.match(r"^([A-Za-z0-9_\"-]+)\s*=\s*(.+)$", line)
-        if not assignment or section == "scenario" or not re.search(r"\d", assignment.group(2)):
+        if (not assignment or section in ("scenario", "parameter_draws")
+                or not re.search(r"\d", assignment.group(2))):
             continue
         block = []
         j = i - 1
@@ -94,6 +96,25 @@ def test_every_fitted_number_has_an_n_comment_above_it(fitted_files) -> None:
     missing = _unannotated_numbers(text)
     assert not missing, "fitted numbers without a `# n=` comment directly above:\n" + \
         "\n".join(missing)
+
+
+def test_fit_writes_the_parameter_draws_beside_the_scenario(fitted_files) -> None:
+    toml, _, result = fitted_files
+    draws = toml.with_name("maven.draws.json")
+    assert f"wrote 200 bootstrap draws of 4 parameters to {draws}" in result.stderr
+    sc = revsim.load(toml)
+    assert sc.raw["parameter_draws"]["file"] == "maven.draws.json"
+    assert len(sc.parameter_draws) == 200
+
+
+def test_fit_bootstrap_0_writes_no_draws(runner: CliRunner, tmp_path: Path) -> None:
+    toml = tmp_path / "plain.toml"
+    result = runner.invoke(main, ["fit", str(DATA / "canonical_log.csv"), "-o", str(toml),
+                                  "--bootstrap", "0"])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["plain.toml"]
+    assert "parameter_draws" not in toml.read_text(encoding="utf-8")
+    assert "bootstrap draws" not in result.stderr
 
 
 def test_fit_report_folder(fitted_files) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 import revsim
 from revsim import kpi_registry
+from revsim.analysis.level_series import series_time_averages, time_average
 from revsim.engine.cash import Invoice
 from revsim.engine.entities import Item, Lead
 from revsim.errors import ScenarioError
@@ -98,11 +99,15 @@ def test_service_level_needs_a_staffed_stage() -> None:
 
 
 @pytest.mark.parametrize(("stage", "warns"), [
-    ("queue_limit = 0", False),  # a pure loss system sheds its overload
+    ("queue_limit = 0", False),  # Erlang B: a pure loss system sheds its overload
+    ("wip_limit = 2", False),  # the same loss system (K = c = 2), by its WIP limit
+    ("queue_limit = 3", False),  # M/M/c/K: a finite room and losses beyond it, stable at any load
     ('queue_limit = 0\nwhen_full = "block"', True),  # blocked leads wait upstream
-    ("", True),  # an unlimited queue grows without bound
+    ('wip_limit = 2\nwhen_full = "block"', True),
+    ("", True),  # M/M/c: an unlimited queue grows without bound
 ])
-def test_capacity_warning_spares_pure_loss_systems(stage: str, warns: bool) -> None:
+def test_capacity_warning_spares_loss_systems(stage: str, warns: bool) -> None:
+    """Offered load 5 h of work per hour against 2 heads (rho = 2.5)."""
     warnings = revsim.loads(station(stage, rate="5/h")).warnings
     assert any("overloaded" in w for w in warnings) == warns
 
@@ -111,6 +116,43 @@ def test_level_series_end_at_the_horizon() -> None:
     res, _ = run(station(""))  # sampled every 24 h: the last regular sample is at 480 h
     t = res.replications[0].series["t"]
     assert t[-2] == 480.0 and t[-1] == 500.0
+
+
+BURST = (HEAD.replace('"500 h"', '"50 h"')
+         + '[sources.in]\nrate = "1/w"\nto = "s"\n'
+         + "weekday_profile = [0, 0, 0, 0, 0, 0, 1]\n"  # Sundays only: none in the horizon
+         + "bursts = [{ at = 2027-01-04T01:00:00, count = 10 }]\n"
+         + '[stages.s]\ndelay = "48.5 h"\nroutes = { done = 1.0 }\n')
+"""Ten leads land at 1 h and spend 48.5 h in the stage: the WIP is 10 on [1 h, 49.5 h) and 0
+otherwise, sampled every 24 h of a 50 h horizon (the last interval, [48 h, 50 h], is short)."""
+
+
+def test_time_averages_count_the_interval_before_the_horizon() -> None:
+    sc = revsim.loads(BURST)
+    res = sc.run(replications=1, seed=1, progress=False)
+    rep = res.replications[0]
+    np.testing.assert_array_equal(rep.series["t"], [0.0, 24.0, 48.0, 50.0])
+    np.testing.assert_array_equal(rep.series["wip:s"], [0.0, 10.0, 10.0, 0.0])
+    # the KPI integrates the level exactly: 10 leads x 48.5 h over 50 h
+    assert stage_kpi(res, "wip_mean") == pytest.approx(10 * 48.5 / 50)
+    # the series' own time average holds each sample until the next one, the 48 h sample for
+    # the last 2 h: (0 x 24 + 10 x 24 + 10 x 2) / 50, not the plain mean of the samples (5.0)
+    averages = series_time_averages(res.series)
+    assert averages["wip:s"] == pytest.approx((10 * 24 + 10 * 2) / 50)
+    assert averages["system"] == averages["wip:s"]
+    # a batch's series ends where the batch does (the cut at 25 h, between two samples)
+    first, second = sc.run(batch_means=2, seed=1, progress=False).replications
+    np.testing.assert_array_equal(first.series["t"], [0.0, 24.0, 25.0])
+    np.testing.assert_array_equal(first.series["wip:s"], [0.0, 10.0, 10.0])
+    np.testing.assert_array_equal(second.series["t"], rep.series["t"])
+
+
+def test_time_average_of_a_sampled_level() -> None:
+    t = np.array([0.0, 24.0, 48.0, 50.0])
+    assert time_average(t, np.array([1.0, 2.0, 3.0, 99.0])) == pytest.approx(
+        (1 * 24 + 2 * 24 + 3 * 2) / 50)  # the horizon's own sample holds for no time
+    assert time_average(np.array([5.0]), np.array([7.0])) == 7.0
+    assert np.isnan(time_average(np.array([]), np.array([])))
 
 
 def test_an_invoice_is_a_work_item_not_a_lead() -> None:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from conftest import SAAS, scenario_dict
+from click.testing import CliRunner
+from conftest import SAAS, minimal, scenario_dict, write_toml
 
 import revsim
 from revsim import OverrideError, ScenarioError
+from revsim.cli import main
 from revsim.scenario.load import apply_overrides, parse_value
 
 
@@ -169,3 +173,22 @@ def test_apply_overrides_does_not_mutate_its_input() -> None:
 )
 def test_parse_value(text: str, value: object) -> None:
     assert parse_value(text) == value
+
+
+def test_names_with_other_punctuation_work_in_paths_everywhere(tmp_path: Path) -> None:
+    """A pool, stage and source named with a hyphen or a space: --set, compare and the
+    bottleneck report (whose "+1 head" variants are dotted paths) all find them."""
+    raw = {**minimal(), "sources": {"web in": {"rate": "60/w", "to": "first-touch"}},
+           "pools": {"sdr-emea": {"headcount": 2}},
+           "stages": {"first-touch": {"pool": "sdr-emea", "work": "1 h",
+                                      "routes": {"won": 1.0}}}}
+    sc = revsim.Scenario(raw)
+    assert pool(sc.with_changes({"pools.sdr-emea.headcount": 3}), "sdr-emea").headcount == 3
+    report = sc.bottlenecks(replications=2, seed=1, jobs=1, progress=False)
+    assert set(report.marginal.pool) == {"sdr-emea"}
+    path = write_toml(tmp_path / "names.toml", raw)
+    result = CliRunner().invoke(main, ["compare", str(path), "--set",
+                                       "pools.sdr-emea.headcount=3;stages.first-touch.work=2 h",
+                                       "-n", "2", "-j", "1", "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "pools.sdr-emea.headcount=3" in result.output

@@ -33,6 +33,7 @@ from conftest import SAAS
 import revsim
 from revsim import kpi_registry
 from revsim.cli import main
+from revsim.io import unguard_formulas
 from revsim.kpi_registry import format_value
 from revsim.report import ReportError, read_results, render_html, write_report
 
@@ -417,7 +418,8 @@ def test_bottleneck_and_comparison_sections(full_html: str, full_dir: Path) -> N
     table = doc.find("table", id="comparison-headline")
     variants = [tr.attrs["data-variant"] for tr in table.find_all("tr") if "data-variant"
                 in tr.attrs]
-    assert list(dict.fromkeys(variants)) == list(dict.fromkeys(comparison["variant"]))
+    assert list(dict.fromkeys(variants)) == list(dict.fromkeys(
+        unguard_formulas(comparison["variant"])))  # the CSV quotes "+1 ae" for spreadsheets
     assert {"bookings", "cash_collected", "dso"} <= {
         tr.attrs["data-metric"] for tr in table.find_all("tr") if "data-metric" in tr.attrs}
     alts = [img.attrs["alt"] for img in doc.find_all("img")]
@@ -457,12 +459,13 @@ def test_not_a_results_folder(tmp_path: Path) -> None:
     assert not (tmp_path / "r.html").exists()
 
 
-@pytest.mark.parametrize("case", ["missing", "file", "only_extras", "bad_kpis", "bad_manifest",
-                                  "unfinished_sweep"])
+@pytest.mark.parametrize("case", ["missing", "file", "only_extras", "bad_kpis", "altered_kpis",
+                                  "bad_manifest", "unfinished_sweep"])
 def test_broken_folders_fail_cleanly(case: str, tmp_path: Path, full_dir: Path) -> None:
     target = tmp_path / "results"
     expect = {"missing": "no such folder", "file": "not a folder",
               "only_extras": "also write the base run", "bad_kpis": "missing column(s) mean",
+              "altered_kpis": "kpis.csv: does not match its checksum in manifest.json",
               "bad_manifest": "manifest.json: cannot read it",
               "unfinished_sweep": "summary.parquet"}[case]
     if case == "file":
@@ -471,11 +474,15 @@ def test_broken_folders_fail_cleanly(case: str, tmp_path: Path, full_dir: Path) 
         target.mkdir()
         for name in ("bottleneck_pools.csv", "comparison.csv"):
             shutil.copy(full_dir / name, target / name)
-    elif case in ("bad_kpis", "bad_manifest"):
+    elif case in ("bad_kpis", "altered_kpis", "bad_manifest"):
         shutil.copytree(full_dir, target)
-        if case == "bad_kpis":
+        if case in ("bad_kpis", "altered_kpis"):
             kpis_csv(full_dir).drop(columns="mean").to_csv(target / "kpis.csv", index=False)
-        else:
+        if case == "bad_kpis":  # a manifest without checksums (older revsim): the table is read
+            manifest = json.loads((target / "manifest.json").read_text())
+            del manifest["files"]
+            (target / "manifest.json").write_text(json.dumps(manifest))
+        elif case == "bad_manifest":
             (target / "manifest.json").write_text("{not json")
     elif case == "unfinished_sweep":
         target.mkdir()

@@ -165,7 +165,7 @@ def test_a_long_horizon_override_is_checked_too(tmp_path: Path) -> None:
     sc = revsim.load(write_toml(tmp_path / "ok.toml",
                                 scenario_dict({"sources": {"web": {"rate": "1e4/h"}}})))
     with pytest.raises(ScenarioError) as info:
-        sc.run(replications=1, horizon="100 y")
+        sc.run(replications=1, horizon="40 y")
     assert "leads per replication" in problem_for(info.value, "sources.web.rate")
 
 
@@ -267,6 +267,28 @@ def test_reserved_outcome_name_for_a_stage(tmp_path: Path) -> None:
     data["sources"]["web"]["to"] = "won"
     err = load_error(write_toml(tmp_path / "reserved.toml", data))
     assert "reserved" in problem_for(err, "stages.won")
+
+
+@pytest.mark.parametrize(("name", "separator", "fixed"), [
+    ("sdr.emea", ".", "sdr_emea"), ("sdr:emea", ":", "sdr_emea"), ("a=b", "=", "a_b"),
+    ("x;y", ";", "x_y"),
+])
+def test_a_name_holding_a_path_separator_is_refused_naming_a_fix(
+        tmp_path: Path, name: str, separator: str, fixed: str) -> None:
+    """In every named section; the references to the names (a stage's pool, a source's stage)
+    still resolve, so each bad name is one problem."""
+    data = minimal()
+    data["pools"] = {name: data["pools"]["staff"]}
+    data["stages"] = {name: {**data["stages"]["work"], "pool": name}}
+    data["sources"] = {name: {**data["sources"]["web"], "to": name}}
+    data["calendars"] = {name: {"days": ["mon-fri"]}}
+    data["segments"] = {name: {"value": 1000}}
+    err = load_error(write_toml(tmp_path / "names.toml", data))
+    for section in ("calendars", "segments", "sources", "pools", "stages"):
+        message = problem_for(err, f'{section}."{name}"')
+        assert f"may not contain {separator!r}" in message
+        assert f"rename it, e.g. '{fixed}'" in message
+    assert len(err.problems) == 5, err.lines()
 
 
 def test_bad_type_is_reported_with_the_value(tmp_path: Path) -> None:

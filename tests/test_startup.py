@@ -63,7 +63,7 @@ def test_start_up_loads_no_heavy_library(what: str, tmp_path: Path) -> None:
         assert all(name in output for name in COMMANDS)
         commands = {m for m in modules if m.startswith("revsim.cli.")} - {
             "revsim.cli.lazy_group", "revsim.cli.options", "revsim.cli.output",
-            "revsim.cli.exits"}
+            "revsim.cli.exits", "revsim.cli.terminal"}
         assert commands == set(), f"--help imported command modules {sorted(commands)}"
     if what == "revsim --version":
         engine = "compiled" if revsim.engine.COMPILED else "interpreted"

@@ -9,6 +9,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +22,7 @@ from conftest import sweep_scenario
 import revsim
 from revsim.cli import main
 from revsim.errors import ExperimentError
+from revsim.experiment import open_executor
 from revsim.sweep import run_sweep
 
 SCENARIO = sweep_scenario("sweep dask test")
@@ -205,3 +208,39 @@ def test_silent_scheduler_cli_exits_2_in_bounded_time(unreachable: dict) -> None
     assert code == 2, (code, err)
     assert "Traceback" not in err, err
     assert "cannot reach the Dask scheduler" in err, err
+
+
+def http_status(port: int, path: str) -> int:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as answer:
+            return int(answer.status)
+    except urllib.error.HTTPError as err:
+        return err.code
+
+
+def test_the_local_cluster_answers_no_http_request_by_default() -> None:
+    """Dask always starts HTTP servers (on free loopback ports); revsim's local cluster serves
+    nothing on them, neither the dashboard nor the pages, JSON and metrics about the cluster
+    that any local user could read."""
+    with open_executor(dask_local=1):
+        info = distributed.default_client().scheduler_info()
+        ports = [info["services"]["dashboard"]] + [
+            w["services"]["dashboard"] for w in info["workers"].values()]
+        assert len(ports) == 2
+        for port in ports:
+            for path in ("/health", "/status", "/info/main/workers.html", "/metrics",
+                         "/json/identity.json"):
+                assert http_status(port, path) == 404, (port, path)
+
+
+def test_the_dashboard_is_asked_for_with_dask_local(monkeypatch: pytest.MonkeyPatch,
+                                                    base: Path) -> None:
+    with pytest.raises(ExperimentError, match="give --dask-local too"):
+        with open_executor(jobs=1, dask_dashboard=True):
+            pass
+    monkeypatch.setitem(sys.modules, "bokeh", None)  # not installed: said so, and how to fix
+    with pytest.raises(ExperimentError, match="pip install bokeh"):
+        with open_executor(dask_local=1, dask_dashboard=True):
+            pass
+    result = CliRunner().invoke(main, ["run", str(base), "-n", "1", "--dask-dashboard"])
+    assert result.exit_code == 2 and "--dask-dashboard" in result.stderr

@@ -16,7 +16,7 @@ from revsim.calibrate.crm_adapters import (
 from revsim.calibrate.fit_log import fit, read_log
 from revsim.calibrate.log import EventLog, read_event_log
 from revsim.calibrate.mapping import CANONICAL_ACTIVITIES, Mapping, load_mapping
-from revsim.calibrate.raw_table import LogError
+from revsim.calibrate.text_input import LogError
 
 __all__ = [
     "CANONICAL_ACTIVITIES",

@@ -117,13 +117,23 @@ def _minimize_mixture(
         return optimize.minimize(_mixture_nll, x0, args=(yu, yc), jac=True, method="L-BFGS-B", bounds=bounds)
 
 
-def fit_mixture(t: FloatArray, obs: BoolArray, cadj: CensoringAdjustment) -> MixtureFit | None:
+def fit_mixture(t: FloatArray, obs: BoolArray, cadj: CensoringAdjustment,
+                start: MixtureFit | None = None) -> MixtureFit | None:
+    """``start``: an earlier fit to start from, instead of three 2-means starts (a bootstrap
+    refit of that fit: its optimum is near)."""
     scale = float(np.median(t))
     y = np.log(t / scale)
     yu, yc = y[obs], y[~obs]
-    qs = np.quantile(yu, [0.1, 0.25, 0.5, 0.75, 0.9])
-    starts = [_two_means(yu, lo, hi) for lo, hi in ((qs[1], qs[3]), (qs[0], qs[2]), (qs[2], qs[4]))]
     span = (float(y.min()) - 5, float(y.max()) + 5)
+    if start is not None:
+        (wa, wb), (ma, mb), (sa, sb) = start.weights, start.medians, start.sigmas
+        starts: list[FloatArray | None] = [np.array([
+            math.log(wa / wb), math.log(ma / scale), math.log(sa), math.log(mb / scale),
+            math.log(sb)])]
+    else:
+        qs = np.quantile(yu, [0.1, 0.25, 0.5, 0.75, 0.9])
+        starts = [_two_means(yu, lo, hi)
+                  for lo, hi in ((qs[1], qs[3]), (qs[0], qs[2]), (qs[2], qs[4]))]
     bounds = [
         (-_MIX_MAX_LOGIT, _MIX_MAX_LOGIT),
         span,
@@ -143,6 +153,7 @@ def fit_mixture(t: FloatArray, obs: BoolArray, cadj: CensoringAdjustment) -> Mix
     for x0 in starts:
         if x0 is None:
             continue
+        x0 = np.clip(x0, [b[0] for b in bounds], [b[1] for b in bounds])
         res = _minimize_mixture(x0, su, sc, bounds)
         if np.isfinite(res.fun) and (best is None or res.fun < best.fun):
             best = res

@@ -16,9 +16,10 @@ import pandas as pd
 
 from revsim.analysis.ci import cut_to_bounds, t_interval
 from revsim.calibrate.evidence import scenario_key
-from revsim.calibrate.fit_log import FitInputError, read_log
+from revsim.calibrate.fit_log import BROKEN_FIT, FitInputError, read_log
 from revsim.calibrate.journeys import build_journeys, invoice_outcomes
 from revsim.calibrate.log import EventLog
+from revsim.calibrate.text_input import unexpected
 from revsim.errors import Problem
 from revsim.experiment import (
     RunOptions,
@@ -115,17 +116,18 @@ def simulated_values(tidy: pd.DataFrame, stages: list[str]) -> dict[str, np.ndar
 def backtest(scenario: Model | HasModel, log: EventLog | str | Any, *, replications: int = 20,
              seed: int = 1, jobs: int | None = None, scheduler: str | None = None,
              dask_local: int | None = None, progress: bool | None = None,
-             format: str = "canonical", mapping: Any = None, as_of: Any = None
-             ) -> pd.DataFrame:
+             format: str = "canonical", mapping: Any = None, as_of: Any = None,
+             dask_dashboard: bool = False, encoding: str | None = None) -> pd.DataFrame:
     """Simulate over the log's period and compare each KPI with the log (tidy table).
 
     ``scenario`` is an engine Model (``FittedScenario.model()``) or anything with its
     ``model`` (a revsim Scenario); ``log`` an EventLog, or a path/DataFrame read with
-    ``format``/``mapping``/``as_of``. ``jobs``, ``scheduler`` and ``dask_local`` choose where the
-    replications run (see :func:`revsim.experiment.open_executor`).
+    ``format``/``mapping``/``as_of``/``encoding``. ``jobs``, ``scheduler``, ``dask_local``
+    and ``dask_dashboard`` choose where the replications run (see
+    :func:`revsim.experiment.open_executor`).
     """
     if not isinstance(log, EventLog):
-        log = read_log(log, mapping=mapping, as_of=as_of, format=format)
+        log = read_log(log, mapping=mapping, as_of=as_of, format=format, encoding=encoding)
     model = scenario if isinstance(scenario, Model) else scenario.model
     start = pd.Timestamp(model.start, tz="UTC")
     horizon_h = (log.as_of - start).total_seconds() / 3600
@@ -133,18 +135,22 @@ def backtest(scenario: Model | HasModel, log: EventLog | str | Any, *, replicati
         raise FitInputError([Problem(
             "scenario.start", f"the scenario starts ({model.start}) after the log's "
             f"as-of time ({log.as_of:%Y-%m-%d %H:%M %Z}), so there is nothing to compare; "
-            "backtest a scenario fitted to this log (revsim fit) or set its start earlier")])
+            "backtest a scenario fitted to this log (revsim fit) or set its start earlier")],
+            log.source)
     warmup_h = min(model.warmup, horizon_h / 2)
     seed = check_seed(seed)
     check_window(model, horizon_h, warmup_h, replications)
+    window_start = start + pd.Timedelta(hours=warmup_h)
+    try:  # before the replications: a log that breaks it costs no simulation
+        observed = observed_kpis(log, window_start)
+    except BROKEN_FIT as err:
+        raise unexpected(err, log.source, "reading the observed KPIs") from err
     with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
-                       tasks=replications) as executor:
+                       dask_dashboard=dask_dashboard, tasks=replications) as executor:
         runs = run_points({"scenario": model}, replications, seed,
                           options=RunOptions(horizon=horizon_h, warmup=warmup_h,
                                              artefacts=False),
                           executor=executor, progress=progress, label="replications")
-    window_start = start + pd.Timedelta(hours=warmup_h)
-    observed = observed_kpis(log, window_start)
     sim = simulated_values(_tidy(runs), [s.name for s in model.stages])
     rows = []
     for kpi, (obs, unit) in observed.items():

@@ -20,7 +20,8 @@ from revsim.calibrate.export_table import (
     export_events,
     localize,
 )
-from revsim.calibrate.raw_table import ISO_HINT, LogError, row_problem
+from revsim.calibrate.raw_table import ISO_HINT, calendar_times, row_problem, time_range
+from revsim.calibrate.text_input import LogError
 from revsim.errors import Problem
 
 ZERO_DECIMAL = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx",
@@ -67,6 +68,7 @@ def stripe_invoices(source: Source) -> pd.DataFrame:
     def when(name: str) -> pd.Series:
         return export.times(column(name), unix=True)
 
+    export.required_text(c_created)  # the issue time falls back on it
     created = export.times(c_created, unix=True)
     finalized, paid, written, voided = (when(n) for n in ("finalized_at", "paid_at",
                                                           "marked_uncollectible_at", "voided_at"))
@@ -184,10 +186,16 @@ def _ar_dates(export: RawExport, col: str | None, date_format: str | None, tz: s
         return export.times(col, tz=tz)
     out = export.times(col, tz=tz) if (~compact & raw.notna().to_numpy()).any() else \
         pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns, UTC]")
-    days = pd.to_datetime(raw[compact].str.slice(0, 8), format="%Y%m%d", errors="coerce")
+    digits = raw[compact].str.slice(0, 8)
+    days = pd.to_datetime(digits, format="%Y%m%d", errors="coerce")
     bad = days.isna().to_numpy()
+    far = np.zeros(len(bad), dtype=bool)
+    if bad.any():
+        far[bad] = calendar_times(digits[bad], ("%Y%m%d",))
+        bad &= ~far
     if bad.any():
         export.problems.append(row_problem(col, export.rows[compact][bad], "not a YYYYMMDD date:",
                                            ISO_HINT, raw[compact][bad].head(50)))
-    out.loc[compact] = localize(days, tz)
+    out.loc[compact] = time_range(localize(days, tz), raw[compact], export.rows[compact], col,
+                                  export.problems, also=far)
     return out

@@ -66,12 +66,14 @@ def _shares(inc: FloatArray) -> FloatArray:
 
 
 def competing_outcomes(hours: npt.ArrayLike, outcomes: npt.ArrayLike, censored: npt.ArrayLike,
-                       *, seed: int = 0) -> CompetingOutcomes:
+                       *, seed: int = 0, resamples: int = BOOTSTRAP) -> CompetingOutcomes:
     """Aalen–Johansen outcome shares (with bootstrap CIs) and per-outcome increments.
 
     ``outcomes`` holds each completed visit's outcome (ignored where ``censored``). The
     bootstrap resamples visits (as multinomial counts over duration bins and outcomes) with a
-    fixed ``seed``, so the same log always gives the same intervals.
+    fixed ``seed``, so the same log always gives the same intervals. ``resamples=0`` skips it
+    (the intervals are then the shares themselves and the standard errors nan): the parameter
+    draws of revsim.calibrate.draws, which are themselves resamples, need only the shares.
     """
     h = np.asarray(hours, dtype=float)
     cens = np.asarray(censored, dtype=bool)
@@ -87,6 +89,11 @@ def competing_outcomes(hours: npt.ArrayLike, outcomes: npt.ArrayLike, censored: 
     np.add.at(counts, (code, t_index), 1.0)
     inc, unresolved = cumulative_incidence(counts)
     shares = _shares(inc)
+    completed = counts[:-1].sum(axis=1).astype(np.int64)
+    if resamples < 1:
+        return CompetingOutcomes(names, shares, shares.copy(), shares.copy(),
+                                 np.full(len(names), np.nan), completed, len(h), unresolved,
+                                 times, inc)
 
     # Bootstrap on binned counts: resampling visits is a multinomial draw over the cells.
     edges = np.unique(np.quantile(h, np.linspace(0, 1, CI_BINS + 1)[1:-1]))
@@ -95,13 +102,12 @@ def competing_outcomes(hours: npt.ArrayLike, outcomes: npt.ArrayLike, censored: 
     cells = np.zeros((len(names) + 1) * n_bins)
     np.add.at(cells, code * n_bins + b_index, 1.0)
     rng = np.random.default_rng(seed)
-    draws = rng.multinomial(len(h), cells / cells.sum(), size=BOOTSTRAP)
-    boot = np.empty((BOOTSTRAP, len(names)))
-    for b in range(BOOTSTRAP):
+    draws = rng.multinomial(len(h), cells / cells.sum(), size=resamples)
+    boot = np.empty((resamples, len(names)))
+    for b in range(resamples):
         boot_inc, _ = cumulative_incidence(draws[b].reshape(len(names) + 1, n_bins).astype(float))
         boot[b] = _shares(boot_inc)
     low, high = np.nanquantile(boot, [0.025, 0.975], axis=0)
-    completed = counts[:-1].sum(axis=1).astype(np.int64)
     return CompetingOutcomes(names, shares, np.minimum(low, shares), np.maximum(high, shares),
                              np.nanstd(boot, axis=0, ddof=1), completed, len(h), unresolved,
                              times, inc)

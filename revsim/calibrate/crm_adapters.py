@@ -153,6 +153,7 @@ def hubspot_deals(source: Source, *, stages: AbcMapping[str, str] | None = None,
         export.problems.append(Problem("", 'no "Date entered <stage>" or hs_v2_date_entered_<id> '
                                            "columns; add the stage date properties to the export"))
     case = export.required_text(c_id)
+    export.required_text(c_created)  # a deal without its creation time would lose its start
     created = export.times(c_created, tz=tz, date_format=date_format)
     entered = {act: pd.concat([export.times(c, tz=tz, date_format=date_format) for c in cols],
                               axis=1).max(axis=1).astype("datetime64[ns, UTC]")

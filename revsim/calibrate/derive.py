@@ -8,18 +8,19 @@ field it annotates.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 from revsim.calibrate.derive_arrivals import fit_segments, fit_sources
 from revsim.calibrate.derive_cash import fit_cash, staffing_notes
 from revsim.calibrate.derive_stages import fit_nurture, fit_stages
-from revsim.calibrate.evidence import hours_text, scenario_key
+from revsim.calibrate.evidence import hours_text, scenario_keys
 from revsim.calibrate.fitted import FittedScenario
 from revsim.calibrate.fitting import DurationFit
 from revsim.calibrate.journeys import build_journeys, invoice_journeys
 from revsim.calibrate.log import EventLog
-from revsim.calibrate.raw_table import LogError
+from revsim.calibrate.text_input import InputWarning, LogError, one_line, shown
 from revsim.errors import Problem
 
 
@@ -34,6 +35,7 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
     ``step(label)`` is called as each part of the fit starts (for a progress display).
     """
     step("journeys")
+    _check_spread(log)
     j = build_journeys(log.events, log.as_of)
     # Warm-up: the simulation starts empty, so it must run at least as long as a typical
     # journey takes (p99 of the completed ones) before its statistics match the log's.
@@ -42,6 +44,7 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
     typical_h = float(cycle_h.quantile(0.99)) if len(cycle_h) else 0.0
     comments: dict[str, str] = {}
     notes: list[str] = []
+    excluded: dict[str, int] = {}
     fits: dict[str, DurationFit] = {}
     start = log.start.floor("D")
     period_h = (log.as_of - start).total_seconds() / 3600.0
@@ -69,22 +72,56 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
         notes.append("the log has invoices only: each invoice stands for one deal won when it "
                      "was issued (stage 'invoiced', source 'invoices'), so the scenario models "
                      "the cash side at the observed invoicing rate")
-    stage_keys = {s: scenario_key(s) for s in j.visits["stage"].unique()}
-    segments, seg_comments = fit_segments(j)
+    if j.superseded:
+        excluded["events with a lifecycle other than complete (e.g. start) whose activity "
+                 "also completes in the case (the completion is used)"] = j.superseded
+    _warn_if_narrow(log)
+    stage_keys = scenario_keys(j.visits["stage"].unique())
+    segments, seg_comments = fit_segments(j, excluded)
     if segments:
         raw["segments"] = segments
         comments.update(seg_comments)
     step("arrivals")
     raw["sources"], src_table = fit_sources(j, stage_keys, period_h, start, comments,
-                                        bool(segments), notes)
+                                            bool(segments), notes, excluded)
     raw["stages"], transitions = fit_stages(j, stage_keys, comments, fits, notes, step)
     nurture = fit_nurture(j, stage_keys, comments, fits, notes)
     if nurture:
         raw["nurture"] = nurture
     step("payments")
-    cash = fit_cash(log, j, stage_keys, comments, fits, notes, invoice_only)
+    cash = fit_cash(log, j, stage_keys, comments, fits, notes, invoice_only, excluded)
     raw.update(cash)
+    if "onboarding" in stage_keys.values() and "deals" not in raw:
+        # won deals enter onboarding through [deals], which the cash side writes only when the
+        # log has invoices: without it the onboarding stage would be unreachable
+        raw["deals"] = {"onboarding": "onboarding"}
     staffing_notes(log, j, comments, notes)
-    return FittedScenario(raw, comments, fits, transitions, src_table, notes, log, j)
+    return FittedScenario(raw, comments, fits, transitions, src_table, notes, log, j,
+                          excluded=excluded)
+
+
+def _check_spread(log: EventLog) -> None:
+    """A log whose events all share one instant has no duration and no rate to fit."""
+    times = log.events["timestamp"]
+    if len(times) and times.nunique() == 1:
+        raise LogError([Problem("timestamp", (
+            f"every event ({len(times):,}) is at the same time, {times.iloc[0]:%Y-%m-%d %H:%M} "
+            "UTC: no duration and no arrival rate can be fitted; export the events' own times "
+            "(with the time of day), over a period of weeks"))], str(log.source))
+
+
+def _warn_if_narrow(log: EventLog) -> None:
+    """A fit that rests on one case, or on one kind of event, is valid but says little: say so."""
+    ev = log.events
+    if log.n_cases == 1:
+        warnings.warn(InputWarning(
+            f"{one_line(log.source)}: the log has one case ({shown(ev['case_id'].iloc[0])}), so "
+            "every rate, duration and route fitted rests on it alone; fit a log of many cases "
+            "before trusting the scenario"), stacklevel=3)
+    activities = ev["activity"].unique()
+    if len(activities) == 1:
+        warnings.warn(InputWarning(
+            f"{one_line(log.source)}: every event is {shown(activities[0])}, so no case moves "
+            "on from it: the routes and durations after it are placeholders"), stacklevel=3)
 
 

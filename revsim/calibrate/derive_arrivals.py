@@ -5,14 +5,16 @@ dispersion, hour/weekday/month profiles, segment shares and deal values.
 from __future__ import annotations
 
 import math
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
-from revsim.calibrate.evidence import scenario_key
+from revsim.calibrate.evidence import scenario_key, scenario_keys
 from revsim.calibrate.journeys import Journeys
-from revsim.calibrate.rates import fit_rate
+from revsim.calibrate.rates import RateFit, fit_rate
 
 HOURS_PER_WEEK = 168.0
 
@@ -36,6 +38,11 @@ def _profile(times: pd.Series, kind: str) -> list[float] | None:
     return [round(float(w), 3) for w in weights]
 
 
+def rate_text(rate: RateFit) -> str:
+    """A fitted rate as the scenario writes it (per week)."""
+    return f"{rate.rate_per_hour * HOURS_PER_WEEK:.6g}/w"
+
+
 def _segment_keys(journeys: pd.DataFrame) -> pd.Series:
     """Each journey's segment key ("all" when the log has no segments or this one is blank)."""
     seg = journeys["segment"]
@@ -43,12 +50,24 @@ def _segment_keys(journeys: pd.DataFrame) -> pd.Series:
         pd.Series("all", index=journeys.index)
 
 
-def fit_segments(j: Journeys) -> tuple[dict[str, Any], dict[str, str]]:
+def fit_segments(j: Journeys, excluded: dict[str, int] | None = None
+                 ) -> tuple[dict[str, Any], dict[str, str]]:
     """A value distribution for every segment the sources will send leads from: its own won
-    deals' amounts, or all won deals' when it has fewer than two (e.g. no deal won yet)."""
+    deals' amounts, or all won deals' when it has fewer than two (e.g. no deal won yet).
+
+    Won deals whose amount is 0 or negative (a credit, a placeholder), or missing while others
+    have one, are left out of the values and counted in ``excluded``."""
     won = j.journeys["outcome"] == "won"
     amount = j.journeys["amount"]
     has_amount = won & amount.notna() & (amount > 0)
+    if excluded is not None:
+        not_positive = int((won & amount.notna() & (amount <= 0)).sum())
+        if not_positive:
+            excluded["won deals with an amount of 0 or less (left out of the deal values)"] = \
+                not_positive
+        missing = int((won & amount.isna()).sum())
+        if missing and has_amount.any():
+            excluded["won deals without an amount (left out of the deal values)"] = missing
     if not has_amount.any():
         return {}, {}
     keys = _segment_keys(j.journeys)
@@ -72,35 +91,71 @@ def fit_segments(j: Journeys) -> tuple[dict[str, Any], dict[str, str]]:
     return out, comments
 
 
-def fit_sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd.Timestamp,
-                comments: dict[str, str], with_segments: bool, notes: list[str]
-                ) -> tuple[dict[str, Any], pd.DataFrame]:
+class ArrivalGroup(NamedTuple):
+    """The journeys of one source that enter at one stage (one scenario source)."""
+
+    key: str  # the scenario's source key
+    source: str  # the source in the log
+    entry: str  # the stage entered
+    journeys: pd.DataFrame
+    entries: int  # entry stages of this source in the log
+    source_total: int  # journeys of this source in the log, over all its entry stages
+
+
+def arrival_groups(j: Journeys, stage_keys: dict[str, str],
+                   excluded: dict[str, int] | None = None) -> Iterator[ArrivalGroup]:
+    """Each source's journeys by the stage they enter: a journey arrives when it enters its
+    first stage; journeys that never enter one (a lead created, then disqualified) are not
+    arrivals, and are counted in ``excluded``.
+
+    A source whose journeys start at different stages (leads at mql, opportunities created
+    directly) becomes one source per entry stage, so that every entry stays reachable.
+    """
     first = j.visits.sort_values("entered").groupby("journey", sort=False).first()
     jj = j.journeys.set_index("journey")
     jj["entry"] = first["stage"]
+    stageless = int(jj["entry"].isna().sum())
+    if stageless and excluded is not None:
+        excluded["journeys without a stage event, e.g. a lead created then disqualified before "
+                 "mql (not in the arrivals or routes)"] = stageless
     jj = jj[jj["entry"].notna()]
     source_col = jj["source"].fillna("leads") if jj["source"].notna().any() \
         else pd.Series("leads", index=jj.index)
-    out: dict[str, Any] = {}
-    rows = []
-    # A source whose journeys start at different stages (leads at mql, opportunities created
-    # directly) becomes one source per entry stage, so that every entry stays reachable.
     entries_of = {str(k): int(v) for k, v in jj.groupby(source_col)["entry"].nunique().items()}
+    totals = {str(k): int(v) for k, v in source_col.value_counts().items()}
+    source_keys = scenario_keys(entries_of)
     for (source, entry_stage), g in jj.groupby([source_col, jj["entry"]]):
         src = str(source)
-        key = scenario_key(src)
+        key = source_keys[src]
         if entries_of[src] > 1:
             key = f"{key}_to_{stage_keys[str(entry_stage)]}"
+        yield ArrivalGroup(key, src, str(entry_stage), g, entries_of[src], totals[src])
+
+
+def weekly_counts(created: pd.Series, start: pd.Timestamp, period_h: float
+                  ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]]:
+    """Arrivals per week from ``start`` over ``period_h`` hours, and each week's length (the
+    last week is usually partial: each period keeps its own length, its exposure)."""
+    weeks = ((created - start).dt.total_seconds() // (HOURS_PER_WEEK * 3600)).astype(int)
+    n_weeks = max(int(math.ceil(period_h / HOURS_PER_WEEK)), 1)
+    counts = np.bincount(weeks.clip(0, n_weeks - 1), minlength=n_weeks)
+    lengths = np.full(n_weeks, HOURS_PER_WEEK)
+    lengths[-1] = period_h - HOURS_PER_WEEK * (n_weeks - 1)
+    return counts, lengths
+
+
+def fit_sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start: pd.Timestamp,
+                comments: dict[str, str], with_segments: bool, notes: list[str],
+                excluded: dict[str, int] | None = None) -> tuple[dict[str, Any], pd.DataFrame]:
+    """One arrival source per source (and entry stage); see :func:`arrival_groups`."""
+    out: dict[str, Any] = {}
+    rows = []
+    for group in arrival_groups(j, stage_keys, excluded):
+        key, g = group.key, group.journeys
         created = g["created"]
-        weeks = ((created - start).dt.total_seconds() // (HOURS_PER_WEEK * 3600)).astype(int)
-        n_weeks = max(int(math.ceil(period_h / HOURS_PER_WEEK)), 1)
-        counts = np.bincount(weeks.clip(0, n_weeks - 1), minlength=n_weeks)
-        # the last week is usually partial: give each period its own length (exposure)
-        lengths = np.full(n_weeks, HOURS_PER_WEEK)
-        lengths[-1] = period_h - HOURS_PER_WEEK * (n_weeks - 1)
-        rate = fit_rate(counts, lengths)
+        rate = fit_rate(*weekly_counts(created, start, period_h))
         per_week = rate.rate_per_hour * HOURS_PER_WEEK
-        spec: dict[str, Any] = {"rate": f"{per_week:.6g}/w", "to": stage_keys[str(entry_stage)]}
+        spec: dict[str, Any] = {"rate": rate_text(rate), "to": stage_keys[group.entry]}
         date_only = bool((created.dt.hour == 0).all() and (created.dt.minute == 0).all())
         if date_only:
             notes.append(f"source {key}: the log has dates without times, so no hour-of-day "
@@ -125,10 +180,10 @@ def fit_sources(j: Journeys, stage_keys: dict[str, str], period_h: float, start:
             biggest = max(spec["segments"], key=spec["segments"].get)
             spec["segments"][biggest] = round(spec["segments"][biggest] + 1 - total, 6)
             comments[f"sources.{key}.segments"] = f"n={len(g)} journeys by segment"
-        if entries_of[src] > 1:
+        if group.entries > 1:
             comments[f"sources.{key}.to"] = (
-                f"the journeys of source {src!r} that start at this stage ({len(g)} of "
-                f"{int((source_col == src).sum())})")
+                f"the journeys of source {group.source!r} that start at this stage ({len(g)} "
+                f"of {group.source_total})")
         lo, hi = rate.ci
         verdict = ("overdispersed: counts vary more than Poisson; consider bursts or a "
                    "seasonal profile" if rate.overdispersion_p < 0.01 else "consistent with Poisson")

@@ -20,13 +20,28 @@ from revsim.calibrate.rates import fit_proportion
 
 
 def fit_cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
-             fits: dict[str, DurationFit], notes: list[str], invoice_only: bool = False
-             ) -> dict[str, Any]:
+             fits: dict[str, DurationFit], notes: list[str], invoice_only: bool = False,
+             excluded: dict[str, int] | None = None) -> dict[str, Any]:
+    """Contract terms, billing and payment behaviour from the issued invoices. An invoice
+    without a due date, and a second issue or payment event of one invoice, are left out (its
+    first is used) and counted in ``excluded``."""
     ev = log.events
     inv = ev[ev["object_type"].isin(["invoice", "payment"])]
     issued = invoice_outcomes(inv).drop(columns="parent")
     if issued.empty:
         return {}
+    if excluded is not None:
+        for activity, what in (("invoice_issued", "issued"), ("invoice_paid", "paid"),
+                               ("invoice_written_off", "written off")):
+            n = int(inv["activity"].eq(activity).sum())
+            once = int(inv.loc[inv["activity"].eq(activity), "case_id"].nunique())
+            if n > once:
+                excluded[f"repeated {activity} events of one invoice (the first time it was "
+                         f"{what} is used)"] = n - once
+        undated = int(issued["due"].isna().sum())
+        if undated:
+            excluded["issued invoices without a due date (left out of the terms and payment "
+                     "behaviour)"] = undated
     issued = issued[issued["due"].notna()]
     terms_days = ((issued["due"] - issued["issued"]).dt.total_seconds() / 86400).round()
     terms = int(terms_days.median()) if len(terms_days) else 30

@@ -61,17 +61,11 @@ def fit_stages(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str]
             notes.append(f"stage {key}: every visit is still open; its routes are a placeholder")
             out[key] = spec
             continue
-        targets = g["exit"].map(lambda e: _target(str(e), stage_keys) if pd.notna(e) else "")
-        co = competing_outcomes(g["hours"].to_numpy(float), targets.to_numpy(),
-                                g["censored"].to_numpy())
+        co = stage_outcomes(g, stage_keys)
         by_route = _durations_by_outcome(done, co, stage_keys, key, comments, fits)
         if by_route:
             spec["delay_by_route"] = by_route
-        probs = dict(zip(co.outcomes, co.shares.tolist(), strict=True))
-        rounded = {t: round(p, 6) for t, p in probs.items()}
-        biggest = max(rounded, key=rounded.get)  # type: ignore[arg-type]
-        rounded[biggest] = round(rounded[biggest] + 1 - sum(rounded.values()), 6)
-        spec["routes"] = rounded
+        spec["routes"] = route_spec(co)
         n = int(co.completed.sum())
         parts = []
         for i, t in enumerate(co.outcomes):
@@ -89,6 +83,33 @@ def fit_stages(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str]
     table = pd.DataFrame(rows, columns=["stage", "to", "count", "n", "p", "ci_low", "ci_high",
                                         "se"])
     return out, table
+
+
+def visit_targets(visits: pd.DataFrame, stage_keys: dict[str, str]) -> pd.Series:
+    """Where each visit went, as a route target ("" while it is open)."""
+    return visits["exit"].map(lambda e: _target(str(e), stage_keys) if pd.notna(e) else "")
+
+
+def stage_outcomes(visits: pd.DataFrame, stage_keys: dict[str, str]) -> CompetingOutcomes:
+    """The competing outcomes of one stage's visits."""
+    return competing_outcomes(visits["hours"].to_numpy(float),
+                              visit_targets(visits, stage_keys).to_numpy(),
+                              visits["censored"].to_numpy())
+
+
+def route_spec(co: CompetingOutcomes) -> dict[str, float]:
+    """The shares as the scenario's routes: rounded to 6 decimals, the biggest absorbing the
+    rounding so that they sum to 1."""
+    rounded = {t: round(p, 6) for t, p in zip(co.outcomes, co.shares.tolist(), strict=True)}
+    biggest = max(rounded, key=rounded.get)  # type: ignore[arg-type]
+    rounded[biggest] = round(rounded[biggest] + 1 - sum(rounded.values()), 6)
+    return rounded
+
+
+def outcome_durations(co: CompetingOutcomes, target: str, completed: int) -> np.ndarray:
+    """The durations a route's own delay is fitted to: ``completed`` quantiles of its
+    censoring-corrected (Aalen-Johansen) distribution."""
+    return np.maximum(co.conditional_quantiles(target, completed), 0.0)
 
 
 MIN_BY_OUTCOME = 30  # completed visits per outcome before it gets its own duration
@@ -119,7 +140,7 @@ def _durations_by_outcome(done: pd.DataFrame, co: CompetingOutcomes, stage_keys:
     medians = {}
     by_route: dict[str, DurationFit] = {}
     for target in names:
-        values = np.maximum(co.conditional_quantiles(target, len(groups[target])), 0.0)
+        values = outcome_durations(co, target, len(groups[target]))
         medians[target] = float(np.median(values))
         fit = try_fit(values, np.ones(len(values), bool), f"{key}->{target}", [])
         if fit is None:

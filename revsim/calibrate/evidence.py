@@ -9,6 +9,7 @@ stage or source name into a scenario key; ``hours_text`` writes a duration as th
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Any
 
 from revsim.calibrate.fitting import DurationFit, fit_duration
@@ -17,10 +18,33 @@ from revsim.scenario.schema import TERMINALS
 MIN_FIT = 5  # fewer uncensored observations than this: a fixed median instead of a fit
 
 
+KEY_CHARS = 60  # a longer label is cut: keys name report files too, and file names are short
+
+
 def scenario_key(name: str) -> str:
-    """A safe stage name: lower case, words joined by underscores, never an outcome name."""
-    key = re.sub(r"[^0-9a-zA-Z_]+", "_", str(name)).strip("_").lower() or "stage"
+    """A safe stage name: lower case, words joined by underscores, at most KEY_CHARS long,
+    never an outcome name."""
+    key = re.sub(r"[^0-9a-zA-Z_]+", "_", str(name)).strip("_").lower()[:KEY_CHARS].strip("_") \
+        or "stage"
     return f"{key}_stage" if key in TERMINALS or key == "nurture" else key
+
+
+def scenario_keys(names: Iterable[object]) -> dict[str, str]:
+    """``scenario_key`` of each name, kept distinct: names that differ only in letter case or
+    punctuation ("Demo", "demo") would share a key, and one would overwrite the other in the
+    scenario; the second gets ``_2``, the third ``_3``."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for name in names:
+        if str(name) in out:
+            continue
+        key = base = scenario_key(str(name))
+        n = 2
+        while key in used:
+            key, n = f"{base}_{n}", n + 1
+        used.add(key)
+        out[str(name)] = key
+    return out
 
 
 def hours_text(hours: float) -> str:

@@ -18,7 +18,19 @@ import numpy as np
 import pandas as pd
 
 from revsim.calibrate.log_columns import COLUMNS
-from revsim.calibrate.raw_table import LogError, parse_times, read_csv_text, row_problem
+from revsim.calibrate.raw_table import (
+    EARLIEST,
+    LATEST,
+    RANGE_HINT,
+    RANGE_WHAT,
+    calendar_times,
+    columns_text,
+    parse_times,
+    read_csv_text,
+    row_problem,
+    time_range,
+)
+from revsim.calibrate.text_input import LogError
 from revsim.errors import Problem
 
 Source = str | Path | pd.DataFrame
@@ -44,20 +56,30 @@ class RawExport:
         self.rows = self.table.index.to_numpy(dtype=np.int64)
 
     def column(self, purpose: str, *names: str, required: bool = True) -> str | None:
-        """The first column present among ``names`` (case-insensitive), else a problem."""
-        lower = {c.lower(): c for c in self.table.columns}
+        """The first column present among ``names`` (case-insensitive), else a problem; two
+        columns of that name (in any letter case) are a problem too, and give None."""
+        lower: dict[str, list[str]] = {}
+        for c in self.table.columns:
+            lower.setdefault(c.lower(), []).append(c)
         for name in names:
-            if name.lower() in lower:
-                return lower[name.lower()]
+            found = lower.get(name.lower())
+            if found and len(found) > 1:
+                where = [i + 1 for i, c in enumerate(self.table.columns) if c.lower() == name.lower()]
+                self.problems.append(Problem(found[0], (
+                    f"{len(found)} columns have this name (columns "
+                    f"{', '.join(map(str, where))}); rename or delete all but one")))
+                return None
+            if found:
+                return found[0]
         if required:
             self.problems.append(Problem("", (
                 f"no {purpose} column (looked for {', '.join(names)}; found "
-                f"{', '.join(self.table.columns) or 'none'}); is this a {self.what} export?")))
+                f"{columns_text(self.table.columns)}); is this a {self.what} export?")))
         return None
 
     def stop_if_problems(self) -> None:
         if self.problems:
-            raise LogError(self.problems, self.label)
+            raise LogError(list(dict.fromkeys(self.problems)), self.label)
 
     def text(self, col: str | None) -> pd.Series:
         """Stripped strings, blanks as NaN (all NaN when the column is absent)."""
@@ -86,13 +108,7 @@ class RawExport:
             return pd.Series(pd.NaT, index=self.table.index, dtype="datetime64[ns, UTC]")
         raw = self.text(col)
         if unix:
-            seconds = pd.to_numeric(raw, errors="coerce")
-            bad = (seconds.isna() & raw.notna()).to_numpy()
-            if bad.any():
-                self.problems.append(row_problem(col, self.rows[bad], "not Unix seconds:",
-                                                 "export times as Unix seconds (Stripe's API "
-                                                 "format)", raw[bad].head(50)))
-            return pd.to_datetime(seconds, unit="s", utc=True).astype("datetime64[ns, UTC]")
+            return self._unix_times(col, raw)
         if date_format is not None:
             formats = (date_format,) if isinstance(date_format, str) else date_format
             tries = [pd.to_datetime(raw, format=f, errors="coerce") for f in formats]
@@ -100,18 +116,41 @@ class RawExport:
             best = int(np.argmin(misses))  # the first format that reads everything, if any
             stamps = tries[best]
             bad = (stamps.isna() & raw.notna()).to_numpy()
+            far = np.zeros(len(raw), dtype=bool)
+            if bad.any():
+                far[bad] = calendar_times(raw[bad], formats)
+                bad &= ~far
             if bad.any():
                 styles = " or ".join(formats)
                 self.problems.append(row_problem(col, self.rows[bad], f"not a {styles} date:",
                                                  f"write dates as {formats[0]}",
                                                  raw[bad].head(50)))
-            return localize(stamps, tz)
+            return time_range(localize(stamps, tz), raw, self.rows, col, self.problems, also=far)
         stamps, _, aware = parse_times(raw, self.rows, col, self.problems)
         if tz != "UTC":
             local = ~aware & stamps.notna()
             moved = localize(stamps[local].dt.tz_localize(None), tz)
             stamps = stamps.where(~local, moved)
         return stamps
+
+    def _unix_times(self, col: str, raw: pd.Series) -> pd.Series:
+        seconds = pd.to_numeric(raw, errors="coerce")
+        bad = (seconds.isna() & raw.notna()).to_numpy()
+        if bad.any():
+            self.problems.append(row_problem(col, self.rows[bad], "not Unix seconds:",
+                                             "export times as Unix seconds (Stripe's API "
+                                             "format)", raw[bad].head(50)))
+        low, high = EARLIEST.timestamp(), LATEST.timestamp()
+        far = (seconds.notna() & ~((seconds >= low) & (seconds < high))).to_numpy()
+        if far.any():
+            as_milli = seconds[far] / 1000  # a JavaScript export writes milliseconds
+            milli = bool(((as_milli >= pd.Timestamp("2000-01-01", tz="UTC").timestamp())
+                          & (as_milli < high)).all())
+            hint = ("these look like milliseconds: divide by 1000" if milli else RANGE_HINT)
+            self.problems.append(row_problem(col, self.rows[far], f"Unix seconds give a {RANGE_WHAT}",
+                                             hint, raw[far].head(50)))
+            seconds = seconds.where(~far)
+        return pd.to_datetime(seconds, unit="s", utc=True).astype("datetime64[ns, UTC]")
 
     def numbers(self, col: str | None) -> pd.Series:
         raw = self.text(col)
@@ -121,6 +160,12 @@ class RawExport:
             self.problems.append(row_problem(col, self.rows[bad], "not a number:",
                                              "write plain numbers such as 1054.50",
                                              raw[bad].head(50)))
+        endless = np.isinf(values.to_numpy())
+        if endless.any() and col is not None:
+            self.problems.append(row_problem(col, self.rows[endless], "not a finite number:",
+                                             "write plain numbers such as 1054.50",
+                                             raw[endless].head(50)))
+            values = values.where(~endless)
         return values
 
     def skip(self, reason: str, n: int) -> None:

@@ -15,9 +15,12 @@ from revsim.calibrate.crm_adapters import (
 )
 from revsim.calibrate.derive import fit_log
 from revsim.calibrate.fitted import FittedScenario
+from revsim.calibrate.input_warnings import collected_warnings
 from revsim.calibrate.log import EventLog, read_event_log
 from revsim.calibrate.mapping import load_mapping
-from revsim.errors import Problem, ProblemsError, suggest
+from revsim.calibrate.raw_table import read_csv_text
+from revsim.calibrate.text_input import check_encoding, shown, unexpected
+from revsim.errors import Problem, ProblemsError, RevsimError, suggest
 from revsim.progress import progress_bar
 
 FORMATS = {
@@ -30,34 +33,62 @@ FORMATS = {
 }
 
 
+BROKEN_FIT = (ValueError, TypeError, KeyError, IndexError, ArithmeticError)
+"""What a fit raises when a log that passed every check still breaks it (a bug to report):
+a message naming the file, never a traceback. revsim's own errors (LogError is a ValueError)
+pass through as they are."""
+
+
 class FitInputError(ProblemsError):
     """Bad arguments to fit/backtest (unknown format, unreadable mapping)."""
 
 
 def read_log(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any = None,
-             as_of: Any = None, format: str = "canonical") -> EventLog:
-    """Read an export in one of FORMATS into a validated canonical EventLog."""
+             as_of: Any = None, format: str = "canonical", encoding: str | None = None
+             ) -> EventLog:
+    """Read an export in one of FORMATS into a validated canonical EventLog.
+
+    ``encoding`` is the file's text encoding (default UTF-8). Warnings raised while reading
+    (pandas', or revsim's own ``InputWarning``) are collected in the log's ``warnings``.
+    """
     if isinstance(log, EventLog):
         return log
+    problems: list[Problem] = []
     if format not in FORMATS:
-        raise FitInputError([Problem("--format", f"unknown format {format!r}; "
-                                     f"{suggest(format, list(FORMATS))}")])
-    mapped = load_mapping(mapping) if isinstance(mapping, str | Path) else mapping
-    adapter = FORMATS[format]
+        problems.append(Problem("--format", f"unknown format {shown(repr(format))}; "
+                                f"{suggest(str(format), list(FORMATS))}"))
+    if encoding is not None:
+        problems += check_encoding(encoding)
     name = str(log) if isinstance(log, str | Path) else None
-    source: Any = log if adapter is None else adapter(log)
-    return read_event_log(source, mapping=mapped, as_of=as_of, name=name)
+    if problems:
+        raise FitInputError(problems, name)
+    with collected_warnings(f"reading {shown(name or 'the log', 80)}") as lines:
+        mapped = load_mapping(mapping) if isinstance(mapping, str | Path) else mapping
+        adapter = FORMATS[format]
+        source: Any = log
+        if adapter is not None:
+            if isinstance(log, str | Path):  # read here, so that every format has --encoding
+                source = read_csv_text(log, str(log), encoding=encoding)
+                source.index = pd.RangeIndex(2, len(source) + 2, name="row")
+                source.attrs["source"] = str(log)
+            source = adapter(source)
+        event_log = read_event_log(source, mapping=mapped, as_of=as_of, name=name,
+                                   encoding=encoding)
+    event_log.warnings = lines
+    return event_log
 
 
 def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any = None,
         as_of: Any = None, format: str = "canonical", name: str | None = None,
-        progress: bool | None = None) -> FittedScenario:
+        progress: bool | None = None, encoding: str | None = None) -> FittedScenario:
     """Fit a scenario to an event log (open cases right-censored at ``as_of``).
 
     ``format`` picks an adapter for a raw export (salesforce, hubspot, stripe, ar, maven);
-    ``mapping`` maps raw activity labels to canonical ones. The result's ``to_toml()`` is a
-    runnable, annotated scenario; ``model()`` compiles it; see revsim.calibrate.fitted for the
-    report folder. ``progress=None`` shows the steps on a terminal only.
+    ``mapping`` maps raw activity labels to canonical ones; ``encoding`` is the file's text
+    encoding (default UTF-8). The result's ``to_toml()`` is a runnable, annotated scenario;
+    ``model()`` compiles it; see revsim.calibrate.fitted for the report folder; its
+    ``warnings`` say what was odd about the input. ``progress=None`` shows the steps on a
+    terminal only.
     """
     with progress_bar(None, "fitting", progress) as bar:
         def step(label: str) -> None:
@@ -65,5 +96,13 @@ def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any 
             bar.update(1)
 
         step("reading the log")
-        events = read_log(log, mapping=mapping, as_of=as_of, format=format)
-        return fit_log(events, name=name, step=step)
+        events = read_log(log, mapping=mapping, as_of=as_of, format=format, encoding=encoding)
+        with collected_warnings(f"fitting {shown(events.source, 80)}") as lines:
+            try:
+                fitted = fit_log(events, name=name, step=step)
+            except RevsimError:
+                raise
+            except BROKEN_FIT as err:
+                raise unexpected(err, events.source, "fitting") from err
+        fitted.warnings = [*events.warnings, *lines]
+        return fitted

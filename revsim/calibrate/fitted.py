@@ -14,14 +14,17 @@ from typing import Any
 
 import pandas as pd
 
+from revsim.calibrate.draws import DEFAULT_DRAWS, DrawsFile, write_draws
 from revsim.calibrate.fit_plots import plot_qq, plot_survival
 from revsim.calibrate.fitting import DurationFit
 from revsim.calibrate.journeys import Journeys
 from revsim.calibrate.log import EventLog
-from revsim.io import write_csv, write_text
+from revsim.calibrate.text_input import one_line
+from revsim.io import atomic_path, write_csv, write_text
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import parse_toml
 from revsim.scenario.model import Model
+from revsim.scenario.parameters import SECTION
 
 _BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -39,10 +42,17 @@ class FittedScenario:
     log: EventLog
     journeys: Journeys
     header: list[str] = field(default_factory=list)
+    draws: DrawsFile | None = field(default=None, init=False)  # written by write()
+    excluded: dict[str, int] = field(default_factory=dict)
+    """Rows of the log that a part of the fit left out, counted by reason (the reason names
+    the unit: journeys, invoices, won deals). Rows skipped while reading are ``log.skipped``."""
+    warnings: list[str] = field(default_factory=list)
+    """What was odd about the input or the fit, one line each (revsim.calibrate.input_warnings)."""
 
-    def to_toml(self) -> str:
-        """The scenario as TOML, every fitted number annotated."""
-        return scenario_toml(self)
+    def to_toml(self, draws: DrawsFile | None = None) -> str:
+        """The scenario as TOML, every fitted number annotated; with ``draws`` (written by
+        :func:`revsim.calibrate.draws.write_draws`), naming them in ``[parameter_draws]``."""
+        return scenario_toml(self, draws)
 
     def model(self) -> Model:
         """The fitted scenario, validated and compiled: the engine model that ``backtest`` and
@@ -55,9 +65,15 @@ class FittedScenario:
         model, _ = compile_scenario(parse_toml(self.to_toml(), source), source)
         return model
 
-    def write(self, path: str | Path) -> Path:
-        """Write the annotated scenario TOML (atomically)."""
-        return write_text(Path(path), self.to_toml())
+    def write(self, path: str | Path, *, draws: int = DEFAULT_DRAWS,
+              progress: bool | None = None) -> Path:
+        """Write the annotated scenario TOML (atomically), and first, unless ``draws`` is 0,
+        that many bootstrap draws of its parameters beside it (``NAME.draws.json``, which the
+        TOML names with its SHA-256 in ``[parameter_draws]``): what ``--parameter-uncertainty
+        on`` runs. ``self.draws`` then describes them. ``progress``: a bar of the draws."""
+        path = Path(path)
+        self.draws = write_draws(self, path, draws, progress=progress) if draws > 0 else None
+        return write_text(path, self.to_toml(self.draws))
 
     def write_report(self, folder: str | Path, *, plots: bool = True) -> list[Path]:
         """Fit table, routes, arrivals, KM/QQ plots and a summary.md in ``folder``."""
@@ -65,7 +81,23 @@ class FittedScenario:
 
 
 def _k(key: str) -> str:
-    return key if _BARE.match(key) else json.dumps(key)
+    return key if _BARE.match(key) else toml_string(key)
+
+
+def toml_string(text: str) -> str:
+    """``text`` as a TOML basic string: quotes, backslashes and every control character
+    escaped (a label's line break stays inside the string, it cannot start a table), non-ASCII
+    as ``\\uXXXX``; an unpaired surrogate (a file name that was not UTF-8) has no TOML form and
+    becomes U+FFFD."""
+    if any("\ud800" <= ch <= "\udfff" for ch in text):
+        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return json.dumps(text).replace("\x7f", "\\u007f")
+
+
+def comment_text(text: str) -> str:
+    """``text`` fit for one TOML comment line: line breaks and other control characters (which
+    TOML forbids in comments, and which would end the comment) escaped, as messages show them."""
+    return one_line(str(text))
 
 
 def _v(value: Any) -> str:
@@ -83,7 +115,7 @@ def _v(value: Any) -> str:
             raise ValueError("cannot write a NaN or infinite number to a scenario")
         return repr(round(value, 10))
     if isinstance(value, str):
-        return json.dumps(value)
+        return toml_string(value)
     if isinstance(value, dict):
         return "{ " + ", ".join(f"{_k(k)} = {_v(v)}" for k, v in value.items()) + " }"
     if isinstance(value, list | tuple):
@@ -93,17 +125,21 @@ def _v(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
-def scenario_toml(fitted: FittedScenario) -> str:
+def scenario_toml(fitted: FittedScenario, draws: DrawsFile | None = None) -> str:
     """The fitted scenario as TOML text, comments above the values they explain."""
     lines = [
         "# Scenario fitted by `revsim fit` from an event log.",
-        f"# log: {fitted.log.source}; as of {fitted.log.as_of}; "
+        f"# log: {comment_text(fitted.log.source)}; as of {fitted.log.as_of}; "
         f"{fitted.log.events['case_id'].nunique()} cases, {len(fitted.log.events)} events.",
         "# Every fitted number is annotated with its evidence (n, censoring, CIs, fit",
         "# statistics). Open cases were right-censored at the as-of time, not dropped.",
     ]
+    if fitted.excluded:
+        lines.append(f"# {comment_text(excluded_text(fitted.excluded))}")
+    for warning in fitted.warnings:
+        lines.append(f"# WARNING: {comment_text(warning)}")
     for note in fitted.notes:
-        lines.append(f"# NOTE: {note}")
+        lines.append(f"# NOTE: {comment_text(note)}")
     lines.append("")
     comments = fitted.comments
 
@@ -114,7 +150,7 @@ def scenario_toml(fitted: FittedScenario) -> str:
             if isinstance(value, dict) and _is_table(value):
                 continue
             if dotted in comments:
-                for chunk in _wrap(comments[dotted]):
+                for chunk in _wrap(comment_text(comments[dotted])):
                     lines.append(f"# {chunk}")
             lines.append(f"{_k(key)} = {_v(value)}")
         lines.append("")
@@ -128,12 +164,23 @@ def scenario_toml(fitted: FittedScenario) -> str:
                 table(f"{section}.{name}", entry)
         else:
             table(section, body)
+    if draws is not None:
+        lines += _wrap_comment(
+            f"{draws.describe()} ({', '.join(draws.parameters) or 'none varies'}), refitted "
+            "on resamples of the log: with --parameter-uncertainty on, each replication runs "
+            "one of them (docs/parameter-uncertainty.md)")
+        lines += [f"[{SECTION}]", f"file = {_v(draws.path.name)}",
+                  f"sha256 = {_v(draws.sha256)}", ""]
     return "\n".join(line for line in lines if line is not None).rstrip() + "\n"
 
 
 def _is_table(value: dict[str, Any]) -> bool:
     # nested values (distribution specs, routes, contracts) are written as inline tables
     return False
+
+
+def _wrap_comment(text: str) -> list[str]:
+    return [f"# {chunk}" for chunk in _wrap(text)]
 
 
 def _wrap(text: str, width: int = 96) -> list[str]:
@@ -147,6 +194,12 @@ def _wrap(text: str, width: int = 96) -> list[str]:
     if line:
         out.append(line)
     return out
+
+
+def excluded_text(excluded: dict[str, int]) -> str:
+    """``excluded from the fit: <reason>: 2; <reason>: 1`` or ``excluded from the fit: none``."""
+    parts = "; ".join(f"{why}: {n:,}" for why, n in excluded.items())
+    return f"excluded from the fit: {parts or 'none'}"
 
 
 def write_report(fitted: FittedScenario, out: str | Path, *, plots: bool = True) -> list[Path]:
@@ -186,7 +239,8 @@ def _plots(fitted: FittedScenario, out: Path) -> list[Path]:
             fig.suptitle(path)
             fig.tight_layout()
             target = out / f"fit_{re.sub(r'[^A-Za-z0-9_]+', '_', path)}.png"
-            fig.savefig(target, dpi=110)
+            with atomic_path(target) as tmp:
+                fig.savefig(tmp, format="png", dpi=110)
             written.append(target)
         finally:
             plt.close(fig)
@@ -196,7 +250,7 @@ def _plots(fitted: FittedScenario, out: Path) -> list[Path]:
 def summary_markdown(fitted: FittedScenario) -> str:
     log = fitted.log
     lines = [
-        f"# Calibration summary: {log.source}",
+        f"# Calibration summary: {comment_text(log.source)}",
         "",
         f"- as of: {log.as_of}; period {log.start} to {log.as_of}",
         f"- cases: {log.events['case_id'].nunique()}, events: {len(log.events)}",
@@ -207,6 +261,9 @@ def summary_markdown(fitted: FittedScenario) -> str:
     if log.skipped:
         lines.append("- skipped rows: " + ", ".join(f"{n} ({why})" for why, n in
                                                    log.skipped.items()))
+    if fitted.excluded:
+        lines.append(f"- {excluded_text(fitted.excluded)}")
+    lines += [f"- warning: {comment_text(w)}" for w in fitted.warnings]
     lines += ["", "## Arrivals", "", _md(fitted.arrivals), "", "## Routes", "",
               _md(fitted.transitions), "", "## Fitted durations", ""]
     for path, fit in fitted.fits.items():
@@ -219,7 +276,7 @@ def summary_markdown(fitted: FittedScenario) -> str:
             lines.append(fit.note)
         lines += ["", _md(fit.table), ""]
     if fitted.notes:
-        lines += ["## Notes", ""] + [f"- {n}" for n in fitted.notes] + [""]
+        lines += ["## Notes", ""] + [f"- {comment_text(n)}" for n in fitted.notes] + [""]
     return "\n".join(lines)
 
 

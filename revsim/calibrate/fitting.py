@@ -139,6 +139,7 @@ def fit_duration(
     *,
     families: Sequence[str] = FAMILIES,
     name: str = "",
+    like: DurationFit | None = None,
 ) -> DurationFit:
     """Fit durations (hours), some right-censored, and choose a distribution to simulate with.
 
@@ -179,9 +180,15 @@ def fit_duration(
       at 0 (a mixture with ``fixed(0)``) and the families describe the positive durations.
     - A Kaplan-Meier estimate of all durations (revsim.calibrate.survival) is kept for
       comparison and plots.
+    - ``like``: refit in the form an earlier fit chose, as a bootstrap of that fit needs
+      (revsim.calibrate.draws): only its family is fitted, and its fallback (mixture or
+      empirical, with the same kind of tail) is used whatever this data's goodness of fit says;
+      the parameters are this data's (a mixture starts from the earlier one's). The draws are
+      then conditional on the model chosen; the refit's note and table are not meaningful.
     """
     t, obs = _validate(durations, observed)
-    fams = check_families(families)
+    fams = check_families((like.best,) if like is not None and like.best in FAMILIES
+                          else families)
     n = len(t)
     n_cens = int((~obs).sum())
     notes: list[str] = []
@@ -237,12 +244,17 @@ def fit_duration(
     fits: dict[str, FamilyFit] = {}
     unc_values = np.unique(ft[fobs])
     can_fit = n_unc >= MIN_FIT_N and len(unc_values) >= 2
-    if can_fit:
+    like_mixture = like is not None and like.mixture is not None and like.mixture.converged
+    # a refit needs a family only where the form it copies used one (not for a mixture, nor
+    # for an empirical fallback whose tail was a mixture)
+    no_family = like is not None and (like.fallback == "mixture"
+                                      or like.fallback == "empirical" and like_mixture)
+    if not can_fit:
+        fits = {fam: failed_family(fam, "too few distinct completed durations") for fam in fams}
+    elif not no_family:
         scale = float(np.median(ft))
         for fam in fams:
             fits[fam] = fit_family(fam, ft, fobs, scale, cadj, n_total=len(ft))
-    else:
-        fits = {fam: failed_family(fam, "too few distinct completed durations") for fam in fams}
 
     ranked = sorted((f for f in fits.values() if f.converged), key=lambda f: (f.aic, fams.index(f.family)))
     failed = [f.family for f in fits.values() if not f.converged]
@@ -261,6 +273,8 @@ def fit_duration(
         notes.append(f"the fitted {best.family} has an infinite mean (a very heavy tail)")
 
     needs_fallback = best is None or (n_unc >= MIN_KS_N and best.ks_p < KS_ALPHA)
+    if like is not None:
+        needs_fallback = best is None or like.fallback is not None
     if needs_fallback:
         why = (
             f"only {count(n_unc, 'completed duration')}, too few to fit a distribution"
@@ -271,9 +285,11 @@ def fit_duration(
             if best is None
             else f"no single family fits (best: {best.family}, KS {best.ks_stat:.2f}, {fmt_p(best.ks_p)})"
         )
-        if can_fit:
-            mixture = fit_mixture(ft, fobs, cadj)
-        mix_ok = mixture is not None and mixture.converged and (mixture.ks_p >= KS_ALPHA or n_unc < MIN_KS_N)
+        if can_fit and (like is None or like_mixture):
+            mixture = fit_mixture(ft, fobs, cadj, start=like.mixture if like else None)
+        mix_ok = mixture is not None and mixture.converged and (
+            like.fallback == "mixture" if like is not None
+            else mixture.ks_p >= KS_ALPHA or n_unc < MIN_KS_N)
         if mixture is not None and mix_ok:
             fallback, chosen = "mixture", mixture.dist
             (w1, w2), (m1, m2) = mixture.weights, mixture.medians

@@ -42,12 +42,25 @@ class Journeys:
     journeys: pd.DataFrame
     nurture: pd.DataFrame  # journey, left (UTC), back_to (stage or NaN), hours, censored
     as_of: pd.Timestamp
+    superseded: int = 0
+    """Events left out because their activity also completes in the case: an XES log's
+    ``start`` of a stage next to its ``complete`` would otherwise enter the stage twice."""
+
+
+_USED = ("case_id", "activity", "timestamp", "object_type", "parent_id", "lifecycle", "amount",
+         "source", "segment")
 
 
 def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
     """Journeys from canonical events (sorted by case then time; ties in file order)."""
-    ev = events[events["object_type"].isin(["lead", "opportunity"])
-                | events["object_type"].isna()].copy()
+    funnel = (events["object_type"].isin(["lead", "opportunity"])
+              | events["object_type"].isna()).to_numpy()
+    # only the columns read here: a log's own attribute named like a working column (entered,
+    # stage, journey) must not collide with it
+    ev = events.loc[funnel, [c for c in _USED if c in events.columns]].copy()
+    superseded = _superseded(ev)
+    if superseded.any():
+        ev = ev[~superseded]
     leads = set(ev.loc[ev["object_type"] == "lead", "case_id"])
     parent = ev["parent_id"] if "parent_id" in ev else pd.Series(np.nan, index=ev.index)
     ev["journey"] = np.where(
@@ -55,7 +68,8 @@ def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
     )
     ev["_row"] = np.arange(len(ev))
     ev = ev.sort_values(["journey", "timestamp", "_row"], kind="stable")
-    ev["stage"] = ev["activity"].map(stage_name)
+    # each distinct activity once: a million events have a few dozen
+    ev["stage"] = ev["activity"].map({a: stage_name(a) for a in pd.unique(ev["activity"])})
     ev["outcome"] = ev["activity"].map(OUTCOMES)
     attrs = _journey_attributes(ev)
 
@@ -92,7 +106,17 @@ def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
     journeys = attrs.merge(last, left_on="journey", right_index=True, how="left")
     journeys["won_time"] = journeys["journey"].map(won)
     return Journeys(visits.reset_index(drop=True), journeys.reset_index(drop=True),
-                    nurture.reset_index(drop=True), as_of)
+                    nurture.reset_index(drop=True), as_of, int(superseded.sum()))
+
+
+def _superseded(ev: pd.DataFrame) -> np.ndarray:
+    """Rows whose lifecycle is not ``complete`` while the same case completes the same activity
+    (the completion is the event; a log of starts only keeps its starts)."""
+    complete = ev["lifecycle"].eq("complete")
+    if complete.all():
+        return np.zeros(len(ev), dtype=bool)
+    completes = complete.groupby([ev["case_id"], ev["activity"]], sort=False).transform("any")
+    return (~complete & completes).to_numpy(dtype=bool)
 
 
 def _journey_attributes(ev: pd.DataFrame) -> pd.DataFrame:

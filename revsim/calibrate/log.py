@@ -14,7 +14,7 @@ and the fix. No row is dropped silently: ``EventLog.skipped`` counts skipped row
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +28,8 @@ from revsim.calibrate.log_columns import (
     typed_columns,
 )
 from revsim.calibrate.mapping import Mapping, load_mapping
-from revsim.calibrate.raw_table import ISO_HINT, LogError, read_csv_text, to_utc
+from revsim.calibrate.raw_table import ISO_HINT, RANGE_WHAT, columns_text, read_csv_text, to_utc
+from revsim.calibrate.text_input import LogError, one_line, shown
 from revsim.errors import Problem
 
 
@@ -46,6 +47,8 @@ class EventLog:
     as_of: pd.Timestamp
     skipped: dict[str, int]
     source: str
+    warnings: list[str] = field(default_factory=list)
+    """What was odd about the input, one line each (see revsim.calibrate.input_warnings)."""
 
     @property
     def start(self) -> pd.Timestamp:
@@ -74,7 +77,7 @@ class EventLog:
     def describe(self) -> str:
         """A short plain summary: cases, events per object type, period, as-of, skipped rows."""
         ev = self.events
-        lines = [f"event log {self.source}: {_count(self.n_cases, 'case')}, "
+        lines = [f"event log {one_line(self.source)}: {_count(self.n_cases, 'case')}, "
                  f"{_count(len(ev), 'event')}"]
         per_type = ev.groupby("object_type", sort=True).agg(
             cases=("case_id", "nunique"), events=("case_id", "size"))
@@ -97,16 +100,17 @@ def _count(n: int, noun: str) -> str:
 
 def read_event_log(source: str | Path | pd.DataFrame, *, mapping: Mapping | str | Path | None = None,
                    as_of: str | dt.datetime | pd.Timestamp | None = None,
-                   name: str | None = None) -> EventLog:
+                   name: str | None = None, encoding: str | None = None) -> EventLog:
     """Read, map and validate an event log (CSV path or DataFrame); raises ``LogError``.
 
     ``mapping`` turns raw activity labels into canonical ones (a ``Mapping`` or a TOML path);
     ``as_of`` is the extract time (default: the latest event); later events are skipped and
     counted. A DataFrame source is numbered like the CSV it would write (first data row = 2)
     unless its index is named ``row``; its ``attrs["source"]`` and ``attrs["skipped"]`` (set by
-    the adapters) name it and carry the rows an adapter skipped.
+    the adapters) name it and carry the rows an adapter skipped. ``encoding`` is the CSV file's
+    text encoding (default UTF-8; see revsim.calibrate.text_input).
     """
-    frame, label, skipped = _load(source, name)
+    frame, label, skipped = _load(source, name, encoding)
     if mapping is not None and not isinstance(mapping, Mapping):
         mapping = load_mapping(mapping)
     frame, problems = rename_columns(frame)
@@ -114,7 +118,7 @@ def read_event_log(source: str | Path | pd.DataFrame, *, mapping: Mapping | str 
     if missing:
         problems.append(Problem("", (
             f"missing required column{'s' if len(missing) > 1 else ''} {', '.join(missing)} "
-            f"(columns found: {', '.join(map(str, frame.columns)) or 'none'}); rename the columns "
+            f"(columns found: {columns_text(frame.columns)}); rename the columns "
             "to case_id, activity, timestamp (or the XES names case:concept:name, concept:name, "
             "time:timestamp), or read the export with an adapter from revsim.calibrate")))
     if problems:
@@ -125,16 +129,18 @@ def read_event_log(source: str | Path | pd.DataFrame, *, mapping: Mapping | str 
         skipped["blank line"] = skipped.get("blank line", 0) + int(blank.sum())
         frame = frame.loc[~blank.to_numpy()]
     if frame.empty:
-        raise LogError([Problem("", "no events in the file; export the log with at least one "
-                                    "row under the header")], label)
+        left_out = "".join(f"; {n:,} rows skipped ({why})" for why, n in skipped.items())
+        raise LogError([Problem("", f"no events in the file{left_out}; export the log with at "
+                                    "least one event row under the header")], label)
     rows = frame.index.to_numpy(dtype=np.int64)
     events, problems = typed_columns(frame, rows, mapping)
     cut = None
     if as_of is not None:
         try:
             cut = to_utc(as_of)
-        except (ValueError, TypeError):
-            problems.append(Problem("as_of", f'unparseable time "{as_of}"; {ISO_HINT}'))
+        except (ValueError, TypeError) as err:
+            what = RANGE_WHAT.rstrip(":") if str(err).startswith(RANGE_WHAT) else "unparseable time"
+            problems.append(Problem("as_of", f'{what} "{shown(as_of)}"; {ISO_HINT}'))
     # Checks across rows use the rows whose case, activity and time are all known, so that
     # they are reported together with the problems of single values.
     known = events[["case_id", "activity", "timestamp"]].notna().all(axis=1).to_numpy()
@@ -161,7 +167,8 @@ def _sort(events: pd.DataFrame) -> pd.DataFrame:
     return events.iloc[np.lexsort((ts, codes))]
 
 
-def _load(source: str | Path | pd.DataFrame, name: str | None) -> tuple[pd.DataFrame, str, dict[str, int]]:
+def _load(source: str | Path | pd.DataFrame, name: str | None, encoding: str | None
+          ) -> tuple[pd.DataFrame, str, dict[str, int]]:
     """The raw table as strings, indexed by spreadsheet row number; its label; adapter skips."""
     if isinstance(source, pd.DataFrame):
         label = name or str(source.attrs.get("source", "<DataFrame>"))
@@ -172,7 +179,7 @@ def _load(source: str | Path | pd.DataFrame, name: str | None) -> tuple[pd.DataF
         frame.columns = [str(c).strip() for c in frame.columns]
         return frame, label, skipped
     label = name or str(source)
-    frame = read_csv_text(source, label, skip_blank_lines=False)
+    frame = read_csv_text(source, label, skip_blank_lines=False, encoding=encoding)
     frame.index = pd.RangeIndex(2, len(frame) + 2, name="row")
     frame.columns = [str(c).strip() for c in frame.columns]
     return frame, label, {}

@@ -13,6 +13,7 @@ import pandas as pd
 
 from revsim.calibrate.mapping import CANONICAL_ACTIVITIES, STAGE_PREFIX, Mapping, canonical_mask
 from revsim.calibrate.raw_table import ISO_HINT, clean_text, parse_times, row_problem
+from revsim.calibrate.text_input import shown
 from revsim.errors import Problem
 
 REQUIRED = ("case_id", "activity", "timestamp")
@@ -74,9 +75,11 @@ def rename_columns(frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Problem]]:
             problems.append(Problem(col, f"both {col} and {target} are present; keep one of them"))
         else:
             renames[col] = target
-    dupes = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
-    for col in dupes:
-        problems.append(Problem(col, "column appears more than once; keep one"))
+    names = [str(c) for c in frame.columns]
+    for col in sorted({c for c in names if names.count(c) > 1}):
+        where = ", ".join(str(i + 1) for i, c in enumerate(names) if c == col)
+        problems.append(Problem(col, f"column name appears {names.count(col)} times in the "
+                                     f"header (columns {where}); rename or delete all but one"))
     return frame.rename(columns=renames), problems
 
 
@@ -147,6 +150,7 @@ def typed_columns(frame: pd.DataFrame, rows: np.ndarray,
                                         "blank to infer it from the activity",
                                         given[bad].head(50)))
         given = given.where(~bad)
+        problems += _type_mismatch(given, out["activity"], rows)
     else:
         given = pd.Series(np.nan, index=frame.index, dtype=object)
     inferred = _infer_types(out["case_id"], out["activity"]).to_numpy(dtype=object)
@@ -164,6 +168,11 @@ def typed_columns(frame: pd.DataFrame, rows: np.ndarray,
             problems.append(row_problem("amount", rows[bad], "amount is not a number",
                                         "write plain numbers such as 1054.50 (no currency signs "
                                         "or thousands separators)", text[bad].head(50)))
+        endless = np.isinf(amount.to_numpy(dtype=float))
+        if endless.any():
+            problems.append(row_problem("amount", rows[endless], "amount is not a finite number",
+                                        "write plain numbers such as 1054.50",
+                                        text[endless].head(50)))
         out["amount"] = amount.astype(float)
     else:
         out["amount"] = np.nan
@@ -172,6 +181,28 @@ def typed_columns(frame: pd.DataFrame, rows: np.ndarray,
         if col not in COLUMNS:
             out[col] = _attribute(frame[col])
     return out, problems
+
+
+_FAMILY = {"lead": "sales", "opportunity": "sales", "invoice": "billing", "payment": "billing"}
+
+
+def _type_mismatch(given: pd.Series, activity: pd.Series, rows: np.ndarray) -> list[Problem]:
+    """A given object_type of the other family than its activity's (a lead's or opportunity's
+    event marked invoice, or the reverse): the fit would leave such rows out of both sides."""
+    expected = activity.map(ACTIVITY_TYPE)
+    stage = activity.astype("string").str.startswith(STAGE_PREFIX).fillna(False).to_numpy(bool)
+    expected = expected.where(~stage, "opportunity")
+    family = given.map(_FAMILY)
+    clash = (family.notna() & expected.notna() & family.ne(expected.map(_FAMILY))).to_numpy()
+    if not clash.any():
+        return []
+    i = int(np.argmax(clash))
+    return [row_problem("object_type", rows[clash], "object_type of the other side of the "
+                        f"business than the activity (e.g. {shown(activity.iloc[i])} marked "
+                        f"{given.iloc[i]}):", "leads and opportunities have the sales "
+                        "activities and stage:<name>, invoices and payments the billing ones; "
+                        "correct the object_type or leave it blank to infer it",
+                        given[clash].head(50))]
 
 
 def _in(source: str | None) -> str:

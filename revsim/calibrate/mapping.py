@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from revsim.calibrate.raw_table import LogError
+from revsim.calibrate.text_input import LogError, nul_lines, read_text, shown
 from revsim.errors import Problem
 
 CANONICAL_ACTIVITIES: tuple[str, ...] = (
@@ -77,14 +77,24 @@ class Mapping:
             problems.append(Problem("activities", 'missing or empty; add lines like '
                                                   '"Won" = "closed_won"'))
         else:
+            first_of: dict[str, str] = {}
             for label, target in table.items():
-                if not isinstance(target, str) or not is_canonical(target.strip()):
+                key = str(label).strip()
+                if not key:
+                    problems.append(Problem(f'activities."{shown(label)}"', "blank label; a "
+                                            "blank activity cannot be mapped: delete the line"))
+                elif key in first_of:
+                    problems.append(Problem(
+                        f"activities.{label}", f'the same label as "{shown(first_of[key])}" once '
+                        "surrounding spaces are trimmed; keep one of the two lines"))
+                elif not isinstance(target, str) or not is_canonical(target.strip()):
                     problems.append(Problem(
                         f"activities.{label}",
-                        f"{target!r} is not a canonical activity; use one of "
+                        f"{shown(repr(target))} is not a canonical activity; use one of "
                         f"{', '.join(CANONICAL_ACTIVITIES)} or stage:<name>"))
                 else:
-                    activities[str(label).strip()] = target.strip()
+                    activities[key] = target.strip()
+                first_of.setdefault(key, str(label))
         order = raw.get("order", {})
         stages: list[str] = []
         if not isinstance(order, AbcMapping):
@@ -101,7 +111,7 @@ class Mapping:
                 stages = [s.removeprefix(STAGE_PREFIX).strip() for s in listed]
                 seen = [s for i, s in enumerate(stages) if s in stages[:i]]
                 if seen:
-                    problems.append(Problem("order.stages", f"{seen[0]!r} is listed twice; "
+                    problems.append(Problem("order.stages", f"{shown(repr(seen[0]))} is listed twice; "
                                                             "list each stage once"))
         if problems:
             raise LogError(problems, source)
@@ -129,15 +139,17 @@ class Mapping:
 
 def load_mapping(path: str | Path) -> Mapping:
     """Read a mapping TOML file; every problem is reported at once as a ``LogError``."""
-    path = Path(path)
     source = str(path)
+    text = read_text(path, source, what="UTF-8 TOML", option=False)
+    if "\x00" in text:
+        lines = nul_lines(text)
+        raise LogError([Problem("", f"NUL character (\\x00) on line{'s' if len(lines) > 1 else ''} "
+                                    f"{', '.join(map(str, lines[:5]))}; a mapping file is plain "
+                                    "text: delete them, or write the file again")], source)
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LogError([Problem("", "file not found; check the path")], source) from None
-    except OSError as err:
-        raise LogError([Problem("", f"cannot read: {err}")], source) from None
+        raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise LogError([Problem("", f"invalid TOML: {err}; fix the syntax there")],
-                           source) from None
+        raise LogError([Problem("", f"invalid TOML: {shown(err, 120)}; fix the syntax there "
+                                    '(a line reads "Raw label" = "canonical_activity")')],
+                       source) from None
     return Mapping.from_dict(raw, source)

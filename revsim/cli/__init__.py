@@ -45,6 +45,9 @@ COMMANDS: dict[str, LazyCommand] = {
     "schema": LazyCommand(
         "revsim.cli.schema",
         "Print the JSON Schema of scenario files (for editor completion and checking)."),
+    "state": LazyCommand(
+        "revsim.cli.state",
+        "Build the state at --as-of (open deals, invoices, customers) from an event LOG."),
     "sweep": LazyCommand(
         "revsim.cli.sweep",
         "Run BASE at every point of a design (flags or SWEEP_FILE) with common random numbers."),

@@ -14,13 +14,16 @@ from revsim.cli.options import (
     apply_options,
     by_opt,
     out_dir_opt,
+    parameter_uncertainty_opt,
     plots_opt,
+    raw_csv_opt,
     replication_options,
     state_options,
 )
 from revsim.cli.output import write_outputs
 from revsim.cli.scenario_input import load_scenario, parse_overrides, warn
-from revsim.errors import Problem, ScenarioError
+from revsim.cli.terminal import echo
+from revsim.errors import Problem, ScenarioError, clip
 
 
 @click.command()
@@ -45,17 +48,19 @@ from revsim.errors import Problem, ScenarioError
               help="Variant: raise a route's probability (+10% relative or +5pp absolute).")
 @apply_options(replication_options)
 @apply_options([*state_options, by_opt])
+@parameter_uncertainty_opt
 @out_dir_opt
 @plots_opt
+@raw_csv_opt
 @handles_errors
 def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...],
             hires: tuple[str, ...], respond_first: tuple[str, ...],
             route_by_value: tuple[str, ...], automate: tuple[str, ...], terms: tuple[str, ...],
             dunning: tuple[str, ...], conversion: tuple[str, ...], replications: int, seed: int,
             horizon: str | None, warmup: str | None, jobs: int, scheduler: str | None,
-            dask_local: int | None, progress: bool | None, state: str | None,
-            until: str | None, force_warmup: bool, by: str | None, out: str | None,
-            plots: str | None) -> None:
+            dask_local: int | None, dask_dashboard: bool, progress: bool | None,
+            state: str | None, until: str | None, force_warmup: bool, by: str | None,
+            parameter_uncertainty: bool | None, out: str | None, plots: str | None) -> None:
     """Compare BASE with variants (files, --set overrides or named RevOps changes).
 
     Every variant runs with the same seeds as the base (common random numbers); differences
@@ -71,9 +76,10 @@ def compare(base: str, variant_files: tuple[str, ...], overrides: tuple[str, ...
                                      "--set, or a named change such as --hire ae=1")], "compare")
     comparison = sc.compare(*variants, replications=replications, seed=seed, horizon=horizon,
                             warmup=warmup, jobs=jobs, scheduler=scheduler,
-                            dask_local=dask_local, progress=progress, state=state,
-                            until=until, by=by, force_warmup=force_warmup)
-    click.echo(comparison.format())
+                            dask_local=dask_local, dask_dashboard=dask_dashboard,
+                            progress=progress, parameter_uncertainty=parameter_uncertainty,
+                            state=state, until=until, by=by, force_warmup=force_warmup)
+    echo(comparison.format())
     write_outputs(comparison, out, plots)
 
 
@@ -95,7 +101,7 @@ def command_line_variants(sc: Scenario, files: tuple[str, ...], overrides: tuple
     def split(text: str, sep: str, option: str) -> tuple[str, str]:
         left, found, right = text.partition(sep)
         if not found or not left.strip() or not right.strip():
-            problems.append(Problem(option, f"expected A{sep}B, got {text!r}"))
+            problems.append(Problem(option, f"expected A{sep}B, got {clip(repr(text))}"))
             return "", ""
         return left.strip(), right.strip()
 
@@ -105,8 +111,9 @@ def command_line_variants(sc: Scenario, files: tuple[str, ...], overrides: tuple
         if not pool:
             continue
         count, _, date = count.partition("@")
-        if not count.strip().isdigit():
-            problems.append(Problem("--hire", f"expected POOL=N[@YYYY-MM-DD], got {item!r}"))
+        if not (count.strip().isascii() and count.strip().isdigit()):
+            problems.append(Problem("--hire", f"expected POOL=N[@YYYY-MM-DD], got "
+                                    f"{clip(repr(item))}"))
             continue
         variants.append(iv.hire(raw, pool, int(count), date.strip() or None))
     variants += [iv.respond_first(raw, stage) for stage in respond_first]
@@ -115,9 +122,12 @@ def command_line_variants(sc: Scenario, files: tuple[str, ...], overrides: tuple
         stage, pct = split(item, "=", "--automate")
         if stage:
             try:
-                variants.append(iv.automate(raw, stage, float(pct.rstrip("%"))))
+                percent = float(pct.rstrip("%"))
             except ValueError:
-                problems.append(Problem("--automate", f"expected STAGE=PERCENT, got {item!r}"))
+                problems.append(Problem("--automate", f"expected STAGE=PERCENT, got "
+                                        f"{clip(repr(item))}"))
+                continue
+            variants.append(iv.automate(raw, stage, percent))
     for item in terms:
         value, _, segment = item.partition("@")
         variants.append(iv.payment_terms(raw, value.strip(), segment.strip() or None))
@@ -127,7 +137,8 @@ def command_line_variants(sc: Scenario, files: tuple[str, ...], overrides: tuple
         route, change = split(item, "=", "--conversion")
         stage, dot, target = route.partition(".")
         if route and not dot:
-            problems.append(Problem("--conversion", f"expected STAGE.TARGET=+10%, got {item!r}"))
+            problems.append(Problem("--conversion", f"expected STAGE.TARGET=+10%, got "
+                                    f"{clip(repr(item))}"))
         elif route:
             variants.append(iv.raise_conversion(raw, stage, target, change))
     if problems:

@@ -1,9 +1,10 @@
 """How a command ends: revsim's own errors become one clean line per problem on stderr and a
 Unix exit code, never a traceback.
 
-Bad input (a scenario, a flag, a path) exits 2; an interrupted run exits 130 and leaves no
-half-written file; a system failure after the input was accepted (a full disk, a lost
-connection) exits 1.
+Bad input (a scenario, a flag, a path) and a write that failed (a full disk, a read-only folder:
+revsim.io.OutputError names the path) exit 2; an interrupted run exits 130 and leaves no
+half-written file; another system failure after the input was accepted (a lost connection)
+exits 1.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from contextlib import contextmanager
 from functools import wraps
 from typing import Any, TypeVar
 
-import click
-
+from revsim.cli.terminal import echo
 from revsim.errors import RevsimError, ScenarioError
 from revsim.units import UnitError
 
@@ -23,12 +23,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_INPUT = 2
 EXIT_TASKS_FAILED = 1  # a sweep finished, but some tasks raised (reported; --resume retries)
-EXIT_SYSTEM = 1  # the input was fine but the system failed (a full disk, a lost connection)
+EXIT_SYSTEM = 1  # the input was fine but the system failed (a lost connection)
 EXIT_INTERRUPTED = 130
 
 
 def echo_err(message: str) -> None:
-    click.echo(message, err=True)
+    echo(message, err=True)
 
 
 @contextmanager
@@ -46,6 +46,10 @@ def clean_errors() -> Iterator[None]:
         lines = err.lines() if hasattr(err, "lines") else str(err).splitlines()
         for line in lines:
             echo_err(f"error: {line}")
+        sys.exit(EXIT_INPUT)
+    except RecursionError:  # a last defence: inputs are checked for depth when they are read
+        echo_err("error: the input is nested too deeply to read; see the limits in "
+                 "docs/scenario-format.md")
         sys.exit(EXIT_INPUT)
     except KeyboardInterrupt:
         echo_err("interrupted; no output files were left half-written.")

@@ -14,6 +14,7 @@ from revsim.cli.options import (
     set_opt,
 )
 from revsim.cli.scenario_input import load_scenario, warn
+from revsim.cli.terminal import echo
 
 
 @click.command()
@@ -39,7 +40,7 @@ from revsim.cli.scenario_input import load_scenario, warn
 @handles_errors
 def forecast(scenario: str, state: str, until: str, by: str, targets: tuple[str, ...],
              replications: int, seed: int, jobs: int, scheduler: str | None,
-             dask_local: int | None, progress: bool | None, out: str | None,
+             dask_local: int | None, dask_dashboard: bool, progress: bool | None, out: str | None,
              plots: str | None, overrides: tuple[str, ...], quiet: bool) -> None:
     """Forecast bookings and cash per period from a STATE of open deals and invoices.
 
@@ -51,10 +52,10 @@ def forecast(scenario: str, state: str, until: str, by: str, targets: tuple[str,
     sc = load_scenario(scenario, overrides)
     result = sc.forecast(state, until, by, targets=targets, replications=replications,
                          seed=seed, jobs=jobs, scheduler=scheduler, dask_local=dask_local,
-                         progress=progress)
+                         dask_dashboard=dask_dashboard, progress=progress)
     warn(sc)
     if not quiet:
-        click.echo(result.format())
+        echo(result.format())
     if out:
         written = result.to_dir(out)
         echo_err(f"wrote {len(written)} files to {out}")

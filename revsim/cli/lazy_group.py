@@ -13,6 +13,7 @@ from typing import NamedTuple
 import click
 
 from revsim.cli.exits import clean_errors
+from revsim.limits import MAX_ECHO, clip
 
 
 class LazyCommand(NamedTuple):
@@ -40,6 +41,14 @@ class LazyGroup(click.Group):
             command = import_command(cmd_name, self.lazy_commands[cmd_name])
         self.add_command(command, cmd_name)
         return command
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as err:
+            # click quotes a bad value whole (a 5,000-digit --seed): keep the message short
+            err.message = clip(err.message, MAX_ECHO + 100)
+            raise
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         """As click's, but a command not imported yet is listed from its summary."""

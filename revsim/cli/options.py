@@ -6,15 +6,80 @@ and ``revsim --version`` runs from it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import click
 
 from revsim.cli.output import OUT_DIR
+from revsim.io import raw_csv
+from revsim.limits import (
+    HOURS_PER_YEAR,
+    MAX_HORIZON_YEARS,
+    MAX_POINTS,
+    MAX_REPLICATIONS,
+    MAX_WORKERS,
+    YEARS,
+    clip,
+)
+from revsim.units import UnitError, parse_duration
 from revsim.version import __version__
 
+
+class FiniteFloatRange(click.FloatRange):
+    """A FloatRange that refuses nan (which passes every comparison) and inf."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        number = super().convert(value, param, ctx)
+        if number != number or number in (float("inf"), float("-inf")):
+            self.fail(f"{clip(repr(value))} is not a finite number", param, ctx)
+        return number
+
+
+def duration_flag(*, positive: bool = False, auto: bool = False) -> Any:
+    """A click callback that checks a duration flag ("26 w") before anything runs, so a bad
+    one is reported as that flag (exit 2); the value is passed on as given."""
+    def check(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if auto and value.strip().lower() == "auto":
+            return value
+        try:
+            hours = parse_duration(value)
+        except UnitError as err:
+            raise click.BadParameter(str(err)) from None
+        if positive and hours <= 0:
+            raise click.BadParameter(f"must be longer than 0, got {clip(repr(value))}")
+        if hours > MAX_HORIZON_YEARS * HOURS_PER_YEAR:
+            raise click.BadParameter(f"{clip(repr(value))} is longer than the "
+                                     f"{MAX_HORIZON_YEARS} years revsim simulates")
+        return value
+    return check
+
+
+def timestamp_flag(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A date or timestamp flag: an ISO one outside the supported years is refused here
+    (other spellings are read, and checked, by the command)."""
+    if value is None:
+        return None
+    import datetime as dt  # lazy: stdlib, but only the commands with a date flag need it
+
+    try:
+        when = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        if re.search(r"(?<!\d)\d{5,}(?!\d)", value):
+            raise click.BadParameter(f"cannot read the date {clip(repr(value))}; write e.g. "
+                                     "2027-06-30 or 2027-06-30T12:00:00Z") from None
+        return value
+    if not YEARS[0] <= when.year <= YEARS[1]:
+        raise click.BadParameter(f"{clip(repr(value))} is outside the years "
+                                 f"{YEARS[0]}-{YEARS[1]} revsim works with; check the year")
+    return value
+
 replications_opt = click.option(
-    "-n", "--replications", type=click.IntRange(min=1), default=10, show_default=True,
+    "-n", "--replications", type=click.IntRange(min=1, max=MAX_REPLICATIONS), default=10,
+    show_default=True,
     help="Independent replications; every KPI gets a 95% CI over them.",
 )
 seed_opt = click.option(
@@ -22,18 +87,27 @@ seed_opt = click.option(
     help="Root seed. The same seed gives identical results whatever --jobs is.",
 )
 horizon_opt = click.option("--horizon", metavar="DURATION",
+                           callback=duration_flag(positive=True),
                            help="Override the scenario's horizon, e.g. \"26 w\".")
-warmup_opt = click.option("--warmup", metavar="DURATION",
+warmup_opt = click.option("--warmup", metavar="DURATION", callback=duration_flag(auto=True),
                           help="Override the warm-up excluded from statistics, e.g. \"4 w\".")
+plain_warmup_opt = click.option("--warmup", metavar="DURATION", callback=duration_flag(),
+                                help="Override the warm-up excluded from statistics, e.g. "
+                                "\"4 w\".")
 jobs_opt = click.option(
-    "-j", "--jobs", type=click.IntRange(min=0), default=0, show_default=True,
+    "-j", "--jobs", type=click.IntRange(min=0, max=MAX_WORKERS), default=0, show_default=True,
     help="Local worker processes (0 = one per CPU, 1 = in this process); results do not "
     "depend on it.",
 )
 scheduler_opt = click.option("--scheduler", metavar="tcp://HOST:PORT",
                              help="Run on an existing Dask cluster (needs revsim[dask]).")
-dask_local_opt = click.option("--dask-local", type=click.IntRange(min=1), metavar="N",
+dask_local_opt = click.option("--dask-local", type=click.IntRange(min=1, max=MAX_WORKERS),
+                              metavar="N",
                               help="Start a local Dask cluster of N worker processes.")
+dask_dashboard_opt = click.option(
+    "--dask-dashboard", is_flag=True,
+    help="Serve the --dask-local cluster's dashboard on 127.0.0.1 (off by default: the "
+    "cluster then answers no HTTP request).")
 set_opt = click.option(
     "--set", "overrides", multiple=True, metavar="PATH=VALUE",
     help="Override a scenario value by dotted path, e.g. pools.sdr.headcount=6 (repeatable).",
@@ -62,7 +136,39 @@ by_opt = click.option("--by", type=click.Choice(["week", "month", "quarter"]),
 state_options = [state_opt, until_opt, force_warmup_opt]
 """How run, compare and bottlenecks start from a state."""
 
-executor_options = [jobs_opt, scheduler_opt, dask_local_opt, progress_opt]
+
+def _on_off(ctx: click.Context, param: click.Parameter, value: str | None) -> bool | None:
+    return None if value is None else value == "on"
+
+
+def parameter_uncertainty_option(default: str) -> Any:
+    """``--parameter-uncertainty on|off``, passed on as ``parameter_uncertainty: bool | None``
+    (None when not given: the command's ``default``, which the help states)."""
+    return click.option(
+        "--parameter-uncertainty", "parameter_uncertainty", type=click.Choice(["on", "off"]),
+        default=None, callback=_on_off,
+        help="Run each replication with one bootstrap draw of the fitted parameters (the "
+        "scenario's [parameter_draws], written by revsim fit), so the intervals include the "
+        f"fit's estimation error. Default: {default}.",
+    )
+
+
+parameter_uncertainty_opt = parameter_uncertainty_option("off")
+"""For run and compare (off unless asked for)."""
+
+def _raw_csv(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.with_resource(raw_csv())  # for this command only: undone when it ends
+
+
+raw_csv_opt = click.option(
+    "--raw-csv", is_flag=True, expose_value=False, callback=_raw_csv,
+    help="Write CSV text exactly as it is: no quote before cells a spreadsheet would run as a "
+    "formula (=, +, -, @).",
+)
+
+
+executor_options = [jobs_opt, scheduler_opt, dask_local_opt, dask_dashboard_opt, progress_opt]
 """Where the replications run, and the progress bar: every command that runs them."""
 
 replication_options = [replications_opt, seed_opt, horizon_opt, warmup_opt, *executor_options]
@@ -86,7 +192,10 @@ format_opt = click.option(
 )
 mapping_opt = click.option("--mapping", type=click.Path(dir_okay=False),
                            help="TOML file mapping raw activity labels to canonical ones.")
-as_of_opt = click.option("--as-of", "as_of", metavar="TIMESTAMP",
+encoding_opt = click.option("--encoding", metavar="NAME",
+                            help="The CSV file's text encoding, e.g. cp1252 or utf-16 "
+                            "(default: UTF-8).")
+as_of_opt = click.option("--as-of", "as_of", metavar="TIMESTAMP", callback=timestamp_flag,
                          help="Extract time; open cases are right-censored here "
                          "(default: the last event).")
 
@@ -97,21 +206,23 @@ sweep_options = [
                  help="A swept parameter (repeatable), e.g. pools.sdr.headcount=2:8."),
     click.option("--design", type=click.Choice(["grid", "lhs", "variants"]), default=None,
                  help="Full grid (default), Latin hypercube, or the file's named variants."),
-    click.option("--points", type=click.IntRange(min=1), default=None,
+    click.option("--points", type=click.IntRange(min=1, max=MAX_POINTS), default=None,
                  help="Points of a Latin hypercube."),
     click.option("-o", "--out", required=True, type=OUT_DIR,
                  help="The sweep's folder (results, manifest, finished tasks)."),
     click.option("--resume", is_flag=True, help="Run only the tasks that are not finished."),
     click.option("--csv", is_flag=True, help="Also write the tables as CSV."),
+    raw_csv_opt,
 ]
 
 sweep_run_options = [
-    click.option("-n", "--replications", type=click.IntRange(min=1), default=None,
+    click.option("-n", "--replications", type=click.IntRange(min=1, max=MAX_REPLICATIONS),
+                 default=None,
                  help="Replications per point (default 10, or the sweep file's)."),
     click.option("--seed", type=click.IntRange(min=0), default=None,
                  help="Root seed (default 1)."),
     horizon_opt,
-    warmup_opt,
+    plain_warmup_opt,  # a sweep has no automatic warm-up
     *executor_options,
     plots_opt,
 ]

@@ -13,10 +13,33 @@ import click
 from revsim.cli.exits import echo_err
 
 
+def unwritable(path: Path, *, folder: bool) -> str | None:
+    """Why revsim could not write ``path`` (a folder it fills, or a file), or None when it can.
+
+    Checked before any work starts, so an unwritable place fails at once, not after the run,
+    and without side effects: a probe file is created and removed in the nearest existing
+    folder. Missing folders on the way are fine: the writers create them (revsim.io)."""
+    if not folder and path.is_dir():
+        return f"{str(path)!r} is a folder; give a file name"
+    if folder and path.exists() and not path.is_dir():
+        return f"{str(path)!r} is a file; give a folder"
+    start = path if folder else path.parent
+    existing = next(p for p in (start, *start.parents) if p.exists())
+    if not existing.is_dir():
+        return f"cannot create {str(path)!r}: {str(existing)!r} is a file"
+    try:
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=".revsim-probe-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as err:
+        return (f"cannot write in {str(existing)!r} ({err.strerror or err}); choose a "
+                "writable location")
+    return None
+
+
 class OutputPath(click.Path):
-    """A path revsim will write to, checked before any work starts (so an unwritable place
-    fails at once, not after the run) and without side effects: a probe file is created and
-    removed in the nearest existing folder; the output folders themselves come later."""
+    """A path revsim will write to, checked by :func:`unwritable` when the command line is
+    read (click then exits 2 naming the option)."""
 
     def __init__(self, *, folder: bool) -> None:
         super().__init__(file_okay=not folder, dir_okay=folder)
@@ -25,20 +48,9 @@ class OutputPath(click.Path):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
                 ) -> Any:
         value = super().convert(value, param, ctx)
-        path = Path(value)
-        if not self.folder and path.is_dir():
-            self.fail(f"{value!r} is a folder; give a file name", param, ctx)
-        start = path if self.folder else path.parent
-        existing = next(p for p in (start, *start.parents) if p.exists())
-        if not existing.is_dir():
-            self.fail(f"cannot create {value!r}: {str(existing)!r} is a file", param, ctx)
-        try:
-            fd, probe = tempfile.mkstemp(dir=existing, prefix=".revsim-probe-")
-            os.close(fd)
-            os.unlink(probe)
-        except OSError as err:
-            self.fail(f"cannot write in {str(existing)!r} ({err.strerror or err}); choose a "
-                      "writable location", param, ctx)
+        problem = unwritable(Path(value), folder=self.folder)
+        if problem:
+            self.fail(problem, param, ctx)
         return value
 
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import matplotlib
 
 from revsim.cli.exits import echo_err, handles_errors
-from revsim.cli.output import OUT_FILE
-from revsim.report import write_report
+from revsim.cli.output import OUT_FILE, unwritable
+from revsim.report import read_results, write_report
 
 
 @click.command()
@@ -21,6 +23,15 @@ def report(results_dir: str, output: str | None) -> None:
     RESULTS_DIR is a folder written by `revsim run -o`, optionally with the files of
     `revsim bottlenecks -o` and `revsim compare -o` beside them, or by `revsim sweep -o`.
     """
+    if output is None and Path(results_dir).is_dir():
+        problem = unwritable(Path(results_dir) / "report.html", folder=False)
+        if problem:
+            raise click.BadParameter(f"{problem}, or write the report elsewhere with -o",
+                                     param_hint="RESULTS_DIR")
     matplotlib.use("Agg")  # files only: never open a window
-    path = write_report(results_dir, output)
+    results = read_results(results_dir)
+    for name in results.foreign:
+        echo_err(f"notice: {results.path / name} is not named by any manifest in the folder; "
+                 "it is not part of these results and was not read")
+    path = write_report(results, output)
     echo_err(f"wrote the report to {path}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import click
 
 from revsim.cli.exits import handles_errors
 from revsim.cli.output import OUT_FILE
+from revsim.io import write_text
 from revsim.scenario.schema import json_schema
 
 
@@ -19,6 +19,6 @@ def schema(output: str | None) -> None:
     """Print the JSON Schema of scenario files (for editor completion and checking)."""
     text = json.dumps(json_schema(), indent=2)
     if output:
-        Path(output).write_text(text + "\n", encoding="utf-8")
+        write_text(output, text + "\n")
     else:
         click.echo(text)

@@ -6,12 +6,11 @@
 
 from __future__ import annotations
 
-import json
 import sys
-from typing import Any
 
 import click
 
+from revsim.api import Scenario
 from revsim.cli.exits import EXIT_TASKS_FAILED, echo_err, handles_errors
 from revsim.cli.options import (
     apply_options,
@@ -21,63 +20,55 @@ from revsim.cli.options import (
     until_opt,
 )
 from revsim.cli.scenario_input import load_scenario, warn
-from revsim.errors import Problem, ScenarioError
+from revsim.errors import Problem, ProblemsError
 from revsim.experiment import hours
-from revsim.scenario.load import read_toml
 from revsim.sweep import SweepResult
+from revsim.sweep.design import Param, parse_param
 from revsim.sweep.plots import write_sweep_plots
-
-SWEEP_FILE_FIELDS = frozenset({"design", "points", "replications", "seed", "horizon", "warmup",
-                               "params", "variants"})
-
-
-def read_sweep_file(path: str | None) -> dict[str, Any]:
-    """Read a sweep definition ([sweep] table) from TOML; {} without a file."""
-    if path is None:
-        return {}
-    data = read_toml(path)
-    body = data.get("sweep")
-    if not isinstance(body, dict):
-        raise ScenarioError([Problem("sweep", "a sweep file needs a [sweep] table")], path)
-    unknown = sorted(set(body) - SWEEP_FILE_FIELDS)
-    if unknown:
-        valid = ", ".join(sorted(SWEEP_FILE_FIELDS))
-        raise ScenarioError([Problem(f"sweep.{k}", f"unknown field; valid: {valid}")
-                             for k in unknown], path)
-    return body
-
-
-def param_specs(file_params: dict[str, Any], flags: tuple[str, ...]) -> list[str]:
-    """The sweep file's [sweep.params] as --param specs, followed by the --param flags."""
-    specs = []
-    for path, value in file_params.items():
-        if isinstance(value, list):
-            specs.append(f"{path}=" + ",".join(json.dumps(v) if isinstance(v, str) else str(v)
-                                               for v in value))
-        else:
-            specs.append(f"{path}={value}")
-    return specs + list(flags)
+from revsim.sweep.sweep_file import SweepFile, read_sweep_file
 
 
 def run_sweep_command(base: str, sweep_file: str | None, params: tuple[str, ...],
                       design: str | None, points: int | None, replications: int | None,
                       seed: int | None, horizon: str | None, warmup: str | None, jobs: int,
                       scheduler: str | None, dask_local: int | None, out: str, resume: bool,
-                      progress: bool | None, state: str | None = None,
-                      until: str | None = None) -> SweepResult:
+                      progress: bool | None, dask_dashboard: bool = False,
+                      state: str | None = None, until: str | None = None) -> SweepResult:
     """Run the sweep the flags and SWEEP_FILE describe (flags win over the file)."""
-    spec = read_sweep_file(sweep_file)
+    spec = read_sweep_file(sweep_file) if sweep_file is not None else SweepFile("")
+    flagged = [parse_param(p) for p in params]
     sc = load_scenario(base)
     warn(sc)
+    try:
+        return _sweep(sc, spec, flagged, design, points, replications, seed, horizon, warmup,
+                      jobs, scheduler, dask_local, out, resume, progress, dask_dashboard, state,
+                      until)
+    except ProblemsError as err:
+        if sweep_file is None or params or err.source not in ("sweep", "--param"):
+            raise
+        # the design came (at least partly) from the file: say so, in the file's own terms
+        fields = {"--param": "sweep.params" if not params else None,
+                  "--replications": "sweep.replications" if replications is None else None,
+                  "--points": "sweep.points" if points is None else None,
+                  "--design": "sweep.design" if design is None else None}
+        moved = [Problem(fields.get(p.path) or p.path, p.message) for p in err.problems]
+        raise type(err)(moved, sweep_file) from None
+
+
+def _sweep(sc: Scenario, spec: SweepFile, flagged: list[Param], design: str | None,
+           points: int | None, replications: int | None, seed: int | None, horizon: str | None,
+           warmup: str | None, jobs: int, scheduler: str | None, dask_local: int | None,
+           out: str, resume: bool, progress: bool | None, dask_dashboard: bool,
+           state: str | None, until: str | None) -> SweepResult:
     return sc.sweep(
-        out, params=param_specs(spec.get("params", {}), params),
-        design=design or spec.get("design", "grid"), points=points or spec.get("points", 10),
-        variants=spec.get("variants", []),
-        replications=replications or spec.get("replications", 10),
-        seed=seed if seed is not None else spec.get("seed", 1),
-        horizon=hours(horizon or spec.get("horizon"), "horizon"),
-        warmup=hours(warmup or spec.get("warmup"), "warmup"),
-        jobs=jobs, scheduler=scheduler, dask_local=dask_local,
+        out, params=[*spec.params, *flagged],
+        design=design or spec.design or "grid", points=points or spec.points or 10,
+        variants=spec.variants, variants_source=spec.path or "sweep",
+        replications=replications or spec.replications or 10,
+        seed=seed if seed is not None else (spec.seed if spec.seed is not None else 1),
+        horizon=hours(horizon, "--horizon") if horizon is not None else spec.horizon,
+        warmup=hours(warmup, "--warmup") if warmup is not None else spec.warmup,
+        jobs=jobs, scheduler=scheduler, dask_local=dask_local, dask_dashboard=dask_dashboard,
         resume=resume, progress=progress, state=state, until=until,
     )
 
@@ -112,10 +103,11 @@ def exit_if_failed(result: SweepResult) -> None:
 @apply_options([state_opt, until_opt])
 @handles_errors
 def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: str | None,
-          points: int | None, scheduler: str | None, dask_local: int | None, out: str,
-          resume: bool, csv: bool, replications: int | None, seed: int | None,
-          horizon: str | None, warmup: str | None, jobs: int, plots: str | None,
-          progress: bool | None, state: str | None, until: str | None) -> None:
+          points: int | None, scheduler: str | None, dask_local: int | None,
+          dask_dashboard: bool, out: str, resume: bool, csv: bool, replications: int | None,
+          seed: int | None, horizon: str | None, warmup: str | None, jobs: int,
+          plots: str | None, progress: bool | None, state: str | None,
+          until: str | None) -> None:
     """Run BASE at every point of a design (flags or SWEEP_FILE) with common random numbers.
 
     Results are identical whatever the executor; finished tasks are kept, so an interrupted
@@ -123,7 +115,7 @@ def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: st
     """
     result = run_sweep_command(base, sweep_file, params, design, points, replications, seed,
                                horizon, warmup, jobs, scheduler, dask_local, out, resume,
-                               progress, state, until)
+                               progress, dask_dashboard, state, until)
     report_sweep(result, csv)
     write_plots(result, plots)
     exit_if_failed(result)

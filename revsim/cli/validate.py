@@ -10,6 +10,7 @@ from revsim.api import load
 from revsim.cli.exits import EXIT_INPUT, echo_err, handles_errors
 from revsim.cli.options import set_opt
 from revsim.cli.scenario_input import parse_overrides, warn
+from revsim.cli.terminal import echo
 from revsim.errors import ScenarioError
 
 
@@ -25,6 +26,7 @@ def validate(files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
             sc = load(path)
             if overrides:
                 sc = sc.with_changes(parse_overrides(overrides))
+            draws = sc.parameter_draws
         except ScenarioError as err:
             failed += 1
             for line in err.lines():
@@ -32,9 +34,9 @@ def validate(files: tuple[str, ...], overrides: tuple[str, ...]) -> None:
             continue
         warn(sc)
         m = sc.model
-        click.echo(
+        echo(
             f"{path}: ok ({len(m.sources)} sources, {len(m.pools)} pools, "
-            f"{len(m.stages)} stages)"
+            f"{len(m.stages)} stages{f', {draws.describe()}' if draws is not None else ''})"
         )
     if failed:
         echo_err(f"{failed} of {len(files)} file{'s' if len(files) != 1 else ''} invalid.")

@@ -3,6 +3,10 @@
 Every distribution samples in batches from a caller-supplied ``numpy.random.Generator``,
 exposes exact ``mean``/``var`` and vectorised ``ppf``/``cdf``/``sf``, and validates its
 parameters on construction (``ParamError``, a ``ValueError``, listing every issue).
+
+``remaining(age, u)`` draws what is left of X once ``age`` has passed (X - age given
+X > age), exactly and far into the tail; :mod:`revsim.distributions.conditional` builds on it
+for open items whose route depends on their delay.
 """
 
 from .base import (

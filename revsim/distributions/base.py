@@ -168,6 +168,38 @@ def ppf_domain(q: FloatArray, values: FloatArray) -> Any:
     return unbox(np.where(ok, values, np.nan))
 
 
+def remaining_args(age: npt.ArrayLike, u: npt.ArrayLike
+                   ) -> tuple[FloatArray, FloatArray, npt.NDArray[np.bool_]]:
+    """Ages (below 0 counted as 0) and uniforms broadcast together; uniforms outside [0, 1]
+    and nan ages are marked False in the third array (their result is nan)."""
+    a, uu = np.broadcast_arrays(np.maximum(as_float_array(age), 0.0), as_float_array(u))
+    ok = (uu >= 0.0) & (uu <= 1.0) & ~np.isnan(a)
+    return np.where(ok, a, 0.0), np.where(ok, uu, 0.0), ok
+
+
+def remaining_result(rem: npt.ArrayLike, ok: npt.NDArray[np.bool_]) -> FloatArray:
+    """The remaining-time convention: >= 0, nan where the uniform was out of range."""
+    return np.asarray(np.where(ok, np.maximum(as_float_array(rem), 0.0), np.nan),
+                      dtype=np.float64)
+
+
+def log_survival(dist: Distribution, x: npt.ArrayLike) -> FloatArray:
+    """log P(X > x) for any distribution: its ``logsf`` if it has one (accurate far in the
+    tail), else the log of its ``sf``."""
+    logsf = getattr(dist, "logsf", None)
+    if logsf is not None:
+        return as_float_array(logsf(x))
+    with np.errstate(divide="ignore"):
+        return np.log(as_float_array(dist.sf(x)))
+
+
+def beyond_support(dist: Distribution, age: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """Where no value of ``dist`` exceeds ``age`` (P(X > age) = 0): an item that old is
+    overdue, and ``dist.remaining`` returns 0 for it. Far tails of unbounded families are
+    not beyond the support: their log-survival stays finite where ``sf`` underflows."""
+    return np.asarray(np.isneginf(log_survival(dist, np.maximum(as_float_array(age), 0.0))))
+
+
 class DistributionBase(ABC):
     """Base class implementing the Distribution protocol's conveniences."""
 
@@ -202,18 +234,32 @@ class DistributionBase(ABC):
         """P(X > x)."""
         return unbox(1.0 - as_float_array(self.cdf(x)))
 
+    def logsf(self, x: npt.ArrayLike) -> Any:
+        """log P(X > x); families override it where ``sf`` underflows long before its log."""
+        with np.errstate(divide="ignore"):
+            return unbox(np.log(as_float_array(self.sf(x))))
+
+    def isf(self, s: npt.ArrayLike) -> Any:
+        """Inverse survival function: the x with P(X > x) = s (``ppf(1 - s)`` by default)."""
+        sa = as_float_array(s)
+        return ppf_domain(sa, as_float_array(self.ppf(np.clip(1.0 - sa, 0.0, 1.0))))
+
     def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
         """What is left of X once ``age`` has passed: X - age given X > age, by inverse CDF
         of the truncated distribution at the uniforms ``u`` (one per age, broadcast).
 
-        Generic version through ``sf`` and ``ppf``; families override it where a closed
-        form keeps precision far in the tail."""
-        a = np.maximum(as_float_array(age), 0.0)
-        uu = as_float_array(u)
-        s = as_float_array(self.sf(a))
-        q = 1.0 - uu * s
-        x = as_float_array(self.ppf(np.clip(q, 0.0, 1.0)))
-        return np.maximum(x - a, 0.0)
+        ``remaining(0, u)`` is ``ppf(u)``; larger ``u``, longer remaining time. Ages below 0
+        count as 0; nan ages and ``u`` outside [0, 1] give nan. Where the age is beyond the
+        support (``logsf(age) == -inf``: the item is overdue) the result is 0; see
+        :func:`beyond_support`.
+
+        Generic version, in log-survival space: the x with log S(x) = log S(age) +
+        log(1 - u). Families override it with closed forms."""
+        a, uu, ok = remaining_args(age, u)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_s = as_float_array(self.logsf(a))
+            x = as_float_array(self.isf(np.exp(log_s + np.log1p(-uu))))
+        return remaining_result(np.where(np.isneginf(log_s), 0.0, x - a), ok)
 
     @abstractmethod
     def describe(self, fmt: Formatter | None = None) -> str:

@@ -19,7 +19,10 @@ from .base import (
     check_n,
     fmt_number,
     literal,
+    log_survival,
     ppf_domain,
+    remaining_args,
+    remaining_result,
     unbox,
 )
 from .families import Exponential
@@ -80,6 +83,18 @@ class Empirical(DistributionBase):
         """Share of values <= x."""
         return _step_cdf(self.values, self._cum, x)
 
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+        """Exact on the empirical distribution: one of the values above the age, each as
+        likely (no interpolation, as in ``ppf``), minus the age; none above: overdue, 0."""
+        a, uu, ok = remaining_args(age, u)
+        n = len(self.values)
+        first = np.searchsorted(self.values, a, side="right")
+        left = n - first
+        pick = first + np.minimum(np.floor(uu * left), np.maximum(left - 1, 0)).astype(np.intp)
+        x = self.values[np.minimum(pick, n - 1)]
+        rem = np.where(left > 0, x - a, 0.0)
+        return remaining_result(rem, ok)
+
     def describe(self, fmt: Formatter | None = None) -> str:
         """E.g. "empirical(120 values, mean 3 h, range 1 h to 9 h)"."""
         f = fmt or fmt_number
@@ -103,6 +118,8 @@ class DiscreteChoice(DistributionBase):
         merged = np.bincount(inverse, weights=p, minlength=len(support))
         self._support, self._cum = support, np.cumsum(merged, dtype=np.float64)
         self._cum[-1] = 1.0
+        # P(X >= support[i]), summed from the top so that small tails keep their precision
+        self._tail = np.append(np.cumsum(merged[::-1])[::-1], 0.0)
 
     def sample(self, rng: np.random.Generator, n: int) -> FloatArray:
         """Draw ``n`` values."""
@@ -123,6 +140,21 @@ class DiscreteChoice(DistributionBase):
     def cdf(self, x: npt.ArrayLike) -> Any:
         """P(X <= x)."""
         return _step_cdf(self._support, self._cum, x)
+
+    def sf(self, x: npt.ArrayLike) -> Any:
+        """P(X > x)."""
+        return unbox(self._tail[np.searchsorted(self._support, as_float_array(x), side="right")])
+
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+        """Exact: a value above the age with its renormalised probability (zero-probability
+        values never), minus the age; no probability above the age: overdue, 0."""
+        a, uu, ok = remaining_args(age, u)
+        s = self._tail[np.searchsorted(self._support, a, side="right")]
+        # value i is chosen when P(X > support[i]) < (1 - u) P(X > age) <= P(X >= support[i])
+        pick = np.searchsorted(-self._tail[1:], -(1 - uu) * s, side="right")
+        x = self._support[np.minimum(pick, len(self._support) - 1)]
+        rem = np.where(s > 0, x - a, 0.0)
+        return remaining_result(rem, ok)
 
     def describe(self, fmt: Formatter | None = None) -> str:
         """E.g. "choice(1 h 30%, 4 h 70%)"."""
@@ -218,6 +250,42 @@ class Mixture(DistributionBase):
         pairs = zip(self.weights, self.components, strict=True)
         return unbox(np.sum([w * as_float_array(c.sf(xa)) for w, c in pairs], axis=0))
 
+    def logsf(self, x: npt.ArrayLike) -> Any:
+        """log of the weighted sum of component survival functions, from their logs."""
+        return unbox(_logsumexp(self._log_weighted_sf(as_float_array(x))))
+
+    def _log_weighted_sf(self, x: FloatArray) -> FloatArray:
+        """log(w_k S_k(x)) per live component (axis 0)."""
+        live = [(w, c) for w, c in zip(self.weights, self.components, strict=True) if w > 0]
+        return np.stack([np.broadcast_to(math.log(w) + log_survival(c, x), x.shape)
+                         for w, c in live])
+
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+        """Exact: the component is chosen by its posterior weight given survival to the age,
+        w_k S_k(age) / sum_j w_j S_j(age) (in log space), then that component's remaining
+        time. One uniform does both: where it falls among the posterior weights picks the
+        component, and its position inside that component's share is the inner uniform."""
+        a, uu, ok = remaining_args(age, u)
+        live = [c for c, w in zip(self.components, self.weights, strict=True) if w > 0]
+        log_w = self._log_weighted_sf(a)
+        top = log_w.max(axis=0)
+        overdue = np.isneginf(top) | np.isnan(top)
+        post = np.exp(log_w - np.where(overdue, 0.0, top))
+        cum = np.cumsum(post, axis=0)
+        v = uu * cum[-1]
+        pick = np.minimum((cum <= v).sum(axis=0), len(live) - 1)
+        below = np.where(pick > 0, np.take_along_axis(cum, np.maximum(pick - 1, 0)[None], 0)[0],
+                         0.0)
+        share = np.take_along_axis(post, pick[None], 0)[0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inner = np.clip((v - below) / share, 0.0, 1.0)
+        rem = np.zeros(a.shape)
+        for j, comp in enumerate(live):
+            mask = (pick == j) & ~overdue
+            if mask.any():
+                rem[mask] = comp.remaining(a[mask], inner[mask])
+        return remaining_result(rem, ok)
+
     def ppf(self, q: npt.ArrayLike) -> Any:
         """Quantile by vectorised bisection between the component quantiles."""
         qa = as_float_array(q)
@@ -249,6 +317,14 @@ class Mixture(DistributionBase):
         pairs = zip(self.weights, self.components, strict=True)
         parts = (f"{w:.0%} {c.describe(fmt)}" for w, c in pairs)
         return f"mixture({', '.join(parts)})"
+
+
+def _logsumexp(log_terms: FloatArray) -> FloatArray:
+    """log(sum(exp(terms))) over axis 0 without overflow or needless underflow."""
+    top = log_terms.max(axis=0)
+    safe = np.where(np.isfinite(top), top, 0.0)
+    with np.errstate(divide="ignore"):
+        return safe + np.log(np.exp(log_terms - safe).sum(axis=0))
 
 
 def hyperexponential(weights: Sequence[float], means: Sequence[float]) -> Mixture:

@@ -18,8 +18,11 @@ from .base import (
     check_n,
     fmt_number,
     ppf_domain,
+    remaining_args,
+    remaining_result,
     unbox,
 )
+from .tails import gamma_isf_log, gamma_logsf
 
 Z90 = float(special.ndtri(0.9))
 
@@ -64,6 +67,15 @@ class Exponential(DistributionBase):
         """P(X > x)."""
         xa = as_float_array(x)
         return unbox(np.where(xa > 0, np.exp(-np.maximum(xa, 0) / self._mean), 1.0))
+
+    def logsf(self, x: npt.ArrayLike) -> Any:
+        """log P(X > x)."""
+        return unbox(-np.maximum(as_float_array(x), 0) / self._mean)
+
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+        """Memoryless: the remaining time is a fresh draw whatever the age."""
+        _, uu, ok = remaining_args(age, u)
+        return remaining_result(-self._mean * np.log1p(-uu), ok)
 
     def describe(self, fmt: Formatter | None = None) -> str:
         """E.g. "exponential(mean 20 min)"."""
@@ -150,6 +162,23 @@ class Lognormal(DistributionBase):
         xa = as_float_array(x)
         return unbox(np.where(xa > 0, special.ndtr(-self._z(xa)), 1.0))
 
+    def logsf(self, x: npt.ArrayLike) -> Any:
+        """log P(X > x), finite however far in the tail."""
+        xa = as_float_array(x)
+        return unbox(np.where(xa > 0, special.log_ndtr(-self._z(xa)), 0.0))
+
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+        """In log-survival space on the normal scale (``ndtri_exp`` inverts ``log_ndtr``),
+        so ages far in the tail keep full precision."""
+        a, uu, ok = remaining_args(age, u)
+        z_age = np.where(a > 0, self._z(a), -np.inf)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            z = -special.ndtri_exp(special.log_ndtr(-z_age) + np.log1p(-uu))
+            # x - age = age * (exp(sigma (z - z_age)) - 1), without cancelling x against age
+            rem = np.where(a > 0, a * np.expm1(self.sigma * (z - z_age)),
+                           np.exp(self.mu + self.sigma * z))
+        return remaining_result(np.where(z == z_age, 0.0, rem), ok)
+
     def describe(self, fmt: Formatter | None = None) -> str:
         """E.g. "lognormal(median 20 min, p90 45 min)"."""
         return f"lognormal({_given(self.given, fmt, {'mean', 'sd', 'median', 'p90'})})"
@@ -202,6 +231,24 @@ class Gamma(DistributionBase):
         xa = as_float_array(x)
         return unbox(special.gammaincc(self.shape, np.maximum(xa, 0) / self.scale))
 
+    def logsf(self, x: npt.ArrayLike) -> Any:
+        """log P(X > x), finite however far in the tail."""
+        return unbox(gamma_logsf(self.shape, as_float_array(x) / self.scale))
+
+    def isf(self, s: npt.ArrayLike) -> Any:
+        """Inverse survival function."""
+        sa = as_float_array(s)
+        with np.errstate(divide="ignore"):
+            x = self.scale * gamma_isf_log(self.shape, np.log(np.clip(sa, 0, 1)))
+        return ppf_domain(sa, x)
+
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+        """Inverting the log-survival, which stays finite where ``sf`` underflows."""
+        a, uu, ok = remaining_args(age, u)
+        with np.errstate(divide="ignore"):
+            log_s = gamma_logsf(self.shape, a / self.scale) + np.log1p(-uu)
+        return remaining_result(self.scale * gamma_isf_log(self.shape, log_s) - a, ok)
+
     def describe(self, fmt: Formatter | None = None) -> str:
         """E.g. "gamma(shape 2, scale 3 h)"."""
         return f"gamma({_given(self.given, fmt, {'mean', 'sd', 'scale'})})"
@@ -248,6 +295,23 @@ class Weibull(DistributionBase):
     def sf(self, x: npt.ArrayLike) -> Any:
         """P(X > x)."""
         return unbox(np.exp(-self._h(as_float_array(x))))
+
+    def logsf(self, x: npt.ArrayLike) -> Any:
+        """log P(X > x) = -(x / scale) ** shape."""
+        return unbox(-self._h(as_float_array(x)))
+
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+        """Closed form: ((age / scale) ** k - log(1 - u)) ** (1 / k) * scale - age."""
+        a, uu, ok = remaining_args(age, u)
+        e = -np.log1p(-uu)
+        h = self._h(a)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            # age * ((1 + e / H(age)) ** (1 / k) - 1) does not cancel x against an old age;
+            # where it would overflow x dwarfs the age and the plain difference is exact enough
+            grow = np.log1p(e / h) / self.shape
+            rem = np.where((h > 0) & (grow < 700), a * np.expm1(grow),
+                           self.scale * (h + e) ** (1 / self.shape) - a)
+        return remaining_result(np.where(e == 0, 0.0, rem), ok)
 
     def describe(self, fmt: Formatter | None = None) -> str:
         """E.g. "weibull(shape 1.5, scale 2 d)"."""
@@ -306,6 +370,30 @@ class Triangular(DistributionBase):
         out = np.where(xa <= a, 0.0, np.where(xa >= b, 1.0, np.where(xa <= m, left, right)))
         return unbox(out)
 
+    def sf(self, x: npt.ArrayLike) -> Any:
+        """P(X > x), computed directly so that it stays exact near ``high``."""
+        xa = as_float_array(x)
+        a, m, b = self.low, self.mode, self.high
+        with np.errstate(divide="ignore", invalid="ignore"):
+            left = 1 - (xa - a) ** 2 / ((b - a) * (m - a))
+            right = (b - xa) ** 2 / ((b - a) * (b - m))
+        out = np.where(xa <= a, 1.0, np.where(xa >= b, 0.0, np.where(xa <= m, left, right)))
+        return unbox(out)
+
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+        """Closed form. Past the mode the truncated law is again triangular, so the rest is
+        (high - age) * (1 - sqrt(1 - u)); at or past ``high`` the item is overdue: 0."""
+        age_a, uu, ok = remaining_args(age, u)
+        a, m, b = self.low, self.mode, self.high
+        s = (1 - uu) * as_float_array(self.sf(age_a))  # survival at the answer
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = np.where(s * (b - a) <= b - m, b - np.sqrt(s * (b - a) * (b - m)),
+                         a + np.sqrt(np.maximum(1 - s, 0) * (b - a) * (m - a)))
+            # the same past the mode, with 1 - sqrt(1 - u) written without cancellation
+            tail = (b - age_a) * uu / (1 + np.sqrt(1 - uu))
+        rem = np.where(age_a >= m, tail, x - age_a)
+        return remaining_result(np.where(age_a >= b, 0.0, rem), ok)
+
     def describe(self, fmt: Formatter | None = None) -> str:
         """E.g. "triangular(low 1 h, mode 2 h, high 6 h)"."""
         f = fmt or fmt_number
@@ -345,6 +433,18 @@ class Uniform(DistributionBase):
         xa = as_float_array(x)
         return unbox(np.clip((xa - self.low) / (self.high - self.low), 0.0, 1.0))
 
+    def sf(self, x: npt.ArrayLike) -> Any:
+        """P(X > x)."""
+        xa = as_float_array(x)
+        return unbox(np.clip((self.high - xa) / (self.high - self.low), 0.0, 1.0))
+
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+        """Uniform again, on [max(age, low), high]; at or past ``high`` overdue: 0."""
+        a, uu, ok = remaining_args(age, u)
+        start = np.maximum(a, self.low)
+        rem = start - a + uu * (self.high - start)
+        return remaining_result(np.where(a >= self.high, 0.0, rem), ok)
+
     def describe(self, fmt: Formatter | None = None) -> str:
         """E.g. "uniform(low 1 h, high 3 h)"."""
         f = fmt or fmt_number
@@ -383,6 +483,11 @@ class Deterministic(DistributionBase):
     def sf(self, x: npt.ArrayLike) -> Any:
         """P(X > x)."""
         return unbox((as_float_array(x) < self.value).astype(np.float64))
+
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+        """value - age; at or past the value the item is overdue: 0."""
+        a, _, ok = remaining_args(age, u)
+        return remaining_result(self.value - a, ok)
 
     def describe(self, fmt: Formatter | None = None) -> str:
         """E.g. "fixed(20 min)"."""

@@ -22,8 +22,11 @@ from .base import (
     check_n,
     fmt_number,
     literal,
+    remaining_args,
+    remaining_result,
     unbox,
 )
+from .tails import invert_log_survival
 
 
 @functools.cache
@@ -139,6 +142,38 @@ class ScipyDist(DistributionBase):
     def sf(self, x: npt.ArrayLike) -> Any:
         """P(X > x)."""
         return unbox(as_float_array(self.frozen.sf(as_float_array(x))))
+
+    def logsf(self, x: npt.ArrayLike) -> Any:
+        """log P(X > x), as precise in the tail as scipy makes it."""
+        with np.errstate(divide="ignore"):
+            return unbox(as_float_array(self.frozen.logsf(as_float_array(x))))
+
+    def isf(self, s: npt.ArrayLike) -> Any:
+        """Inverse survival function."""
+        return unbox(as_float_array(self.frozen.isf(as_float_array(s))))
+
+    def remaining(self, age: npt.ArrayLike, u: npt.ArrayLike) -> FloatArray:
+        """Through scipy's ``logsf`` and ``isf``; where the target survival probability
+        underflows, Newton steps on ``logsf`` from the age (slope: minus the hazard).
+
+        As precise in the tail as scipy's ``logsf``: where that underflows to -inf (some
+        distributions compute it as log(sf)), the age counts as beyond the support (0, and
+        ``beyond_support`` says so); the native families do not have this limit."""
+        a, uu, ok = remaining_args(age, u)
+        with np.errstate(divide="ignore", invalid="ignore", under="ignore"):
+            log_s = as_float_array(self.logsf(a))
+            target = log_s + np.log1p(-uu)
+            s = np.exp(target)
+            x = np.array(self.frozen.isf(s), dtype=np.float64, ndmin=1).reshape(a.shape)
+        deep = (s == 0) & np.isfinite(target)
+        if deep.any():
+            frozen = self.frozen
+            x[deep] = invert_log_survival(
+                lambda v: np.asarray(frozen.logsf(v), dtype=np.float64),
+                lambda v: np.asarray(frozen.logpdf(v), dtype=np.float64),
+                target[deep], a[deep],
+            )
+        return remaining_result(np.where(np.isneginf(log_s), 0.0, x - a), ok)
 
     def describe(self, fmt: Formatter | None = None) -> str:
         """E.g. "scipy.gamma(a=2, scale=3 h)"."""

@@ -108,14 +108,22 @@ class PoolRT:
         self.w0 = self.clock(now)
 
     def check_saturation(self, now: float) -> None:
-        """Log the start/end of a spell where every present staff member is busy."""
+        """Log the start/end of a spell where every present staff member is busy.
+
+        A spell that resumes at the very instant it ended was never interrupted: a server that
+        finishes and takes the next waiting item, a hire who starts on the queue at once, a
+        leaver who finishes the last item in hand. It is reopened rather than logged as two
+        spells, so an active period lasts as long as the pool really stays saturated."""
         saturated = self.active > 0 and self.busy >= self.active
         if saturated != self.saturated:
             self.saturated = saturated
-            if saturated:
-                self.saturated_since = now
+            log: list[tuple[float, float]] = self.active_log  # type: ignore[assignment]
+            if not saturated:
+                log.append((self.saturated_since, now))
+            elif log and log[-1][1] == now:
+                self.saturated_since = log.pop()[0]
             else:
-                self.active_log.append((self.saturated_since, now))  # type: ignore[union-attr]
+                self.saturated_since = now
 
     def active_periods(self, now: float) -> np.ndarray:
         """Saturated spells in the current window as an (n, 2) array; an open one ends at now."""

@@ -230,21 +230,21 @@ class Simulation:
             self._at(nxt, self._sample)
 
     def _record_levels(self, now: float) -> None:
-        s = self.series
-        s["t"].append(now)
+        for column, level in zip(self.series.values(), self._levels(now), strict=True):
+            column.append(level)
+
+    def _levels(self, now: float) -> list[float]:
+        """Every level series' value at ``now``, in the order of ``self.series``."""
+        levels: list[float] = [now]
         for st in self.stages:
-            s[f"queue:{st.name}"].append(st.queue.n)
-            s[f"wip:{st.name}"].append(st.wip.n)
+            levels += [st.queue.n, st.wip.n]
         for p in self.pools:
-            s[f"busy:{p.name}"].append(p.busy)
-            s[f"headcount:{p.name}"].append(p.active)
-        s["system"].append(self.system.n)
-        s["won"].append(self._won_total)
-        s["bookings"].append(self._bookings_total)
+            levels += [p.busy, p.active]
+        levels += [self.system.n, self._won_total, self._bookings_total]
         if self.cash is not None:
-            s["invoiced"].append(self.cash.invoiced / 100.0)
-            s["collected"].append(self.cash.collected / 100.0)
-            s["ar_outstanding"].append(self.cash.outstanding / 100.0)
+            cash = self.cash
+            levels += [cash.invoiced / 100.0, cash.collected / 100.0, cash.outstanding / 100.0]
+        return levels
 
     def _end_batch(self, ev: Wake) -> None:
         now = self.env._now
@@ -277,11 +277,6 @@ class Simulation:
     def run(self) -> ReplicationOutput:
         """Run to the horizon and summarise (the last batch, when batching)."""
         self.env.run(until=self.horizon)
-        # The run stops before events at the horizon itself, so the sample due there (or the
-        # last one, when the spacing does not divide the horizon) is taken here: every level
-        # series ends at the horizon.
-        if self.series["t"][-1] < self.horizon:
-            self._record_levels(self.horizon)
         if self.period_log is not None:
             self.period_log.mark()
         out = self._summarise(self.horizon)
@@ -363,6 +358,12 @@ class Simulation:
             totals[f"value:{name}"] = float(sum(st.outcome_value[slot] for st in self.stages))
         sources = {src.model.name: {"leads_in": float(src.leads_in)} for src in self.sources}
         series = {k: np.asarray(v, dtype=float) for k, v in self.series.items()}
+        if series["t"][-1] < T:
+            # The window ends between two samples (the run stops before the events at its end,
+            # the sample due there included): the level at T closes the last interval, so every
+            # level series ends where the window does, a batch's end included.
+            series = {k: np.append(v, level)
+                      for (k, v), level in zip(series.items(), self._levels(T), strict=True)}
         visits = self.records.columns() if self.records is not None else None
         if self.records is not None:
             extra_entries = self.records.entries()

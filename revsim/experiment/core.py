@@ -3,9 +3,9 @@
 ``run`` is one point, ``compare`` the base plus its variants, ``bottlenecks`` the base plus one
 "+1 head" point per pool, a sweep a design of points, ``optimize`` stages of points, and
 precision mode adds replications to the same points (``first=``). Replication r is seeded the
-same way at every point (common random numbers by design), and results are keyed and sorted by
-(point order, replication), never by completion order, so the same seed gives the same bytes on
-any executor.
+same way at every point (common random numbers by design), and with parameter draws runs the
+same draw at every point; results are keyed and sorted by (point order, replication), never by
+completion order, so the same seed gives the same bytes on any executor.
 """
 
 from __future__ import annotations
@@ -21,12 +21,14 @@ from revsim.experiment.executors import open_executor
 from revsim.experiment.replication import (
     ReplicationSummary,
     RunOptions,
+    draw_index,
     run_batch_means,
     run_one,
 )
 from revsim.experiment.store import ExperimentStore
 from revsim.progress import progress_bar
 from revsim.scenario.model import Model
+from revsim.scenario.parameters import ParameterDraws
 
 TABLE_COLUMNS = ["point", "replication", "metric", "scope", "name", "unit", "value"]
 # Tasks pending at once: enough to keep any cluster busy, few enough that finished tasks are
@@ -116,7 +118,8 @@ def run_points(points: Mapping[str, Model], replications: int, seed: int, *,
                options: RunOptions | Mapping[str, RunOptions] = DEFAULT_OPTIONS,
                first: int = 0, batches: int | None = None, executor: Executor | None = None,
                store: ExperimentStore | None = None, progress: bool | None = None,
-               bar: Any = None, record_failures: bool = False, label: str = "tasks") -> Runs:
+               bar: Any = None, record_failures: bool = False, label: str = "tasks",
+               parameters: ParameterDraws | None = None) -> Runs:
     """Run replications ``first .. first+replications-1`` of every point, all on one executor.
 
     ``options`` is one RunOptions for every point or one per point. ``batches=k`` runs one
@@ -128,11 +131,16 @@ def run_points(points: Mapping[str, Model], replications: int, seed: int, *,
     (the store keeps the failure; the rest completes). ``progress`` shows a bar of tasks over
     all points (None: only on a terminal); a caller that runs several rounds into one bar
     passes it as ``bar`` (a tqdm bar from :func:`revsim.progress.progress_bar`) instead.
+    With ``parameters`` (parameter uncertainty), replication r of every point runs that
+    point's model with draw :func:`draw_index` (seed, r) applied (ParameterDraws.model; built
+    here, once per point and draw, so workers receive plain models).
     """
     if replications < 1 and batches is None:
         raise ValueError("replications must be at least 1")
     if batches is not None and store is not None:
         raise ValueError("batch means keep no store: the whole run is one task")
+    if batches is not None and parameters is not None:
+        raise ValueError("batch means run one replication: parameter draws need several")
     names = list(points)
     reps = [0] if batches is not None else list(range(first, first + replications))
     done = store.done() if store is not None else set()
@@ -166,8 +174,14 @@ def run_points(points: Mapping[str, Model], replications: int, seed: int, *,
     with _bar_or(bar, len(names) * len(reps), label, progress) as bar, \
             _executor_or(executor, len(todo)) as pool:
         bar.update(len(results))
+        variants: dict[tuple[str, int], Model] = {}
         for p, r in todo:
             model, opts = points[p], _options_for(options, p)
+            if parameters is not None:
+                j = draw_index(seed, r, len(parameters))
+                if (p, j) not in variants:
+                    variants[(p, j)] = parameters.model(model, j)
+                model = variants[(p, j)]
             fut = (pool.submit(run_batch_means, model, seed, batches, opts)
                    if batches is not None else pool.submit(run_one, model, seed, r, opts))
             pending[fut] = (p, r)
@@ -178,6 +192,8 @@ def run_points(points: Mapping[str, Model], replications: int, seed: int, *,
         while pending:
             finished, _ = wait(set(pending), return_when=FIRST_COMPLETED)
             harvest(finished, bar)
+    if store is not None:
+        store.flush()
     by_point = {p: [s for r in reps if (p, r) in results for s in results[(p, r)]]
                 for p in names}
     return Runs(by_point, failed, ran=len(todo), skipped=len(reps) * len(names) - len(todo))

@@ -1,20 +1,24 @@
 """Where tasks run, behind the concurrent.futures Executor interface: in this process (serial),
 in a local process pool (the default), or on a Dask cluster (optional extra:
 ``pip install revsim[dask]``). :func:`open_executor` is the one way to get one; it always cleans
-up, and on Ctrl-C or an error it stops the workers at once, so none outlives its parent.
+up, and on Ctrl-C or an error it stops the workers at once. A local pool's workers also end by
+themselves when their parent ends in any way (SIGTERM, SIGKILL), so none outlives it.
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
 from revsim.errors import ExperimentError, Problem
+from revsim.io import pid_alive
 
 DASK_TIMEOUT_S = 10.0
 
@@ -44,10 +48,42 @@ def worker_count(jobs: int | None, tasks: int | None = None) -> int:
     return max(1, min(n, tasks)) if tasks is not None else n
 
 
-def _ignore_sigint() -> None:
+PARENT_POLL_S = 0.5
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _end_with_parent(creator: int) -> None:
+    """Make this worker die when its parent does, however the parent ends (SIGKILL too).
+
+    On Linux the kernel sends SIGKILL when the parent exits (prctl PR_SET_PDEATHSIG); where
+    that is unavailable, and for a parent that is not the one that started the pool (a fork
+    server), a daemon thread notices within PARENT_POLL_S seconds that the parent or the
+    pool's ``creator`` is gone.
+    """
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes  # lazy: workers only
+
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent or not pid_alive(creator):  # gone before prctl took effect
+        os._exit(1)
+
+    def watch() -> None:
+        while os.getppid() == parent and pid_alive(creator):
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="revsim-parent-watch", daemon=True).start()
+
+
+def _init_worker(creator: int) -> None:
     # Ctrl-C is the parent's to handle: it stops the pool and exits cleanly. Workers that also
     # received it would each print a KeyboardInterrupt traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _end_with_parent(creator)
 
 
 def stop_executor(executor: Executor) -> None:
@@ -92,23 +128,49 @@ def _connect(distributed: Any, address: str, timeout: float) -> Any:
     return box["client"]
 
 
+def _local_cluster(distributed: Any, workers: int, dashboard: bool) -> Any:
+    """A LocalCluster of single-thread worker processes on 127.0.0.1.
+
+    Without ``dashboard`` nothing on it answers HTTP: the dashboard is off, and so are the
+    routes the scheduler and the workers serve even then (cluster and worker pages, JSON,
+    metrics, a proxy to the workers), which any local user could otherwise read. Dask still
+    starts its HTTP servers; they listen on free loopback ports and serve nothing. With
+    ``dashboard``: the dashboard at 127.0.0.1:8787 (the next free port if that one is busy).
+    """
+    import dask  # lazy: Dask is optional and slow to import
+
+    if dashboard:
+        try:
+            import bokeh  # noqa: F401  # lazy: only the dashboard needs it
+        except ImportError:
+            raise ExperimentError([Problem("--dask-dashboard", "the Dask dashboard needs "
+                                           "bokeh; install it with: pip install bokeh")]
+                                  ) from None
+        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                        processes=True, host="127.0.0.1",
+                                        dashboard_address="127.0.0.1:8787")
+    silent = {"distributed.scheduler.http.routes": [], "distributed.worker.http.routes": []}
+    with dask.config.set(silent):  # read as the workers start, inside the constructor
+        return distributed.LocalCluster(n_workers=workers, threads_per_worker=1,
+                                        processes=True, host="127.0.0.1",
+                                        dashboard_address="127.0.0.1:0",
+                                        scheduler_kwargs={"dashboard": False})
+
+
 @contextmanager
-def _dask_executor(scheduler: str | None, dask_local: int | None,
-                   timeout: float) -> Iterator[Executor]:
+def _dask_executor(scheduler: str | None, dask_local: int | None, timeout: float,
+                   dashboard: bool = False) -> Iterator[Executor]:
     distributed = _distributed()
     cluster = None
     try:
         if scheduler is not None:
             client = _connect(distributed, scheduler, timeout)
         else:
-            # dashboard off; the scheduler's own HTTP endpoint on loopback at a free port, so a
-            # busy 8787 (another cluster) is no concern
-            cluster = distributed.LocalCluster(
-                n_workers=dask_local, threads_per_worker=1, processes=True,
-                host="127.0.0.1", dashboard_address="127.0.0.1:0",
-                scheduler_kwargs={"dashboard": False},
-            )
+            assert dask_local is not None
+            cluster = _local_cluster(distributed, dask_local, dashboard)
             client = distributed.Client(cluster)
+            if dashboard:
+                sys.stderr.write(f"Dask dashboard: {client.dashboard_link}\n")
     except (OSError, TimeoutError) as err:
         where = scheduler or "a local cluster"
         raise ExperimentError([Problem("--scheduler", f"cannot reach the Dask scheduler at "
@@ -125,24 +187,32 @@ def _dask_executor(scheduler: str | None, dask_local: int | None,
 @contextmanager
 def open_executor(jobs: int | None = None, *, scheduler: str | None = None,
                   dask_local: int | None = None, tasks: int | None = None,
-                  timeout: float = DASK_TIMEOUT_S) -> Iterator[Executor]:
+                  timeout: float = DASK_TIMEOUT_S,
+                  dask_dashboard: bool = False) -> Iterator[Executor]:
     """An Executor for an experiment's tasks, shut down on exit (stopped at once on Ctrl-C).
 
     ``scheduler`` is the address of a running Dask scheduler (``tcp://host:8786``), which must
     answer within ``timeout`` seconds; ``dask_local=N`` starts a LocalCluster of N
-    single-thread worker processes on 127.0.0.1 (no dashboard). Otherwise ``jobs`` local
-    processes (None or <= 0: one per CPU; 1, or a single task: serial, in this process).
+    single-thread worker processes on 127.0.0.1, serving nothing over HTTP unless
+    ``dask_dashboard`` asks for its dashboard (its address is printed on stderr). Otherwise
+    ``jobs`` local processes (None or <= 0: one per CPU; 1, or a single task: serial, in this
+    process).
     """
     if scheduler is not None and dask_local is not None:
         raise ExperimentError([Problem("--scheduler", "give either a scheduler address or "
                                        "--dask-local, not both")])
+    if dask_dashboard and dask_local is None:
+        raise ExperimentError([Problem("--dask-dashboard", "is the dashboard of the cluster "
+                                       "--dask-local N starts; give --dask-local too (a "
+                                       "--scheduler's cluster has its own dashboard)")])
     if scheduler is not None or dask_local is not None:
-        with _dask_executor(scheduler, dask_local, timeout) as client_executor:
+        with _dask_executor(scheduler, dask_local, timeout, dask_dashboard) as client_executor:
             yield client_executor
         return
     workers = worker_count(jobs, tasks)
     executor: Executor = (SerialExecutor() if workers == 1 else
-                          ProcessPoolExecutor(max_workers=workers, initializer=_ignore_sigint))
+                          ProcessPoolExecutor(max_workers=workers, initializer=_init_worker,
+                                              initargs=(os.getpid(),)))
     try:
         yield executor
     except BaseException:

@@ -2,7 +2,8 @@
 
 Replication r is seeded by ``SeedSequence(root, spawn_key=(r,))`` whatever the scenario, so
 replication r of every point of an experiment shares its random streams (common random
-numbers). Ctrl-C in the process that runs the engine stops it at the next event.
+numbers), and with parameter uncertainty its parameter draw (:func:`draw_index`). Ctrl-C in
+the process that runs the engine stops it at the next event.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import numpy as np
 
 from revsim.engine.environment import StopRequest
 from revsim.engine.simulation import ReplicationOutput, simulate, simulate_batches
+from revsim.engine.streams import Streams
 from revsim.kpis import Row, period_rows, replication_rows
 from revsim.scenario.model import Model
 
@@ -83,6 +85,17 @@ def _ctrl_c_between_events() -> Iterator[StopRequest | None]:
         signal.signal(signal.SIGINT, previous)
     if stop.requested:  # arrived after the last event
         raise KeyboardInterrupt
+
+
+DRAW_STREAM = "parameter draw"
+
+
+def draw_index(root_seed: int, replication: int, draws: int) -> int:
+    """Which of ``draws`` parameter draws replication ``replication`` runs: drawn from its own
+    named stream (a child of the replication's SeedSequence, apart from every stream the
+    engine uses), so it depends on the seed and the replication only: the same at every point
+    of an experiment and on any executor."""
+    return int(Streams(root_seed, replication).generator(DRAW_STREAM).integers(draws))
 
 
 def run_one(model: Model, seed: int, replication: int,

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from revsim.io import atomic_path
+from revsim.analysis.level_series import series_time_averages
+from revsim.io import atomic_path, output_set
 from revsim.plotting.compare_plots import plot_forest, plot_tornado
 from revsim.plotting.figure_parts import duration_formatter, money_formatter
 from revsim.plotting.forecast_plots import plot_fan
@@ -33,6 +34,7 @@ from revsim.plotting.kpi_plots import (
     plot_utilisation,
 )
 from revsim.plotting.series_plots import plot_cash_curve, plot_queue, queue_stages
+from revsim.version import __version__
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -50,6 +52,7 @@ __all__ = [
     "plot_stage_time",
     "plot_tornado",
     "plot_utilisation",
+    "write_figures",
     "write_plots",
 ]
 
@@ -85,9 +88,8 @@ def _queue_plot_stages(series: pd.DataFrame) -> list[str]:
     """Stages whose queue is ever non-zero: the MAX_QUEUE_PLOTS longest (by mean), in order."""
     stages = queue_stages(series)
     queues = series[series["variable"].isin([f"queue:{s}" for s in stages])]
-    grouped = queues.groupby("variable")["value"]
-    mean = {str(k): float(v) for k, v in grouped.mean().items()}
-    peak = {str(k): float(v) for k, v in grouped.max().items()}
+    mean = {str(k): float(v) for k, v in series_time_averages(queues).items()}
+    peak = {str(k): float(v) for k, v in queues.groupby("variable")["value"].max().items()}
     busy = [s for s in stages if peak[f"queue:{s}"] > 0]
     top = set(sorted(busy, key=lambda s: -mean[f"queue:{s}"])[:MAX_QUEUE_PLOTS])
     return [s for s in busy if s in top]
@@ -113,7 +115,6 @@ def write_plots(out_dir: str | Path, *, kpis: pd.DataFrame | None = None,
         raise ValueError(f"unsupported format(s) {', '.join(bad)}; "
                          f"use one of: {', '.join(sorted(supported))}")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     jobs: list[tuple[str, Callable[[], Axes]]] = []
     metrics = set() if kpis is None else set(zip(kpis["scope"], kpis["metric"], strict=True))
     variables = set() if series is None else set(series["variable"].astype(str))
@@ -141,17 +142,33 @@ def write_plots(out_dir: str | Path, *, kpis: pd.DataFrame | None = None,
         jobs.append(("tornado", partial(plot_tornado, marginal, metric, currency)))
     if comparison is not None and not comparison.empty:
         jobs.append(("forest", partial(plot_forest, comparison)))
+    return write_figures(out, jobs, formats)
+
+
+PLOTS_MANIFEST = "plots_manifest.json"
+
+
+def write_figures(out: Path, jobs: Sequence[tuple[str, Callable[[], Axes]]],
+                  formats: Sequence[str]) -> list[Path]:
+    """Draw each (file name, draw) job and save it once per format into ``out``, the plots
+    replacing the folder's earlier plots as a whole (plots_manifest.json lists them; see
+    :func:`revsim.io.output_set`), so plots of two runs are never mixed. Returns the plot
+    paths, in job order."""
     # lazy: matplotlib is slow to import
     import matplotlib.pyplot as plt
 
     written: list[Path] = []
-    for name, draw in jobs:
-        before = set(plt.get_fignums())
-        try:
-            ax = draw()
-        except BaseException:
-            for num in set(plt.get_fignums()) - before:  # a half-drawn figure
-                plt.close(num)
-            raise
-        written += save_figure(ax, out / name, formats)
+    with output_set(out, PLOTS_MANIFEST) as staged:
+        for name, draw in jobs:
+            before = set(plt.get_fignums())
+            try:
+                ax = draw()
+            except BaseException:
+                for num in set(plt.get_fignums()) - before:  # a half-drawn figure
+                    plt.close(num)
+                raise
+            for fmt in formats:
+                staged.path(f"{name}.{fmt}")
+            written += [out / p.name for p in save_figure(ax, staged.staging / name, formats)]
+        staged.commit({"revsim_version": __version__})
     return written

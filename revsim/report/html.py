@@ -97,10 +97,12 @@ class _Report(_RunSections, _ExtrasSections, _SweepSections, _ForecastSections):
         return "".join(out)
 
     def footer(self) -> str:
-        files = ", ".join(self.f.files)
+        files = ", ".join(n for n in self.f.files if n not in self.f.foreign)
+        foreign = (f" Not part of these results, and not read: {_e(', '.join(self.f.foreign))}."
+                   if self.f.foreign else "")
         return (f"<footer><p>Rendered by revsim {_e(__version__)} from the folder "
-                f"<code>{_e(self.f.path.name or self.f.path)}</code> ({_e(files)}). Every KPI is "
-                f"a mean over independent replications with a "
+                f"<code>{_e(self.f.path.name or self.f.path)}</code> ({_e(files)}).{foreign} "
+                f"Every KPI is a mean over independent replications with a "
                 f"{_e(self._confidence())} Student-t confidence interval; n is the number of "
                 "replications with a value.</p></footer>")
 
@@ -124,11 +126,12 @@ def render_html(folder: str | Path | ResultsFolder) -> str:
     return _Report(results).html()
 
 
-def write_report(folder: str | Path, out: str | Path | None = None) -> Path:
-    """Write the report of ``folder`` to ``out`` (default ``folder/report.html``), atomically;
-    returns the path written."""
+def write_report(folder: str | Path | ResultsFolder, out: str | Path | None = None) -> Path:
+    """Write the report of ``folder`` (a path, or one :func:`read_results` read) to ``out``
+    (default ``folder/report.html``), atomically; returns the path written."""
     text = render_html(folder)
-    target = Path(out) if out is not None else Path(folder) / "report.html"
+    where = folder.path if isinstance(folder, ResultsFolder) else Path(folder)
+    target = Path(out) if out is not None else where / "report.html"
     if target.parent and not target.parent.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
     return write_text(target, text)

@@ -17,6 +17,7 @@ from typing import Any
 import pandas as pd
 
 from revsim.errors import Problem, ProblemsError
+from revsim.io import PENDING_SUFFIX, sha256_file, unguard_formulas
 
 RUN_FILES = ("kpis.csv", "manifest.json")
 SWEEP_FILES = ("manifest.json", "summary.parquet")
@@ -26,6 +27,17 @@ BOTTLENECK_FILES = ("bottleneck_pools.csv", "bottleneck_stages.csv", "bottleneck
                     "marginal_values.csv", "bottlenecks.txt")
 COMPARISON_FILES = ("comparison.csv", "kpis_base.csv")
 FORECAST_FILES = ("forecast.csv", "forecast_manifest.json")  # revsim forecast ... -o DIR
+# Each command's manifest in a run folder, and the file that says its files are there.
+MANIFESTS = {"manifest.json": "revsim run", "bottlenecks_manifest.json": "revsim bottlenecks",
+             "comparison_manifest.json": "revsim compare",
+             "forecast_manifest.json": "revsim forecast",
+             "plots_manifest.json": "the command with --plots"}
+EXTRA_MARKERS = {"bottlenecks_manifest.json": "bottleneck_pools.csv",
+                 "comparison_manifest.json": "comparison.csv",
+                 "forecast_manifest.json": "forecast.csv"}
+# What a sweep folder holds besides its manifest (tables, the store's parts and lock).
+SWEEP_OWN = ("results.parquet", "summary.parquet", "results.csv", "summary.csv", "parts",
+             "failed")
 
 
 class ReportError(ProblemsError):
@@ -57,6 +69,8 @@ class ResultsFolder:
     forecast_manifest: dict[str, Any] | None = None
     sweep_summary: pd.DataFrame | None = None
     files: list[str] = field(default_factory=list)
+    # files in the folder that no manifest there names: shown as such, never read
+    foreign: list[str] = field(default_factory=list)
 
     @property
     def has_bottlenecks(self) -> bool:
@@ -77,6 +91,9 @@ def read_results(folder: str | Path) -> ResultsFolder:
         raise ReportError([Problem("", "not a folder; give the folder written by "
                                    "`revsim run SCENARIO -o DIR`")], source)
     manifest = _read_manifest(path) if (path / "manifest.json").is_file() else None
+    if manifest is None and (path / f".manifest.json{PENDING_SUFFIX}").is_file():
+        raise ReportError([Problem("", "an interrupted `revsim run -o` left this folder "
+                                   "without its manifest; run it again to complete it")], source)
     if manifest is not None and "spec_hash" in manifest:
         missing = [f for f in SWEEP_FILES if not (path / f).is_file()]
         if missing:
@@ -88,7 +105,9 @@ def read_results(folder: str | Path) -> ResultsFolder:
     has_forecast = all((path / f).is_file() for f in FORECAST_FILES)
     if missing and has_forecast and not (path / "kpis.csv").is_file():
         result = ResultsFolder(path, "forecast", _read_manifest(path, "forecast_manifest.json"))
+        owned = _check_files(path, None)
         _read_forecast(path, result)
+        _list_files(result, owned)
         return result
     if missing:
         found = [f for f in (*BOTTLENECK_FILES, *COMPARISON_FILES) if (path / f).is_file()]
@@ -99,6 +118,7 @@ def read_results(folder: str | Path) -> ResultsFolder:
                                    f"{', '.join(missing)}{hint}")], source)
     assert manifest is not None
     result = ResultsFolder(path, "run", manifest)
+    owned = _check_files(path, manifest)
     result.kpis = _read_table(path / "kpis.csv", KPI_COLUMNS, text={"metric", "scope", "name",
                                                                     "unit"})
     if (path / "series.csv").is_file():
@@ -109,7 +129,7 @@ def read_results(folder: str | Path) -> ResultsFolder:
         result.series = series
     if (path / "scenario.toml").is_file():
         result.scenario_text = _read_text(path / "scenario.toml")
-    if (path / "bottleneck_pools.csv").is_file():
+    if (path / "bottleneck_pools.csv").is_file() and "bottlenecks_manifest.json" in owned:
         result.bottleneck_pools = _read_table(path / "bottleneck_pools.csv", ("pool",),
                                               text={"pool"})
         if (path / "bottleneck_stages.csv").is_file():
@@ -126,7 +146,7 @@ def read_results(folder: str | Path) -> ResultsFolder:
                 flags={"per_year", "significant"})
         if (path / "bottlenecks.txt").is_file():
             result.bottleneck_text = _read_text(path / "bottlenecks.txt")
-    if (path / "comparison.csv").is_file():
+    if (path / "comparison.csv").is_file() and "comparison_manifest.json" in owned:
         result.comparison = _read_table(
             path / "comparison.csv", ("variant", "metric", "scope", "name", "unit", "base_mean",
                                       "variant_mean", "diff", "ci_low", "ci_high"),
@@ -134,10 +154,9 @@ def read_results(folder: str | Path) -> ResultsFolder:
         if (path / "kpis_base.csv").is_file():
             result.comparison_base = _read_table(path / "kpis_base.csv", KPI_COLUMNS,
                                                  text={"metric", "scope", "name", "unit"})
-    if has_forecast:
+    if has_forecast and "forecast_manifest.json" in owned:
         _read_forecast(path, result)
-    result.files = sorted(p.name for p in path.iterdir() if p.is_file()
-                          and not p.name.startswith(".") and p.suffix != ".html")
+    _list_files(result, owned)
     return result
 
 
@@ -155,8 +174,63 @@ def _read_forecast(path: Path, result: ResultsFolder) -> None:
         result.forecast_targets = _read_table(
             path / "forecast_targets.csv", ("target", "period", "p_met"),
             text={"target", "metric", "threshold_text", "kind", "period"})
-    result.files = sorted(p.name for p in path.iterdir() if p.is_file()
-                          and not p.name.startswith(".") and p.suffix != ".html")
+
+
+def _list_files(result: ResultsFolder, owned: set[str]) -> None:
+    """The folder's files (hidden ones and reports aside), and those no manifest names."""
+    path = result.path
+    names = sorted(p.name for p in path.iterdir()
+                   if not p.name.startswith(".") and p.suffix != ".html")
+    result.files = [n for n in names if (path / n).is_file()]
+    # folders are the user's (a plots folder inside, say); loose files are what could mislead
+    result.foreign = [n for n in result.files if n not in owned]
+
+
+def _check_files(path: Path, manifest: dict[str, Any] | None) -> set[str]:
+    """Every file the run folder's manifests name, each checked against its SHA-256; raise
+    naming every damaged or missing one, and every command's files left without their
+    manifest by an interrupted write. Returns the names the manifests account for."""
+    problems: list[Problem] = []
+    owned: set[str] = set()
+    for name, command in MANIFESTS.items():
+        data = manifest if name == "manifest.json" else (
+            _read_manifest(path, name) if (path / name).is_file() else None)
+        if data is None:
+            marker = EXTRA_MARKERS.get(name)
+            if marker and (path / marker).is_file():
+                problems.append(Problem(marker, f"has no {name} beside it (an interrupted "
+                                        f"`{command} -o`?); run it again to complete it"))
+            continue
+        owned.add(name)
+        owned |= _verified(path, name, command, data, problems)
+    if problems:
+        raise ReportError(problems, str(path))
+    return owned
+
+
+def _verified(path: Path, name: str, command: str, manifest: dict[str, Any],
+              problems: list[Problem]) -> set[str]:
+    files = manifest.get("files")
+    if not isinstance(files, dict):  # written by a revsim that kept no checksums
+        known = {"manifest.json": (*RUN_FILES, "summary.csv", "series.csv", "visits.csv",
+                                   "scenario.toml"),
+                 "bottlenecks_manifest.json": BOTTLENECK_FILES,
+                 "comparison_manifest.json": COMPARISON_FILES,
+                 "forecast_manifest.json": (*FORECAST_FILES, "forecast_replications.csv",
+                                            "forecast_targets.csv")}.get(name, ())
+        return {n for n in known if (path / n).is_file()} | (
+            {p.name for p in path.glob("kpis_variant*.csv")}
+            if name == "comparison_manifest.json" else set())
+    for file, digest in sorted(files.items()):
+        target = path / str(file)
+        if "/" in str(file) or not target.is_file():
+            problems.append(Problem(str(file), f"named in {name} but missing; run `{command}` "
+                                    "again to rewrite the folder"))
+        elif sha256_file(target) != digest:
+            problems.append(Problem(str(file), f"does not match its checksum in {name} "
+                                    f"(altered, or left by another run); run `{command}` "
+                                    "again to rewrite it"))
+    return {str(f) for f in files}
 
 
 def _read_manifest(path: Path, name: str = "manifest.json") -> dict[str, Any]:
@@ -181,7 +255,8 @@ def _read_text(target: Path) -> str:
 def _read_table(target: Path, required: Sequence[str], *, text: set[str],
                 flags: Iterable[str] = ()) -> pd.DataFrame:
     """A CSV written by revsim: ``text`` columns stay strings ("" for empty, so a stage named
-    "NA" survives), ``flags`` become booleans, every other column becomes numeric."""
+    "NA" survives; quoted formulas as they were, see revsim.io.guard_formulas), ``flags``
+    become booleans, every other column becomes numeric."""
     try:
         frame = pd.read_csv(target, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
@@ -196,7 +271,7 @@ def _read_table(target: Path, required: Sequence[str], *, text: set[str],
     flag_set = set(flags)
     for column in frame.columns:
         if column in text:
-            frame[column] = frame[column].astype(str)
+            frame[column] = unguard_formulas(frame[column].astype(str))
         elif column in flag_set:
             frame[column] = frame[column].str.strip().str.lower().isin(("true", "1"))
         else:
@@ -206,6 +281,18 @@ def _read_table(target: Path, required: Sequence[str], *, text: set[str],
 
 def _read_sweep(path: Path, manifest: dict[str, Any]) -> ResultsFolder:
     result = ResultsFolder(path, "sweep", manifest)
+    problems: list[Problem] = []
+    owned = {"manifest.json", *SWEEP_OWN}
+    tables = manifest.get("tables")
+    if isinstance(tables, dict):  # the tables' checksums, recorded when they were written
+        _verified(path, "manifest.json", "revsim sweep ... --resume", {"files": tables},
+                  problems)
+    plots = "plots_manifest.json"
+    if (path / plots).is_file():  # the sweep's --plots written into its own folder
+        owned |= {plots} | _verified(path, plots, MANIFESTS[plots], _read_manifest(path, plots),
+                                     problems)
+    if problems:
+        raise ReportError(problems, str(path))
     try:
         summary = pd.read_parquet(path / "summary.parquet")
     except Exception as err:  # pyarrow raises several types for a damaged file
@@ -218,8 +305,7 @@ def _read_sweep(path: Path, manifest: dict[str, Any]) -> ResultsFolder:
                           str(path))
     summary["name"] = summary["name"].fillna("").astype(str)
     result.sweep_summary = summary
-    result.files = sorted(p.name for p in path.iterdir() if p.is_file()
-                          and not p.name.startswith(".") and p.suffix != ".html")
+    _list_files(result, owned)
     return result
 
 

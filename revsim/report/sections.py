@@ -12,6 +12,7 @@ from functools import partial
 import pandas as pd
 
 from revsim import plotting
+from revsim.analysis.level_series import series_time_averages
 from revsim.kpi_registry import (
     MATRIX_SCOPES,
     SCOPES,
@@ -81,6 +82,13 @@ class _RunSections(_ReportBase):
         for key, label in (("warmup_auto", "Warm-up choice"), ("method", "Method")):
             if m.get(key):
                 items.append((label, _e(m[key])))
+        if isinstance(m.get("parameter_uncertainty"), dict):
+            u = m["parameter_uncertainty"]
+            items.append(("Parameter uncertainty",
+                          _e(f"on: each replication ran one of {u.get('draws')} bootstrap "
+                             f"draws of the fitted parameters ({u.get('file')}, SHA-256 "
+                             f"{str(u.get('sha256'))[:12]}…), so the intervals include the "
+                             "fit's estimation error")))
         if isinstance(m.get("precision"), dict):
             p = m["precision"]
             verdict = "met" if p.get("met") else f"not met (cap of {p.get('cap')} reached)"
@@ -118,6 +126,8 @@ class _RunSections(_ReportBase):
         else:
             args += ["-n", str(m.get("replications"))]
         args += ["--seed", str(m.get("seed"))]
+        if m.get("parameter_uncertainty"):
+            args += ["--parameter-uncertainty", "on"]
         for key, flag in (("horizon_hours", "--horizon"), ("warmup_hours", "--warmup")):
             h = _num(m.get(key))
             if math.isfinite(h):
@@ -316,11 +326,13 @@ class _RunSections(_ReportBase):
         if series is None or series.empty:
             return None
         stages = queue_stages(series)
+        queues = series[series["variable"].isin([f"queue:{s}" for s in stages])]
+        averages = series_time_averages(queues)
         means = []
         for stage in stages:
-            values = series.loc[series["variable"] == f"queue:{stage}", "value"]
+            values = queues.loc[queues["variable"] == f"queue:{stage}", "value"]
             if len(values) and float(values.max()) > 0:
-                means.append((float(values.mean()), float(values.max()), stage))
+                means.append((float(averages[f"queue:{stage}"]), float(values.max()), stage))
         if not means:
             return None
         top = sorted(means, reverse=True)[:MAX_QUEUE_PLOTS]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -17,11 +16,16 @@ from revsim.analysis.active_periods import mean_active_period, momentary_bottlen
 from revsim.analysis.ci import t_interval
 from revsim.analysis.paired import paired_differences
 from revsim.interventions import hire
-from revsim.io import write_csv, write_text
+from revsim.io import output_set, write_csv, write_text
 from revsim.kpi_registry import BY_ID, format_signed, format_value, view
 from revsim.results.run_result import RunResult
 from revsim.scenario.model import BILLING_STAGE, COLLECTIONS_STAGE, Model
 from revsim.table import plus_minus, replications_text, too_few_replications
+
+# What the bottleneck report writes beside a run (its manifest lists them; an older revsim's
+# manifest without a list owns these names).
+BOTTLENECK_FILES = ("bottleneck_pools.csv", "bottleneck_stages.csv", "bottleneck_timeline.csv",
+                    "marginal_values.csv", "bottlenecks.txt")
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -104,18 +108,15 @@ class BottleneckReport:
         return self.base.write_plots(out, **extra)
 
     def to_dir(self, out: str | Path) -> list[Path]:
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        return [
-            write_csv(self.pools, out / "bottleneck_pools.csv"),
-            write_csv(self.stages, out / "bottleneck_stages.csv"),
-            write_csv(self.timeline, out / "bottleneck_timeline.csv"),
-            write_csv(self.marginal, out / "marginal_values.csv"),
-            write_text(out / "bottlenecks.txt", self.format() + "\n"),
-            write_text(out / "bottlenecks_manifest.json",
-                       json.dumps({**self.base.manifest, "sentence": self.sentence},
-                                  indent=2, default=str) + "\n"),
-        ]
+        """Write the bottleneck tables and bottlenecks_manifest.json, replacing the previous
+        bottleneck files in ``out`` as a whole (see :func:`revsim.io.output_set`)."""
+        with output_set(out, "bottlenecks_manifest.json", BOTTLENECK_FILES) as staged:
+            write_csv(self.pools, staged.path("bottleneck_pools.csv"))
+            write_csv(self.stages, staged.path("bottleneck_stages.csv"))
+            write_csv(self.timeline, staged.path("bottleneck_timeline.csv"))
+            write_csv(self.marginal, staged.path("marginal_values.csv"))
+            write_text(staged.path("bottlenecks.txt"), self.format() + "\n")
+            return staged.commit({**self.base.manifest, "sentence": self.sentence})
 
 
 def _rows(frame: pd.DataFrame) -> list[Any]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,13 +10,17 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from revsim.analysis.paired import adjust_across_variants, paired_differences
-from revsim.io import write_csv, write_text
+from revsim.io import output_set, write_csv
 from revsim.kpi_registry import format_signed, format_value, label, verdict, view
 from revsim.results.run_result import RunResult
 from revsim.table import replications_text, too_few_replications
 
 #: The forecast figures a comparison shows per period in the terminal (all are in ``periods``).
 PERIOD_HEADLINE = ("total_bookings", "won", "cash_collected", "ar_outstanding")
+# What a comparison writes beside a run (its manifest lists them; an older revsim's manifest
+# without a list owns these names).
+COMPARISON_FILES = ("comparison.csv", "kpis_base.csv", "kpis_variant*.csv",
+                    "comparison_periods.csv")
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -138,20 +141,18 @@ class Comparison:
         return self.base.write_plots(out, comparison=self.table)
 
     def to_dir(self, out: str | Path) -> list[Path]:
-        """Write comparison.csv (the full table) and each run's KPI table."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        written = [write_csv(self.table, out / "comparison.csv"),
-                   write_csv(self.base.kpis, out / "kpis_base.csv"),
-                   write_text(out / "comparison_manifest.json", json.dumps({**self.base.manifest,
-                                            "variants": list(self.variants), "notes": self.notes},
-                                           indent=2, default=str) + "\n")]
-        for i, (name, result) in enumerate(self.variants.items(), start=1):
-            frame = result.kpis.assign(variant=name)
-            written.append(write_csv(frame, out / f"kpis_variant{i}.csv"))
-        if not self.periods.empty:
-            written.append(write_csv(self.periods, out / "comparison_periods.csv"))
-        return written
+        """Write comparison.csv (the full table), each run's KPI table (+ comparison_periods.csv
+        for a comparison from a state with periods) and comparison_manifest.json, replacing the
+        previous comparison's files in ``out`` as a whole (see :func:`revsim.io.output_set`)."""
+        with output_set(out, "comparison_manifest.json", COMPARISON_FILES) as staged:
+            write_csv(self.table, staged.path("comparison.csv"))
+            write_csv(self.base.kpis, staged.path("kpis_base.csv"))
+            for i, (name, result) in enumerate(self.variants.items(), start=1):
+                write_csv(result.kpis.assign(variant=name), staged.path(f"kpis_variant{i}.csv"))
+            if not self.periods.empty:
+                write_csv(self.periods, staged.path("comparison_periods.csv"))
+            return staged.commit({**self.base.manifest, "variants": list(self.variants),
+                                  "notes": self.notes})
 
 
 __all__ = ["Comparison"]

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import json
 import math
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,7 @@ from revsim.analysis.forecast_stats import (
     with_total,
 )
 from revsim.experiment import Period
-from revsim.io import write_csv, write_text
+from revsim.io import output_set, write_csv
 from revsim.kpi_registry import direction, format_value, label
 from revsim.scenario.model import Model
 from revsim.table import replications_text, too_few_replications
@@ -41,6 +41,9 @@ BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("open_invoices", ()),
 )
 #: The fan charts written with the forecast: (figure, cumulative).
+# What a forecast writes to its folder (the manifest lists them; an older forecast's manifest
+# without a list owns these names).
+FORECAST_FILES = ("forecast.csv", "forecast_replications.csv", "forecast_targets.csv")
 FAN_CHARTS = (("total_bookings", True), ("cash_collected", True), ("total_bookings", False),
               ("ar_outstanding", False))
 SPLITS_SHOWN_UP_TO = 6  # periods; with more, the terminal splits only the whole forecast
@@ -207,36 +210,28 @@ class Forecast:
         """Fan charts of the headline figures (cumulative bookings and cash, AR at each
         period's end) as PNG and SVG in ``out``."""
         # lazy: matplotlib is slow to import
-        from revsim.plotting import save_figure
+        from revsim.plotting import write_figures
 
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        written: list[Path] = []
         present = set(self.replications["metric"])
-        for metric, cumulative in FAN_CHARTS:
-            if metric in present:
-                ax = self.plot_fan(metric, cumulative=cumulative)
-                name = f"fan_{metric}{'_cumulative' if cumulative else ''}"
-                written += save_figure(ax, out / name, formats)
-        return written
+        jobs = [(f"fan_{metric}{'_cumulative' if cumulative else ''}",
+                 partial(self.plot_fan, metric, cumulative=cumulative))
+                for metric, cumulative in FAN_CHARTS if metric in present]
+        return write_figures(Path(out), jobs, formats)
 
     def to_dir(self, out: str | Path) -> list[Path]:
         """Write forecast.csv (the summary), forecast_replications.csv, forecast_targets.csv
-        (with targets) and forecast_manifest.json, each atomically, the manifest last."""
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        written = [write_csv(self.summary, out / "forecast.csv"),
-                   write_csv(self.replications, out / "forecast_replications.csv")]
-        if self.targets:
-            written.append(write_csv(self.target_table, out / "forecast_targets.csv"))
-        manifest = {**self.manifest, "currency": self.model.currency, "ranges": RANGES,
-                    "periods": [{"label": p.label, "start": p.start.isoformat(),
-                                 "end": p.end.isoformat()} for p in self.periods],
-                    "targets": [t.text for t in self.targets]}
-        written.append(write_text(out / "forecast_manifest.json",
-                                  json.dumps(manifest, indent=2, default=str) + "\n"))
-        return written
-
+        (with targets) and forecast_manifest.json, replacing the previous forecast's files in
+        ``out`` as a whole (see :func:`revsim.io.output_set`)."""
+        with output_set(out, "forecast_manifest.json", FORECAST_FILES) as staged:
+            write_csv(self.summary, staged.path("forecast.csv"))
+            write_csv(self.replications, staged.path("forecast_replications.csv"))
+            if self.targets:
+                write_csv(self.target_table, staged.path("forecast_targets.csv"))
+            return staged.commit({
+                **self.manifest, "currency": self.model.currency, "ranges": RANGES,
+                "periods": [{"label": p.label, "start": p.start.isoformat(),
+                             "end": p.end.isoformat()} for p in self.periods],
+                "targets": [t.text for t in self.targets]})
 
 PART_LABELS = {
     "bookings_open_pipeline": "from the open pipeline", "bookings_new_leads": "from new leads",

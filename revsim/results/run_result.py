@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,9 +13,13 @@ import pandas as pd
 from revsim.analysis.ci import summarise
 from revsim.eventlog import event_log
 from revsim.experiment import ReplicationSummary, Runs
-from revsim.io import write_csv, write_text
+from revsim.io import output_set, write_bytes, write_csv, write_text
 from revsim.scenario.model import Model
 from revsim.table import format_table
+
+# What a run writes to its folder (the manifest's file list names them; a manifest of an older
+# revsim without one owns these names).
+RUN_FILES = ("summary.csv", "kpis.csv", "series.csv", "visits.csv", "periods.csv", "scenario.toml")
 
 
 @dataclass
@@ -163,30 +167,29 @@ class RunResult:
         return format_table(self.kpis, self.model.currency, self.manifest)
 
     def to_dir(self, out: str | Path, *, visits: bool = False,
-               scenario_text: str | None = None) -> list[Path]:
+               scenario_text: str | None = None,
+               files: Mapping[str, bytes] | None = None) -> list[Path]:
         """Write summary.csv, kpis.csv, series.csv, manifest.json (+ visits.csv, periods.csv
-        for a run from a state with periods, scenario.toml).
+        for a run from a state with periods, scenario.toml, and ``files``: name -> content,
+        e.g. the parameter draws the scenario copy names).
 
-        Every file is written to a temporary name and renamed, so an interrupted run leaves no
-        half-written file; the manifest is written last.
+        The files replace the previous run's in ``out`` as a whole (:func:`revsim.io.output_set`):
+        an interrupted write never leaves two runs' files mixed; the manifest, written last,
+        holds each file's SHA-256.
         """
-        out = Path(out)
-        out.mkdir(parents=True, exist_ok=True)
-        written = [
-            write_csv(self.summary, out / "summary.csv"),
-            write_csv(self.kpis, out / "kpis.csv"),
-            write_csv(self.series, out / "series.csv"),
-        ]
-        if visits:
-            written.append(write_csv(self.visits, out / "visits.csv"))
-        if any(r.periods for r in self.replications):
-            written.append(write_csv(self.periods, out / "periods.csv"))
-        if scenario_text is not None:
-            written.append(write_text(out / "scenario.toml", scenario_text))
-        written.append(
-            write_text(out / "manifest.json", json.dumps(self.manifest, indent=2, default=str) + "\n")
-        )
-        return written
+        with output_set(out, "manifest.json", RUN_FILES) as staged:
+            write_csv(self.summary, staged.path("summary.csv"))
+            write_csv(self.kpis, staged.path("kpis.csv"))
+            write_csv(self.series, staged.path("series.csv"))
+            if visits:
+                write_csv(self.visits, staged.path("visits.csv"))
+            if any(r.periods for r in self.replications):
+                write_csv(self.periods, staged.path("periods.csv"))
+            if scenario_text is not None:
+                write_text(staged.path("scenario.toml"), scenario_text)
+            for name, data in (files or {}).items():
+                write_bytes(staged.path(name), data)
+            return staged.commit(self.manifest)
 
 
 __all__ = ["RunResult"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,8 +11,9 @@ import numpy as np
 
 from revsim.distributions import Distribution, hyperexponential
 from revsim.errors import Problem, ScenarioError, suggest
+from revsim.limits import HOURS_PER_YEAR, MAX_ATTRITION_PER_DAY, MAX_HEADCOUNT, MAX_HORIZON_YEARS
 from revsim.scenario import schema as S
-from revsim.scenario.compile_calendar import ALWAYS_OPEN, calendar_from_text
+from revsim.scenario.compile_calendar import ALWAYS_OPEN, CalendarError, calendar_from_text
 from revsim.scenario.compile_cash import CashCompiler
 from revsim.scenario.model import (
     CHURNED,
@@ -30,8 +32,9 @@ from revsim.scenario.model import (
     SourceModel,
     StageModel,
 )
-from revsim.scenario.model_checks import capacity_warnings, lead_volume_problems
+from revsim.scenario.model_checks import capacity_warnings, window_problems
 from revsim.scenario.validate import ScenarioValidator
+from revsim.units import format_duration
 
 ROUTE_TOLERANCE = 1e-6
 
@@ -53,11 +56,15 @@ class _Compiler(ScenarioValidator):
         for name in stage_names:
             if name in TERMINAL_CODES:
                 self.fail(f"stages.{name}", f"'{name}' is a reserved outcome name; rename the stage")
+        self._check_name_characters()
         start = meta.start if meta else dt.date(2000, 1, 1)
         if meta and meta.warmup >= meta.horizon:
             self.fail("scenario.warmup", "must be shorter than scenario.horizon")
         if meta and meta.horizon <= 0:
             self.fail("scenario.horizon", "must be positive")
+        elif meta and meta.horizon > MAX_HORIZON_YEARS * HOURS_PER_YEAR:
+            self.fail("scenario.horizon", f"{format_duration(meta.horizon)} is longer than the "
+                      f"{MAX_HORIZON_YEARS} years revsim simulates; shorten it")
 
         calendars = self._calendars(parsed["calendars"], start)
         segment_values = tuple(
@@ -65,7 +72,7 @@ class _Compiler(ScenarioValidator):
             for n, seg in parsed["segments"].items()
         )
         sources = self._sources(parsed["sources"], stage_idx, segment_names, start, meta)
-        pools = self._pools(parsed["pools"], calendars, start)
+        pools = self._pools(parsed["pools"], calendars, start, meta)
         stages = self._stages(parsed["stages"], stage_idx, targets, pool_names, segment_names)
         nurture = self._nurture(parsed.get("nurture"), stage_idx)
         cash_compiler = CashCompiler(self, stage_idx, pool_names, segment_names)
@@ -97,12 +104,26 @@ class _Compiler(ScenarioValidator):
             sales_stages=self.sales_stages,
             raw=dict(self.raw),
         )
-        volume = lead_volume_problems(model, model.horizon)
+        volume = window_problems(model, model.horizon)
         if volume:
             self.problems.extend(volume)
             return None
         self.warnings.extend(capacity_warnings(model))
         return model
+
+    def _check_name_characters(self) -> None:
+        """Names are parts of paths and keys (S.NAME_SEPARATORS): refuse the ones that would be
+        read as two, with the name that would do instead."""
+        for section in S.SECTION_MODELS:
+            for name in self._names(section):
+                found = [c for c in S.NAME_SEPARATORS if c in name]
+                if found:
+                    fixed = re.sub(f"[{re.escape(S.NAME_SEPARATORS)}]", "_", name)
+                    listed = " or ".join(repr(c) for c in found)
+                    self.fail(f'{section}."{name}"',
+                              f"a name may not contain {listed}: it separates the parts of "
+                              f"paths and keys (--set {section}.NAME.FIELD=VALUE, "
+                              f"SCOPE:NAME:METRIC); rename it, e.g. '{fixed}'")
 
     def _names(self, section: str) -> list[str]:
         table = self.raw.get(section, {}) if isinstance(self.raw, Mapping) else {}
@@ -115,14 +136,26 @@ class _Compiler(ScenarioValidator):
                 self.fail("calendars.always", "'always' is built in (24/7); pick another name")
                 continue
             if spec is None:
+                calendars[name] = ALWAYS_OPEN  # reported already, like a bad calendar below
                 continue
             try:
                 calendars[name] = calendar_from_text(
                     start, spec.days, spec.hours, spec.holidays
                 )
+            except CalendarError as err:
+                self.fail(f"calendars.{name}.{err.field}", str(err))
+                calendars[name] = ALWAYS_OPEN  # reported: its pools need not say it is unknown
             except ValueError as err:
                 self.fail(f"calendars.{name}", str(err))
+                calendars[name] = ALWAYS_OPEN  # reported: its pools need not say it is unknown
         return calendars
+
+    def _warn_after_horizon(self, path: str, when: dt.date, at: float, meta: S.Meta | None,
+                            what: str) -> None:
+        if meta is not None and at >= meta.horizon:
+            self.warnings.append(f"{path}: the {what} on {when} falls after the horizon "
+                                 f"({format_duration(meta.horizon)} from {meta.start}), so it "
+                                 "never happens in the run")
 
     def _hours_since_start(self, when: dt.date | dt.datetime, start: dt.date) -> float:
         if isinstance(when, dt.datetime):
@@ -194,7 +227,7 @@ class _Compiler(ScenarioValidator):
             self.fail(f"{path}.segments", f"shares sum to {total:.4g}, expected 1")
         return tuple(index), tuple(probs)
 
-    def _pools(self, specs, calendars, start) -> list[PoolModel]:
+    def _pools(self, specs, calendars, start, meta) -> list[PoolModel]:
         out: list[PoolModel] = []
         for i, (name, spec) in enumerate(specs.items()):
             path = f"pools.{name}"
@@ -209,15 +242,26 @@ class _Compiler(ScenarioValidator):
                 at = self._hours_since_start(h.date, start)
                 if at < 0:
                     self.fail(f"{path}.hires.{j}.date", "is before the scenario start")
+                self._warn_after_horizon(f"{path}.hires.{j}.date", h.date, at, meta, "hire")
                 hires.append(HireModel(at, h.count, (h.ramp.duration, h.ramp.start) if h.ramp else ramp))
             departures = []
             for j, d in enumerate(spec.departures):
                 at = self._hours_since_start(d.date, start)
                 if at < 0:
                     self.fail(f"{path}.departures.{j}.date", "is before the scenario start")
+                self._warn_after_horizon(f"{path}.departures.{j}.date", d.date, at, meta,
+                                         "departure")
                 departures.append((at, d.count))
+            most = spec.headcount + sum(h.count for h in spec.hires)
+            if most > MAX_HEADCOUNT:
+                self.fail(f"{path}.hires", f"the headcount and the hires add up to {most:,}, "
+                          f"more than the {MAX_HEADCOUNT:,} people a pool may have")
             if spec.attrition is not None and spec.attrition < 0:
                 self.fail(f"{path}.attrition", "must be >= 0")
+            elif spec.attrition is not None and spec.attrition * 24 > MAX_ATTRITION_PER_DAY:
+                self.fail(f"{path}.attrition", f"{spec.attrition * 24:.3g} departures per head "
+                          f"per day is more than {MAX_ATTRITION_PER_DAY:g}; check the unit "
+                          "(e.g. \"0.3/y\")")
             if spec.backfill_after is not None and spec.attrition is None:
                 self.warnings.append(f"{path}.backfill_after has no effect without attrition")
             out.append(
@@ -281,6 +325,9 @@ class _Compiler(ScenarioValidator):
                     self.fail(path, "give pool + work (staffed) or delay (unstaffed), or both")
             if spec.discipline == "priority" and spec.priority is None:
                 self.fail(f"{path}.priority", "required when discipline = \"priority\" (value or score)")
+            if spec.discipline != "priority" and spec.priority is not None:
+                self.fail(f"{path}.priority", f"discipline \"{spec.discipline}\" ignores it; set "
+                          "discipline = \"priority\" to serve by it, or remove priority")
             work = self.dist(spec.work, "duration", f"{path}.work")
             delay = self.dist(spec.delay, "duration", f"{path}.delay")
             patience, mode = self._patience(spec.patience, f"{path}.patience")

@@ -11,10 +11,12 @@ from __future__ import annotations
 import difflib
 import operator
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any
 
+from revsim.limits import clip
 from revsim.scenario.model import CalendarModel
 
 WEEK = 168.0
@@ -36,7 +38,9 @@ _DAY_ALIASES: dict[str, tuple[int, ...]] = {
     "daily": (0, 1, 2, 3, 4, 5, 6),
     "all": (0, 1, 2, 3, 4, 5, 6),
 }
-_HHMM = re.compile(r"\s*(\d{1,2})(?::(\d{2}))?\s*(?:-|–|to)\s*(\d{1,2})(?::(\d{2}))?\s*")
+# 24-hour HH:MM-HH:MM only: "9-5" could mean 09:00-17:00 or 09:00-05:00 the next day, so it is
+# refused; a shift that ends the next day says so with "+1"
+_HHMM = re.compile(r"\s*(\d{1,2}):(\d{2})\s*[-–]\s*(\d{1,2}):(\d{2})\s*(\+\s*1)?\s*")
 
 
 def _hhmm(hour: float) -> str:
@@ -163,6 +167,25 @@ def calendar_model(
     )
 
 
+class CalendarError(ValueError):
+    """A calendar entry that cannot be read; ``field`` is where, inside the calendar table
+    (``hours.0``, ``days``), so the message can name the exact field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@contextmanager
+def _at(field: str) -> Iterator[None]:
+    try:
+        yield
+    except CalendarError:
+        raise
+    except ValueError as err:
+        raise CalendarError(field, str(err)) from None
+
+
 def calendar_from_text(
     start: date,
     days: Sequence[str],
@@ -177,20 +200,28 @@ def calendar_from_text(
     if isinstance(days, str) or isinstance(hours, str):
         raise ValueError('days and hours must be lists, e.g. days=["mon-fri"]')
     day_set: set[int] = set()
-    for item in days:
-        day_set.update(_parse_days(item))
-    shifts = [_parse_shift(item) for item in hours]
+    for i, item in enumerate(days):
+        with _at(f"days.{i}"):
+            day_set.update(_parse_days(item))
+    shifts = []
+    for i, item in enumerate(hours):
+        with _at(f"hours.{i}"):
+            shifts.append(_parse_shift(item))
     dates: list[date] = []
-    for h in holidays:
+    for i, h in enumerate(holidays):
         if isinstance(h, str):
             try:
                 h = date.fromisoformat(h.strip())
             except ValueError:
-                raise ValueError(
-                    f"holiday {h!r} is not a date; write it as YYYY-MM-DD, e.g. 2025-12-25"
-                ) from None
+                raise CalendarError(
+                    f"holidays.{i}", f"holiday {clip(repr(h), 60)} is not a date; write it as "
+                    "YYYY-MM-DD, e.g. 2025-12-25") from None
         dates.append(h)
-    return calendar_model(start, sorted(day_set), shifts, dates)
+    if not day_set or not shifts:
+        raise CalendarError("days" if not day_set else "hours", "calendar has no working "
+                            "time: give at least one day and one shift")
+    with _at("hours"):  # shifts that overlap
+        return calendar_model(start, sorted(day_set), shifts, dates)
 
 
 #: The built-in 24/7 calendar ("always"); its start date does not matter.
@@ -221,14 +252,28 @@ def _parse_days(item: str) -> tuple[int, ...]:
 
 
 def _parse_shift(item: str) -> tuple[float, float]:
-    """Hours of day (start, end) of "HH:MM-HH:MM"; end 24:00 allowed, end <= start = overnight."""
-    bad = f'working hours {item!r} should look like "09:00-17:00" (24-hour clock, HH:MM-HH:MM)'
+    """Hours of day (start, end) of "HH:MM-HH:MM" (end after start; 24:00 allowed), or of
+    "HH:MM-HH:MM+1" (a shift that ends the next day, at or before its start time)."""
+    shown = clip(repr(item), 60)
+    bad = f'working hours {shown} should look like "09:00-17:00" (24-hour clock, HH:MM-HH:MM)'
     if not isinstance(item, str):
         raise ValueError(bad)
     match = _HHMM.fullmatch(item)
     if match is None:
         raise ValueError(bad)
-    h1, m1, h2, m2 = (int(g) if g else 0 for g in match.groups())
+    h1, m1, h2, m2 = (int(g) for g in match.groups()[:4])
+    overnight = match.group(5) is not None
     if m1 > 59 or m2 > 59 or h1 > 23 or h2 > 24 or (h2 == 24 and m2 > 0):
-        raise ValueError(f"working hours {item!r} contain an impossible time of day")
-    return h1 + m1 / 60.0, h2 + m2 / 60.0
+        raise ValueError(f"working hours {shown} contain an impossible time of day")
+    a, b = h1 + m1 / 60.0, h2 + m2 / 60.0
+    if overnight and b > a:
+        raise ValueError(f"working hours {shown} would last more than 24 hours; +1 marks a "
+                         "shift that ends the next day, at or before its start time")
+    if not overnight and b == a:
+        raise ValueError(f"working hours {shown} are zero-length; give the end of the shift, "
+                         'e.g. "09:00-17:00"')
+    if not overnight and b < a:
+        raise ValueError(f"working hours {shown} end before they start; write 24-hour times "
+                         f'("09:00-17:00"), or mark a shift that ends the next day with +1 '
+                         f'("{_hhmm(a)}-{_hhmm(b)}+1")')
+    return a, b

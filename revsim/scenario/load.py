@@ -12,29 +12,34 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from revsim.errors import OverrideError, Problem, ScenarioError, suggest
+from revsim.errors import OverrideError, Problem, ScenarioError, clip, suggest
+from revsim.limits import MAX_NESTING
 from revsim.scenario import schema as S
 from revsim.scenario import schema_money as M
 from revsim.scenario.validate import model_in
+from revsim.text_files import nesting_problem, read_text_file
 
 
 def read_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file; a syntax error becomes a ScenarioError naming the file and line."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError([Problem("", "file not found")], str(path)) from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as err:
-        raise ScenarioError([Problem("", f"cannot read: {err}")], str(path)) from None
-    return parse_toml(text, str(path))
+    """Parse a TOML file; a file that is not UTF-8 text, a syntax error or a nesting bomb
+    becomes a ScenarioError naming the file (and the line, or the byte offset)."""
+    return parse_toml(read_text_file(path, error=ScenarioError), str(path))
 
 
 def parse_toml(text: str, source: str = "<string>") -> dict[str, Any]:
     try:
-        return tomllib.loads(text)
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
-        raise ScenarioError([Problem("", f"invalid TOML: {err}")], source) from None
+        raise ScenarioError([Problem("", f"invalid TOML: {clip(str(err))}")], source) from None
+    except RecursionError:
+        raise ScenarioError([Problem("", f"invalid TOML: tables and arrays are nested more "
+                                     f"than {MAX_NESTING} levels deep")], source) from None
+    except ValueError as err:  # e.g. an integer of more than 4,300 digits
+        raise ScenarioError([Problem("", f"invalid TOML: {clip(str(err))}")], source) from None
+    deep = nesting_problem(data)
+    if deep is not None:
+        raise ScenarioError([deep], source)
+    return data
 
 
 def scenario_hash(raw: Mapping[str, Any]) -> str:
@@ -43,15 +48,22 @@ def scenario_hash(raw: Mapping[str, Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def parse_value(text: str) -> Any:
+def parse_value(text: str, source: str = "--set") -> Any:
     """Parse an override value as TOML (``6``, ``0.3``, ``true``, ``"3 d"``, ``{...}``).
 
     Anything TOML cannot read is taken as a plain string, so ``none`` and ``3 d`` need no quotes.
     """
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        value = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text.strip()
+    except (RecursionError, ValueError):  # a nesting bomb, a 5,000-digit number
+        raise ScenarioError([Problem(clip(text.strip(), 60), "cannot read this value: nested "
+                                     "too deep or a number too long")], source) from None
+    deep = nesting_problem(value)
+    if deep is not None:
+        raise ScenarioError([Problem(clip(text.strip(), 60), deep.message)], source)
+    return value
 
 
 def _model_for(path: list[str]) -> type[BaseModel] | None:

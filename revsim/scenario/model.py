@@ -201,9 +201,12 @@ class StageModel:
         return self.pool is not None
 
     @property
-    def pure_loss(self) -> bool:
-        """No waiting room: a lead finding every server busy is lost, so no queue can grow."""
-        return self.when_full == "lose" and self.queue_limit == 0
+    def loses_when_full(self) -> bool:
+        """A finite capacity (queue_limit or wip_limit) and the leads beyond it lost: the stage
+        never holds more than a fixed number, so nothing there grows without bound whatever the
+        load (an M/M/c/K is stable at every load; queue_limit = 0 is Erlang B's loss system)."""
+        return self.when_full == "lose" and (self.queue_limit is not None
+                                             or self.wip_limit is not None)
 
 
 @dataclass(frozen=True)

@@ -3,11 +3,13 @@ lead volume of one replication, and pools whose offered load meets their working
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import numpy as np
 
 from revsim.errors import Problem
+from revsim.limits import MAX_LEADS, MAX_SAMPLES, YEARS
 from revsim.scenario.billing import billing_plan
 from revsim.scenario.model import NURTURE, WON, Model
 from revsim.units import format_duration
@@ -70,7 +72,23 @@ def visit_rates(model: Model) -> np.ndarray:
     return rates
 
 
-MAX_LEADS = 50_000_000  # per replication: each lead is an object and its arrival time is kept
+def window_problems(model: Model, horizon: float) -> list[Problem]:
+    """What a run over ``horizon`` hours would be too large for (leads, level samples) or
+    outside the supported dates, refused before anything is allocated."""
+    problems = lead_volume_problems(model, horizon)
+    samples = horizon / model.sample_every
+    if samples > MAX_SAMPLES:
+        problems.append(Problem(
+            "scenario.sample_every",
+            f"sampling every {format_duration(model.sample_every)} over "
+            f"{format_duration(horizon)} is {samples:,.3g} samples per replication, more than "
+            f"the {MAX_SAMPLES:,} revsim keeps; sample less often (e.g. \"1 d\")"))
+    end = dt.datetime.combine(model.start, dt.time()) + dt.timedelta(hours=min(horizon, 1e7))
+    if end.year > YEARS[1]:
+        problems.append(Problem(
+            "scenario.horizon", f"the run would end in {end.year}, after {YEARS[1]}; start "
+            "earlier or shorten the horizon"))
+    return problems
 
 
 def lead_volume_problems(model: Model, horizon: float) -> list[Problem]:
@@ -101,8 +119,8 @@ def capacity_warnings(model: Model) -> list[str]:
             for st in model.stages
             if st.pool == pool.index and st.work is not None
         )
-        if all(st.pure_loss for st in model.stages if st.pool == pool.index):
-            continue  # a loss system sheds its overload: nothing can grow without bound
+        if all(st.loses_when_full for st in model.stages if st.pool == pool.index):
+            continue  # a loss system sheds its overload: stable by construction
         heads = pool.planned_headcount(model.warmup, model.horizon)
         capacity = heads * pool.calendar.open_fraction()
         if offered <= 0:

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic_core import PydanticUndefined
 
+from revsim import limits
 from revsim.distributions import FAMILY_PARAMS
 from revsim.scenario import schema as S
 from revsim.scenario import schema_money as M
@@ -36,6 +37,10 @@ _SECTIONS: list[tuple[str, type[BaseModel], str]] = [
     ("[payment] and [payment.by_segment.SEGMENT]", M.PaymentSpec,
      "Payment behaviour; shares on_time + late + never sum to 1."),
     ("[dunning]", M.DunningSpec, "Reminders after the due date."),
+    ("[parameter_draws]", S.ParameterDrawsSpec,
+     "Bootstrap draws of a fitted scenario's parameters (`revsim fit --bootstrap N` writes "
+     "them); with `--parameter-uncertainty on` each replication runs one draw. See "
+     "docs/parameter-uncertainty.md."),
 ]
 
 
@@ -88,7 +93,9 @@ def markdown() -> str:
         "Durations carry units (`min`, `h`, `d`, `w`, `mo` = 30.44 d, `y` = 365.25 d); rates are"
         " a count per unit (`\"40/w\"`); amounts accept `12000`, `\"12k\"`, `\"$1.2M\"`. Route"
         " targets are stage names or the outcomes `won`, `lost`, `disqualified`, `done` and"
-        " `nurture`.",
+        " `nurture`. The names of calendars, segments, sources, pools and stages may not"
+        " contain " + ", ".join(f"`{c}`" for c in S.NAME_SEPARATORS) + ": they separate the"
+        " parts of paths and keys (`pools.NAME.headcount`, `pool:NAME:utilisation`).",
         "",
     ]
     for title, model, blurb in _SECTIONS:
@@ -118,6 +125,24 @@ def markdown() -> str:
             "`upfront` (at signature), `on_go_live`, `monthly_advance`, `monthly_arrears`,"
             " `quarterly_advance`, `annual_advance`, `annual_arrears` (periods of a subscription"
             " term, starting at `service_start`), and `milestones` (one-off contracts).", "",
+            "## Working hours", "",
+            "Hours are 24-hour `HH:MM-HH:MM` ranges (`\"09:00-17:00\"`, `\"18:30-24:00\"`); the"
+            " end must come after the start. A shift that ends the next day says so with `+1`:"
+            " `\"22:00-06:00+1\"` belongs to the day it starts on (`\"09:00-09:00+1\"` is 24"
+            " hours). `\"9-5\"`, `\"17:00-09:00\"` and zero-length shifts are refused.", "",
+            "## Types", "",
+            "Types are strict: `true` is not a number, `\"3\"` is not an integer, `inf` and `nan`"
+            " are never accepted, a date is a TOML date (`2027-01-04`, no quotes), amounts are"
+            " never negative, and a bare number is never a duration (`5` is refused; write"
+            " `\"5 d\"` or `\"5 h\"`). Text may not contain NUL or other control characters."
+            " A hire or departure dated after the horizon is a warning (it never happens in the"
+            " run); a `priority` on a stage whose `discipline` is not `\"priority\"` is an error.",
+            "",
+            "## Limits", "",
+            "Checked before anything is built or run (`revsim/limits.py`); past a limit the input"
+            " is refused with exit code 2 and a message naming the file and field (or the flag).",
+            "", "| what | limit | why |", "|---|---|---|",
+            *[f"| {lim.what} | {lim.value} | {lim.why} |" for lim in limits.table()], "",
             "## Outcomes", "",
             "Routes end in `won`, `lost`, `disqualified`, `done` (a neutral exit), `nurture`"
             " (back after `[nurture].after`), and for delivery stages `live` (go-live: go-live"

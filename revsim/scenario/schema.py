@@ -7,13 +7,23 @@ even when some sections fail here.
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 import typing
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from revsim.scenario.schema_base import DistSpec, Duration, Money, Probability, Rate, Section
+from revsim.limits import MAX_COUNT, MAX_CYCLES, MAX_HEADCOUNT, MAX_PRIORITY
+from revsim.scenario.schema_base import (
+    Date,
+    DistSpec,
+    Duration,
+    Moment,
+    Money,
+    Probability,
+    Rate,
+    Section,
+)
 from revsim.scenario.schema_money import BillingSpec, DealsSpec, DunningSpec, PaymentSpec
 
 TERMINALS = ("won", "lost", "disqualified", "done", "live", "churned")
@@ -26,13 +36,14 @@ WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 class Meta(Section):
     """The ``[scenario]`` table: name, clock and horizon."""
 
-    name: str = Field("unnamed scenario", description="Shown in tables and reports.")
+    name: str = Field("unnamed scenario", max_length=200, description="Shown in tables and reports.")
     description: str = ""
-    start: dt.date = Field(description="Calendar date at simulated time 0 (midnight).")
+    start: Date = Field(description="Calendar date at simulated time 0 (midnight).")
     horizon: Duration = Field(description="How long to simulate, e.g. \"52 w\".")
     warmup: Duration = Field(0.0, description="Initial period excluded from statistics.")
-    currency: str = Field("USD", description="ISO code of every amount in the file.")
-    sample_every: Duration = Field(24.0, description="Spacing of the level time series.")
+    currency: str = Field("USD", min_length=1, max_length=12,
+                          description="ISO code of every amount in the file.")
+    sample_every: Duration = Field(24.0, gt=0, description="Spacing of the level time series.")
 
 
 class CalendarSpec(Section):
@@ -43,9 +54,10 @@ class CalendarSpec(Section):
     )
     hours: list[str] = Field(
         default_factory=lambda: ["09:00-17:00"],
-        description="Working hours each working day, \"HH:MM-HH:MM\" (overnight allowed).",
+        description="Working hours each working day, 24-hour \"HH:MM-HH:MM\"; a shift that ends "
+        "the next day says so with +1: \"22:00-06:00+1\".",
     )
-    holidays: list[dt.date] = Field(default_factory=list, description="Whole days off.")
+    holidays: list[Date] = Field(default_factory=list, description="Whole days off.")
 
 
 class SegmentSpec(Section):
@@ -58,8 +70,8 @@ class SegmentSpec(Section):
 class Burst(Section):
     """A one-off batch of leads, e.g. a webinar list dropped on a date."""
 
-    at: dt.datetime | dt.date = Field(description="When the batch lands.")
-    count: int = Field(gt=0, description="Number of leads.")
+    at: Moment = Field(description="When the batch lands.")
+    count: int = Field(gt=0, le=MAX_COUNT, description="Number of leads.")
     over: Duration = Field(0.0, description="Spread the batch uniformly over this window.")
 
 
@@ -76,7 +88,7 @@ class SourceSpec(Section):
     )
     score: DistSpec | None = Field(None, description="Lead score distribution (a number).")
     value: DistSpec | None = Field(None, description="Deal value; overrides the segment's.")
-    limit: int | None = Field(None, gt=0, description="Stop after this many arrivals.")
+    limit: int | None = Field(None, gt=0, le=MAX_COUNT, description="Stop after this many arrivals.")
     bursts: list[Burst] = Field(default_factory=list)
     description: str = ""
 
@@ -91,22 +103,22 @@ class Ramp(Section):
 class Hire(Section):
     """Hires joining a pool on a date."""
 
-    date: dt.date = Field(description="First working day.")
-    count: int = Field(1, gt=0, description="People hired that day.")
+    date: Date = Field(description="First working day.")
+    count: int = Field(1, gt=0, le=MAX_HEADCOUNT, description="People hired that day.")
     ramp: Ramp | None = Field(None, description="Overrides the pool's ramp.")
 
 
 class Departure(Section):
     """Planned departures from a pool on a date (busy staff finish their current item)."""
 
-    date: dt.date = Field(description="Day they leave.")
-    count: int = Field(1, gt=0, description="People leaving that day.")
+    date: Date = Field(description="Day they leave.")
+    count: int = Field(1, gt=0, le=MAX_HEADCOUNT, description="People leaving that day.")
 
 
 class PoolSpec(Section):
     """A staff pool: SDRs, AEs, onboarding, billing or collections staff."""
 
-    headcount: int = Field(ge=0, description="Fully productive staff at the start.")
+    headcount: int = Field(ge=0, le=MAX_HEADCOUNT, description="Fully productive staff at the start.")
     calendar: str = Field("always", description="Name of a [calendars] table, or \"always\".")
     ramp: Ramp | None = Field(None, description="Default ramp for hires and backfills.")
     hires: list[Hire] = Field(default_factory=list)
@@ -141,17 +153,19 @@ class StageSpec(Section):
         "(e.g. won deals close slower than lost ones); other routes use `delay`.",
     )
     work_scale: float = Field(
-        1.0, gt=0, description="Multiplies the staff time (e.g. 0.7 after automating 30%)."
+        1.0, gt=0, le=1000, description="Multiplies the staff time (e.g. 0.7 after automating 30%)."
     )
     discipline: Literal["fifo", "lifo", "priority"] = Field(
         "fifo", description="Order in which waiting items are served."
     )
     priority: Literal["value", "score"] | None = Field(
-        None, description="Attribute served highest-first when discipline = \"priority\"."
+        None, description="Attribute served highest-first; only with discipline = \"priority\"."
     )
-    pool_priority: int = Field(0, description="Higher is served first when stages share a pool.")
-    queue_limit: int | None = Field(None, ge=0, description="Most items waiting.")
-    wip_limit: int | None = Field(None, gt=0, description="Most items waiting or in work.")
+    pool_priority: int = Field(0, ge=-MAX_PRIORITY, le=MAX_PRIORITY,
+                               description="Higher is served first when stages share a pool.")
+    queue_limit: int | None = Field(None, ge=0, le=MAX_COUNT, description="Most items waiting.")
+    wip_limit: int | None = Field(None, gt=0, le=MAX_COUNT,
+                                  description="Most items waiting or in work.")
     when_full: Literal["lose", "block"] = Field(
         "lose", description="At a limit: lose the arriving lead, or block the upstream server."
     )
@@ -183,7 +197,18 @@ class NurtureSpec(Section):
 
     after: DistSpec = Field(description="Time in nurture before a lead returns.")
     to: str = Field(description="Stage a returning lead re-enters.")
-    max_cycles: int = Field(1, ge=0, description="After this many cycles a lead is disqualified.")
+    max_cycles: int = Field(1, ge=0, le=MAX_CYCLES,
+                            description="After this many cycles a lead is disqualified.")
+
+
+class ParameterDrawsSpec(Section):
+    """Bootstrap draws of the fitted parameters, written beside the scenario by ``revsim fit``."""
+
+    file: str = Field(description="The draws file (JSON), relative to this scenario file.")
+    sha256: str | None = Field(
+        None, pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 of the draws file; a file that does not match is refused.",
+    )
 
 
 class ScenarioFile(Section):
@@ -200,6 +225,7 @@ class ScenarioFile(Section):
     billing: BillingSpec | None = None
     payment: PaymentSpec | None = None
     dunning: DunningSpec | None = None
+    parameter_draws: ParameterDrawsSpec | None = None
 
 
 SECTION_MODELS: dict[str, type[BaseModel]] = {
@@ -210,10 +236,18 @@ SECTION_MODELS: dict[str, type[BaseModel]] = {
 """Sections that are tables of named entries (calendars, segments, sources, pools, stages),
 validated entry by entry; read off :class:`ScenarioFile` so the list is written once."""
 
+NAME_SEPARATORS = ".:=;"
+"""Characters a name in those sections may not hold: they separate the parts of the paths and
+keys names are written in (``pools.NAME.headcount``, ``pool:NAME:utilisation``,
+``--set PATH=VALUE;PATH=VALUE``), so a name holding one would be read as two."""
+
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a scenario file, for editors (``revsim schema``)."""
     schema = ScenarioFile.model_json_schema()
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "revsim scenario"
+    for section in SECTION_MODELS:
+        schema["properties"][section]["propertyNames"] = {
+            "pattern": f"^[^{re.escape(NAME_SEPARATORS)}]+$"}
     return schema

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator, Field, WithJsonSchema
 
+from revsim.errors import quoted
+from revsim.limits import MAX_TERMS_DAYS
 from revsim.scenario.schema_base import DistSpec, Duration, Probability, Section
 
 BILLING_SCHEDULES = (
@@ -26,15 +29,23 @@ def _terms(value: Any) -> int:
     if isinstance(value, bool):
         raise ValueError("expected payment terms such as \"net 30\"")
     if isinstance(value, int | float):
+        if not math.isfinite(value):
+            raise ValueError(f"payment terms must be a whole number of days, got {value!r}")
         days = value
+    elif not isinstance(value, str):
+        raise ValueError(f"expected payment terms such as \"net 30\", got {quoted(value)}")
     else:
         match = re.fullmatch(r"\s*(?:net(?:[\s_]+|-(?=\d)))?(\d+)\s*(?:d|days?)?\s*", str(value),
                              re.I)
         if not match:
-            raise ValueError(f"cannot read payment terms {value!r}; write e.g. \"net 30\" or 30")
+            raise ValueError(f"cannot read payment terms {quoted(value)}; write e.g. \"net 30\" "
+                             "or 30")
         days = int(match.group(1))
     if days != int(days) or days < 0:
-        raise ValueError(f"payment terms must be a whole number of days >= 0, got {value!r}")
+        raise ValueError(f"payment terms must be a whole number of days >= 0, got {quoted(value)}")
+    if days > MAX_TERMS_DAYS:
+        raise ValueError(f"payment terms of {int(days):,} days are more than the "
+                         f"{MAX_TERMS_DAYS:,} revsim accepts; check the number")
     return int(days)
 
 
@@ -135,7 +146,7 @@ class DunningSpec(Section):
     """Payment reminders at set days past due; each raises the payment hazard for a while."""
 
     reminders: list[Duration] = Field(description="Times past due, e.g. [\"1 d\", \"7 d\"].")
-    factor: float = Field(2.0, ge=1, description="Payment hazard multiplier after a reminder.")
+    factor: float = Field(2.0, ge=1, le=1000, description="Payment hazard multiplier after a reminder.")
     window: Duration = Field(168.0, description="How long a reminder's effect lasts.")
     pool: str | None = Field(None, description="Collections pool that sends reminders.")
     work: DistSpec | None = Field(None, description="Collector time per reminder.")

@@ -84,3 +84,9 @@ class Snapshot:
     dead: dict[str, int] = field(default_factory=dict)
     #: where it came from (log files, scenario, revsim version): free-form, for the manifest
     provenance: dict[str, str] = field(default_factory=dict)
+    #: the dead items themselves, as (id, reason): the rows behind ``dead``
+    dead_items: tuple[tuple[str, str], ...] = ()
+    #: rows of the log left out while reading it (after as-of, adapter skips), by reason
+    skipped: dict[str, int] = field(default_factory=dict)
+    #: what the builder had to decide, in words (e.g. a source the scenario does not know)
+    notes: tuple[str, ...] = ()

@@ -19,8 +19,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from revsim.io import make_folder
 from revsim.kpi_registry import direction, display_label, view
-from revsim.plotting import save_figure
+from revsim.plotting import write_figures
 from revsim.plotting.figure_parts import (
     ACCENT,
     MUTED,
@@ -321,9 +322,9 @@ def write_sweep_plots(result: SweepTables, folder: str | Path,
     the best point's levels); and the Pareto front of it against staff cost."""
     summary = result.summary
     out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
     formats = [f.lower().lstrip(".") for f in formats]
     if summary is None or summary.empty:
+        make_folder(out)
         return []
     present = set(zip(summary["metric"], summary["scope"], summary["name"].fillna(""),
                       strict=True))
@@ -351,20 +352,7 @@ def write_sweep_plots(result: SweepTables, folder: str | Path,
         metric, scope = objective
         jobs.append((f"{metric}_pareto_staff_cost",
                      partial(plot_pareto, summary, metric, scope=scope)))
-    # lazy: matplotlib is slow to import
-    import matplotlib.pyplot as plt
-
-    written: list[Path] = []
-    for filename, draw in jobs:
-        before = set(plt.get_fignums())
-        try:
-            ax = draw()
-        except BaseException:
-            for num in set(plt.get_fignums()) - before:
-                plt.close(num)
-            raise
-        written += save_figure(ax, out / filename, formats)
-    return written
+    return write_figures(out, jobs, formats)
 
 
 def _slice_at_best(summary: pd.DataFrame, metric: str, scope: str,

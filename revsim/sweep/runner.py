@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from revsim.analysis.ci import summarise
-from revsim.errors import ExperimentError, Problem, ScenarioError
+from revsim.errors import ExperimentError, Problem, ScenarioError, clip, quoted
 from revsim.experiment import (
     ExperimentStore,
     RunOptions,
@@ -29,6 +29,7 @@ from revsim.experiment import (
     open_executor,
     run_points,
 )
+from revsim.limits import MAX_REPLICATIONS, MAX_TASKS
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import apply_overrides, scenario_hash
 from revsim.scenario.model import Model
@@ -62,13 +63,19 @@ def sweep_manifest(spec: SweepSpec) -> dict[str, Any]:
 
 
 def compile_points(base: Mapping[str, Any], points: list[Point], horizon: float | None = None,
-                   warmup: float | None = None, start: Callable[[Model], Model] | None = None
+                   warmup: float | None = None, origins: Mapping[str, tuple[str, str]] | None = None,
+                   start: Callable[[Model], Model] | None = None
                    ) -> tuple[dict[str, Model], dict[str, float]]:
     """Every point's engine model, its scenario and run window checked before anything runs,
     and each point's staff cost per year: the planned average headcount over the window
     (hires and departures included) times the cost per head. ``start`` gives each model its
-    warm start (a snapshot's)."""
+    warm start (a snapshot's).
+
+    ``origins`` maps a swept path to where it was given (a sweep file and its field), so that
+    a bad level is reported there, once, rather than once per point."""
     problems: list[Problem] = []
+    sources: set[str] = set()
+    said: set[tuple[str, str]] = set()
     models: dict[str, Model] = {}
     cost: dict[str, float] = {}
     for p in points:
@@ -78,14 +85,37 @@ def compile_points(base: Mapping[str, Any], points: list[Point], horizon: float 
                 model = start(model)
             horizon_h, warmup_h = check_window(model, horizon, warmup, 1)
         except ScenarioError as err:
-            problems += [Problem(f"point {p.label}: {q.path}", q.message) for q in err.problems]
+            for q in err.problems:
+                origin = _origin(q.path, p, origins or {})
+                if origin is None:
+                    sources.add("sweep")
+                    problems.append(Problem(f"point {clip(p.label, 100)}: {q.path}", q.message))
+                else:
+                    source, field, level = origin
+                    sources.add(source)
+                    if (field, q.message) in said:
+                        continue  # the same whatever the value (a path that does not exist)
+                    said.add((field, q.message))
+                    problems.append(Problem(field, f"with {q.path} = {quoted(level, 60)}: "
+                                            f"{q.message}"))
             continue
         models[p.id] = model
         cost[p.id] = float(sum(pool.planned_headcount(warmup_h, horizon_h)
                                * (pool.cost_per_head or 0.0) for pool in model.pools))
+    problems = list(dict.fromkeys(problems))  # a bad level fails every point it is in
     if problems:
-        raise ScenarioError(problems, "sweep")
+        source = sources.pop() if len(sources) == 1 else "sweep"
+        raise ScenarioError(problems, source)
     return models, cost
+
+
+def _origin(path: str, point: Point, origins: Mapping[str, tuple[str, str]]
+            ) -> tuple[str, str, Any] | None:
+    """Where the swept value behind a problem at ``path`` was given, and the value."""
+    for swept, (source, field) in origins.items():
+        if swept in point.changes and (path == swept or path.startswith(swept + ".")):
+            return source, field, point.changes[swept]
+    return None
 
 
 def tables(spec: SweepSpec, tidy: pd.DataFrame, staff_cost: dict[str, float]
@@ -125,7 +155,8 @@ def _cell(value: Any) -> Any:
 
 
 def build_points(design: str, params: Sequence[str | Param] = (), *, points: int = 10,
-                 seed: int = 1, named: Sequence[Mapping[str, Any]] = ()) -> list[Point]:
+                 seed: int = 1, named: Sequence[Mapping[str, Any]] = (),
+                 named_source: str = "sweep") -> list[Point]:
     """The points of a ``grid``, ``lhs`` or ``variants`` design."""
     parsed = [p if isinstance(p, Param) else parse_param(p) for p in params]
     if design == "grid":
@@ -133,35 +164,50 @@ def build_points(design: str, params: Sequence[str | Param] = (), *, points: int
     if design == "lhs":
         return latin_hypercube(parsed, points, seed)
     if design == "variants":
-        return variants(named)
-    raise ExperimentError([Problem("--design", f"unknown design {design!r}; use grid, lhs or "
-                                   "variants")], "sweep")
+        return variants(named, named_source)
+    raise ExperimentError([Problem("--design", f"unknown design {quoted(design)}; use grid, "
+                                   "lhs or variants")], "sweep")
 
 
 def run_sweep(base: Mapping[str, Any] | Any, out: str | Path, *, params: Sequence[str | Param] = (),
               design: str = "grid", points: int = 10, named: Sequence[Mapping[str, Any]] = (),
+              named_source: str = "sweep",
               replications: int = 10, seed: int = 1, horizon: float | None = None,
               warmup: float | None = None, jobs: int | None = None,
               scheduler: str | None = None, dask_local: int | None = None,
               resume: bool = False, progress: bool | None = None,
-              executor: Executor | None = None,
+              executor: Executor | None = None, dask_dashboard: bool = False,
               start: Callable[[Model], Model] | None = None) -> SweepResult:
     """Run a sweep of the scenario ``base`` (a Scenario, or its raw mapping) into ``out``.
 
     Replication r of every point uses the same random streams (common random numbers). Each
     finished (point, replication) is saved at once; ``resume=True`` runs only what is missing.
-    ``jobs``/``scheduler``/``dask_local`` choose the executor (see
+    ``jobs``/``scheduler``/``dask_local``/``dask_dashboard`` choose the executor (see
     :func:`revsim.experiment.open_executor`) unless one is given. ``start`` gives every
     point's model its warm start (``base`` is then the scenario moved to the as-of date).
     """
     base = base if isinstance(base, Mapping) else base.raw
     seed = check_seed(seed)
-    chosen = build_points(design, params, points=points, seed=seed, named=named)
+    if isinstance(replications, bool) or not isinstance(replications, int) \
+            or not 1 <= replications <= MAX_REPLICATIONS:
+        raise ExperimentError([Problem("--replications", f"must be a whole number from 1 to "
+                                       f"{MAX_REPLICATIONS:,}, got {quoted(replications)}")],
+                              "sweep")
+    parsed = [p if isinstance(p, Param) else parse_param(p) for p in params]
+    chosen = build_points(design, parsed, points=points, seed=seed, named=named,
+                          named_source=named_source)
     if not chosen:
         raise ExperimentError([Problem("--param", "the design has no points")], "sweep")
-    if replications < 1:
-        raise ExperimentError([Problem("--replications", "must be at least 1")], "sweep")
-    models, staff_cost = compile_points(base, chosen, horizon, warmup, start)
+    if len(chosen) * replications > MAX_TASKS:
+        raise ExperimentError([Problem("--replications", f"{len(chosen):,} points x "
+                                       f"{replications:,} replications is "
+                                       f"{len(chosen) * replications:,} tasks, more than the "
+                                       f"{MAX_TASKS:,} a sweep may have")], "sweep")
+    origins = {p.path: (p.source, p.field or p.path) for p in parsed}
+    if design == "variants":
+        origins = {path: (named_source, f"variants.{i}.set.{path}")
+                   for i, item in enumerate(named) for path in item.get("set", {})}
+    models, staff_cost = compile_points(base, chosen, horizon, warmup, origins, start)
     spec = SweepSpec(dict(base), chosen, replications, seed, horizon, warmup, design)
     store = ExperimentStore(out)
     started = time.perf_counter()
@@ -176,13 +222,18 @@ def run_sweep(base: Mapping[str, Any] | Any, out: str | Path, *, params: Sequenc
     options = RunOptions(horizon=horizon, warmup=warmup, artefacts=False)
     kwargs: dict[str, Any] = dict(options=options, store=store, progress=progress,
                                   record_failures=True)
-    if executor is not None:
-        runs = run_points(models, replications, seed, executor=executor, **kwargs)
-    else:
-        with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
-                           tasks=len(chosen) * replications) as opened:
-            runs = run_points(models, replications, seed, executor=opened, **kwargs)
+    try:
+        if executor is not None:
+            runs = run_points(models, replications, seed, executor=executor, **kwargs)
+        else:
+            with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
+                               dask_dashboard=dask_dashboard,
+                               tasks=len(chosen) * replications) as opened:
+                runs = run_points(models, replications, seed, executor=opened, **kwargs)
+        failed = store.failures()
+    finally:
+        store.close()
     results, summary = tables(spec, runs.table, staff_cost)
     swept = sorted({k for p in chosen for k in p.changes})
-    return SweepResult(spec, Path(out), results, summary, swept, store.failures(), runs.ran,
+    return SweepResult(spec, Path(out), results, summary, swept, failed, runs.ran,
                        runs.skipped, round(time.perf_counter() - started, 3))

@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from revsim.io import atomic_path
+from revsim.experiment import ExperimentStore
+from revsim.io import atomic_path, sha256_file, write_csv
 from revsim.sweep.design import SweepSpec
 from revsim.sweep.optimize import optimize as select_best
 from revsim.sweep.plots import plot_heatmap, plot_param, plot_pareto
@@ -45,7 +46,8 @@ class SweepResult:
             drop=True)
 
     def write(self, csv: bool = False) -> list[Path]:
-        """results.parquet and summary.parquet (and .csv with ``csv``) in the sweep folder."""
+        """results.parquet and summary.parquet (and .csv with ``csv``) in the sweep folder;
+        the manifest notes their SHA-256 (``tables``), so a reader can check them."""
         written = []
         for name, frame in (("results", self.results), ("summary", self.summary)):
             target = self.folder / f"{name}.parquet"
@@ -53,10 +55,8 @@ class SweepResult:
                 frame.to_parquet(tmp, engine="pyarrow", index=False)
             written.append(target)
             if csv:
-                target = self.folder / f"{name}.csv"
-                with atomic_path(target) as tmp:
-                    frame.to_csv(tmp, index=False, float_format="%.10g")
-                written.append(target)
+                written.append(write_csv(frame, self.folder / f"{name}.csv"))
+        ExperimentStore(self.folder).record_tables({p.name: sha256_file(p) for p in written})
         return written
 
     def plot_param(self, metric: str, param: str | None = None, *, scope: str = "total",

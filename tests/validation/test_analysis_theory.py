@@ -10,13 +10,17 @@ Seeds follow :mod:`conftest`: ``seed(k)`` with a k no other test uses (80-89 her
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
+from click.testing import CliRunner
 from scipy import stats as st
 
 import revsim
+from revsim.analysis.active_periods import momentary_bottleneck
 from revsim.analysis.paired import independent_differences, paired_differences
+from revsim.cli import main
 from revsim.results.bottleneck_report import WEEKS_PER_YEAR
 
 from . import test_cash_theory as receivables
@@ -26,23 +30,24 @@ from .stats import assert_consistent, mean_ci
 VALUE = 1000.0
 
 
-def tandem_toml(*, lam: float, means: tuple[float, float, float], horizon_h: float,
+def tandem_toml(*, lam: float, means: tuple[float, ...], horizon_h: float,
                 warmup_h: float, cost_per_head: str | None = None) -> str:
-    """Poisson leads at ``lam``/h through stations one -> two -> three -> won, each worked by
-    its own 24/7 pool of one (p1, p2, p3) with exponential work of the given means. Every lead
-    is worth ``VALUE`` (one segment with a fixed value), so bookings = VALUE x won."""
+    """Poisson leads at ``lam``/h through stations one -> two -> three -> won (as many as
+    ``means``), each worked by its own 24/7 pool of one (p1, p2, p3) with exponential work of
+    the given means. Every lead is worth ``VALUE`` (one segment with a fixed value), so
+    bookings = VALUE x won."""
     parts = [
         f'[scenario]\nname = "tandem"\nstart = {START}\nhorizon = "{hours(horizon_h)}"\n'
         f'warmup = "{hours(warmup_h)}"\n',
         f"[segments.std]\nvalue = {VALUE}\n",
         f'[sources.leads]\nrate = "{per_hour(lam)}"\nto = "one"\nsegments = "std"\n',
     ]
-    names = ["one", "two", "three"]
+    names = ["one", "two", "three"][:len(means)]
     for i, (stage, mean) in enumerate(zip(names, means, strict=True)):
         pool = f"p{i + 1}"
         parts.append(f"[pools.{pool}]\nheadcount = 1\n"
                      + (f'cost_per_head = "{cost_per_head}"\n' if cost_per_head else ""))
-        nxt = names[i + 1] if i < 2 else "won"
+        nxt = names[i + 1] if i < len(names) - 1 else "won"
         parts.append(f'[stages.{stage}]\npool = "{pool}"\nwork = {exponential(mean)}\n'
                      f"routes = {{ {nxt} = 1.0 }}\n")
     return "\n".join(parts)
@@ -131,6 +136,81 @@ def test_busiest_stable_pool_is_the_bottleneck() -> None:
     assert_consistent(report.base.values("utilisation", "pool", "p2"), 0.95,
                       name="utilisation of the middle pool")
     assert report.sentence.startswith("The p2 pool is the bottleneck")
+
+def active_periods(res: revsim.RunResult, pool: str) -> list[np.ndarray]:
+    """Each replication's saturation spells of ``pool`` in the window, as (from, to) rows."""
+    return [rep.extra["active_periods"][pool] for rep in res.replications]
+
+
+def test_active_periods_are_the_busy_periods_of_each_pool() -> None:
+    """A saturation spell lasts as long as the pool stays saturated: a server that finishes
+    and takes the next waiting item at once does not end it.
+
+    Theory: in a tandem of M/M/1 stations (Poisson departures by Burke's theorem) the pool of
+    station k is saturated exactly while its station is busy, so its active periods are M/M/1
+    busy periods: mean 1 / (mu_k - lambda), starting at rate lambda (1 - rho_k) (arrivals that
+    find it empty, PASTA). In an M/M/c pool, a spell is a busy period of the birth-death
+    chain above c - 1 in system, where every state has arrival rate lambda and departure rate
+    c mu: mean 1 / (c mu - lambda)."""
+    lam, means = 1.0, (0.5, 0.8)
+    horizon, warmup = 2000.0, 200.0
+    res = revsim.loads(tandem_toml(lam=lam, means=means, horizon_h=horizon, warmup_h=warmup)
+                       ).run(replications=20, seed=seed(85), jobs=JOBS, progress=False,
+                             active_periods=True)
+    for k, mean in enumerate(means, start=1):
+        mu, rho = 1 / mean, lam * mean
+        spells = active_periods(res, f"p{k}")
+        assert_consistent([float(np.mean(p[:, 1] - p[:, 0])) for p in spells], 1 / (mu - lam),
+                          name=f"mean active period of p{k} (M/M/1 busy period)")
+        assert_consistent([len(p) / (horizon - warmup) for p in spells], lam * (1 - rho),
+                          name=f"active periods of p{k} per hour")
+
+    lam, mu, c = 1.6, 1.0, 2
+    res = revsim.loads(station_toml(name="mm2", lam=lam, servers=c, work=exponential(1 / mu),
+                                    horizon_h=horizon, warmup_h=warmup)
+                       ).run(replications=20, seed=seed(86), jobs=JOBS, progress=False,
+                             active_periods=True)
+    assert_consistent([float(np.mean(p[:, 1] - p[:, 0])) for p in active_periods(res, "servers")],
+                      1 / (c * mu - lam), name="mean active period of an M/M/2 pool")
+
+
+def test_the_constraint_of_a_two_pool_line_is_the_bottleneck_nearly_all_its_active_time(
+        tmp_path: Path) -> None:
+    """Two M/M/1 stations in series, rho1 = 0.5 and rho2 = 0.95: p2 is the constraint.
+
+    Theory: p2 can be the momentary bottleneck only while saturated, and then loses only while
+    p1 is saturated too (probability rho1, independently of p2 at an instant: product form)
+    with a longer current active period. The period covering an instant is length-biased: at
+    p1 its mean is E[B1^2] / E[B1] = 2 / (mu1 (1 - rho1)^2) = 4 h. And P(the length-biased
+    period at p2 is <= y) = E[B2; B2 <= y] / E[B2] <= y / E[B2], with E[B2] = 1 / (mu2 -
+    lambda) = 19 h. So p2 is the bottleneck for a share of its saturated time of at least
+    1 - rho1 E[B1*] / E[B2] = 1 - 0.5 x 4 / 19 = 0.89, whereas spells cut at every hand-over
+    (each one job long) give about 0.87."""
+    lam, means = 1.0, (0.5, 0.95)
+    mu1, mu2, rho1 = 1 / means[0], 1 / means[1], lam * means[0]
+    bound = 1 - rho1 * (2 / (mu1 * (1 - rho1) ** 2)) * (mu2 - lam)
+    horizon, warmup = 3000.0, 500.0
+    toml = tandem_toml(lam=lam, means=means, horizon_h=horizon, warmup_h=warmup)
+    report = revsim.loads(toml).bottlenecks(replications=20, seed=seed(87), jobs=JOBS,
+                                            progress=False, marginal=False)
+    assert report.pools.iloc[0]["pool"] == "p2"
+    assert report.sentence.startswith("The p2 pool is the bottleneck")
+    share = []
+    for rep in report.base.replications:
+        shares, _ = momentary_bottleneck(rep.extra["active_periods"], warmup, horizon)
+        spells = rep.extra["active_periods"]["p2"]
+        share.append(shares["p2"] / (float(np.sum(spells[:, 1] - spells[:, 0]))
+                                     / (horizon - warmup)))
+    _, lo, _, _, _ = mean_ci(share)
+    assert lo > bound, (f"p2 is the bottleneck {np.mean(share):.3f} of its saturated time "
+                        f"(lower 99.9% bound {lo:.3f}); theory: at least {bound:.3f}")
+
+    path = tmp_path / "line.toml"
+    path.write_text(toml, encoding="utf-8")
+    result = CliRunner().invoke(main, ["bottlenecks", str(path), "-n", "5", "--seed", "1",
+                                       "--no-marginal", "-j", str(JOBS), "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().splitlines()[-1].startswith("The p2 pool is the bottleneck")
 
 
 # ------------------------------------------------------------------------------------ warm-up

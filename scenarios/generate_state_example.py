@@ -2,7 +2,8 @@
 pipeline, the open invoices and the live contracts of a small sales-led SaaS company.
 
 The rows are written out by hand below (a CRM export would give the same columns); run
-``python scenarios/state_example/generate.py`` to rewrite the folder after a format change.
+``python scenarios/generate_state_example.py`` to rewrite the folder after a format change
+(it replaces scenarios/state_example/ as a whole).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from revsim.state.files import write_snapshot
 from revsim.state.snapshot import Customer, OpenInvoice, OpenItem, Snapshot
 
 AS_OF = dt.datetime(2027, 1, 4)
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent / "state_example"
 
 # (stage, status, days in the stage, days since created, amount or None, segment)
 DEALS = [
@@ -91,10 +92,11 @@ def snapshot() -> Snapshot:
         customers.append(Customer(id=f"C-{i:03d}", start=start, term_months=term,
                                   next_renewal=renews, arr=arr, segment=segment))
     return Snapshot(AS_OF, items, invoices, tuple(customers),
-                    provenance={"written_by": "scenarios/state_example/generate.py",
+                    provenance={"written_by": "scenarios/generate_state_example.py",
                                 "scenario": "scenarios/saas_sales_led.toml"})
 
 
 if __name__ == "__main__":
-    for path in write_snapshot(snapshot(), HERE):
+    folder = write_snapshot(snapshot(), HERE)
+    for path in sorted(folder.iterdir()):
         print(path.relative_to(HERE.parent.parent))
