@@ -282,9 +282,11 @@ def test_names_from_a_file_reach_the_terminal_without_control_characters(
                  ["validate", str(path), "--set", "pools.nobody.headcount=1"]):
         result = runner.invoke(main, args)
         outputs.append(result.stdout + result.stderr)
-    assert "demo.toml: ok" in outputs[0]
-    assert "demomine" in outputs[1] and "staff" in outputs[1] and "work" in outputs[1]
-    assert "valid: staff" in outputs[2]  # an error message naming the pool
+    # names may not hold control characters: refused, naming the file (printed without its
+    # escape sequence) and each field
+    for text in outputs:
+        assert "demo.toml" in text and "control character" in text, text
+        assert "pools.staff" in text and "stages.work" in text, text
     for text in outputs:
         assert not CONTROL.search(text), repr(text)
 
@@ -313,7 +315,7 @@ def test_a_window_that_cannot_run_is_a_clean_error(runner: CliRunner, small: Pat
     result = runner.invoke(main, [a.format(out=out) for a in args])
     assert_clean_failure(result)
     assert flag in result.stderr, result.stderr
-    assert 'e.g. "26 w"' in result.stderr or "shorten the warm-up" in result.stderr  # the fix
+    assert 'e.g. "' in result.stderr or "shorten the warm-up" in result.stderr  # the fix
     assert result.stdout == "" and not out.exists()  # nothing ran
 
 

@@ -87,11 +87,15 @@ def _k(key: str) -> str:
 def toml_string(text: str) -> str:
     """``text`` as a TOML basic string: quotes, backslashes and every control character
     escaped (a label's line break stays inside the string, it cannot start a table), non-ASCII
-    as ``\\uXXXX``; an unpaired surrogate (a file name that was not UTF-8) has no TOML form and
-    becomes U+FFFD."""
-    if any("\ud800" <= ch <= "\udfff" for ch in text):
-        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
-    return json.dumps(text).replace("\x7f", "\\u007f")
+    as ``\\uXXXX``. An unpaired surrogate (a file name that was not UTF-8) has no TOML form, and
+    a scenario may not hold control characters other than tab and line breaks: both become
+    U+FFFD, so the written scenario loads."""
+    if any(("\ud800" <= ch <= "\udfff") or (ch < " " and ch not in "\t\n\r") or ch == "\x7f"
+           for ch in text):
+        text = "".join("\ufffd" if ("\ud800" <= ch <= "\udfff")
+                       or (ch < " " and ch not in "\t\n\r") or ch == "\x7f" else ch
+                       for ch in text)
+    return json.dumps(text)
 
 
 def comment_text(text: str) -> str:
