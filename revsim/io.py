@@ -75,6 +75,9 @@ def make_folder(path: str | Path) -> Path:
     path = Path(path)
     try:
         path.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as err:  # a file where a folder of the path should be
+        err.errno = errno.ENOTDIR
+        raise output_error(path, err) from None
     except OSError as err:
         raise output_error(path, err) from None
     return path

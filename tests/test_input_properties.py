@@ -163,7 +163,9 @@ def _undefined_because_empty(row: Any, kpis: Any) -> bool:
     total = {r.metric: r.mean for r in kpis[kpis.scope == "total"].itertuples()}
     cash = {r.metric: r.mean for r in kpis[kpis.scope == "cash"].itertuples()}
     if row.scope == "stage":
+        # no staff time spent in the stage: nobody's wait ended (all still queue behind others)
         return counts.get("arrivals", 0) == 0 or counts.get("p_wait", 1) == 0 or \
+            counts.get("staff_hours", 1) == 0 or \
             row.metric in ("conversion", "time_in_stage_mean", "time_in_stage_p90")
     if row.metric.startswith("cycle_time"):
         return total["won"] == 0

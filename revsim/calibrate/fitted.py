@@ -84,14 +84,17 @@ def _k(key: str) -> str:
     return key if _BARE.match(key) else toml_string(key)
 
 
+# lone surrogates, and the control characters a scenario may not hold (all but tab and breaks)
+_NO_TOML_FORM = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
 def toml_string(text: str) -> str:
     """``text`` as a TOML basic string: quotes, backslashes and every control character
     escaped (a label's line break stays inside the string, it cannot start a table), non-ASCII
-    as ``\\uXXXX``; an unpaired surrogate (a file name that was not UTF-8) has no TOML form and
-    becomes U+FFFD."""
-    if any("\ud800" <= ch <= "\udfff" for ch in text):
-        text = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
-    return json.dumps(text).replace("\x7f", "\\u007f")
+    as ``\\uXXXX``. An unpaired surrogate (a file name that was not UTF-8) has no TOML form, and
+    a scenario may not hold control characters other than tab and line breaks: both become
+    U+FFFD, so the written scenario loads."""
+    return json.dumps(_NO_TOML_FORM.sub("\ufffd", text))
 
 
 def comment_text(text: str) -> str:

@@ -112,6 +112,8 @@ def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
 def _superseded(ev: pd.DataFrame) -> np.ndarray:
     """Rows whose lifecycle is not ``complete`` while the same case completes the same activity
     (the completion is the event; a log of starts only keeps its starts)."""
+    if "lifecycle" not in ev:  # a log without lifecycle transitions: every event stands
+        return np.zeros(len(ev), dtype=bool)
     complete = ev["lifecycle"].eq("complete")
     if complete.all():
         return np.zeros(len(ev), dtype=bool)

@@ -50,7 +50,8 @@ def duration_flag(*, positive: bool = False, auto: bool = False) -> Any:
         except UnitError as err:
             raise click.BadParameter(str(err)) from None
         if positive and hours <= 0:
-            raise click.BadParameter(f"must be longer than 0, got {clip(repr(value))}")
+            raise click.BadParameter(f"must be longer than 0, got {clip(repr(value))}; give a "
+                                     "longer one, e.g. \"26 w\"")
         if hours > MAX_HORIZON_YEARS * HOURS_PER_YEAR:
             raise click.BadParameter(f"{clip(repr(value))} is longer than the "
                                      f"{MAX_HORIZON_YEARS} years revsim simulates")

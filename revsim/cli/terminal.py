@@ -4,7 +4,7 @@ Names in a scenario or an event log (scenarios, pools, stages, sources, labels) 
 come from files someone else may have written. Printed raw, an escape sequence in one could
 recolour, rewrite or hide what the terminal shows (``\\r`` overwrites a line, ``ESC[2J`` clears
 the screen, ``ESC]`` sequences retitle the window or make links). Every line a command prints
-goes through :func:`printable` first.
+goes through :func:`printable` first, which writes control characters out (``\\x1b``) so none can act.
 """
 
 from __future__ import annotations
@@ -13,19 +13,15 @@ import re
 
 import click
 
-_ESCAPES = re.compile(
-    r"\x1b\[[0-?]*[ -/]*[@-~]"  # CSI: colours, cursor moves, clearing
-    r"|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?"  # OSC: window titles, hyperlinks
-    r"|\x1b[@-Z\\-_]"  # the other two-character escapes
-    r"|\x9b[0-?]*[ -/]*[@-~]"  # CSI in its one-byte (C1) form
-)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # all but tab and newline
 
 
 def printable(text: str) -> str:
-    """``text`` without terminal escape sequences and control characters (tab and newline
-    kept)."""
-    return _CONTROLS.sub("", _ESCAPES.sub("", text))
+    """``text`` with every control character but tab and newline written out as ``\\xNN``.
+
+    Written out rather than dropped: a name holding NUL is then shown as it is in the file
+    (``sdr\\x00x``), so the user can find it, while an escape sequence can no longer act."""
+    return _CONTROLS.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def echo(message: str, *, err: bool = False) -> None:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from revsim.calibrate.raw_table import LogError, read_csv_text, to_utc
 from revsim.errors import Problem, StateError, suggest
-from revsim.io import atomic_folder
+from revsim.io import atomic_folder, sha256_file, write_csv, write_text
 from revsim.state.checks import as_of_of, snapshot_problems
 from revsim.state.snapshot import FORMAT, VERSION, Snapshot
 from revsim.state.tables import DEAD_ITEMS, TABLES, Table, frame_of, parse_table, records, row_checks, text_of
@@ -29,11 +29,6 @@ FIELDS = {"tables": "open_items, open_invoices, customers, pools",
           "format": FORMAT, "version": str(VERSION), "dead": "counts by reason",
           "skipped": "log rows left out, by reason", "notes": "the builder's notes",
           "provenance": "where it came from"}
-
-
-def _csv_bytes(table: Table, frame: pd.DataFrame) -> bytes:
-    text = text_of(table, frame).to_csv(index=False, float_format="%.10g", lineterminator="\n")
-    return text.encode("utf-8")
 
 
 def _is_state_folder(path: Path) -> bool:
@@ -70,13 +65,11 @@ def write_snapshot(snapshot: Snapshot, folder: str | Path) -> Path:
     entries: dict[str, Any] = {}
     with atomic_folder(folder, replaceable=_is_state_folder) as tmp:
         for name, table in TABLES.items():
-            data = _csv_bytes(table, frame_of(table, rows_of[name]))
-            (tmp / table.file).write_bytes(data)
+            written = write_csv(text_of(table, frame_of(table, rows_of[name])), tmp / table.file)
             entries[name] = {"file": table.file, "rows": len(rows_of[name]),
-                             "sha256": hashlib.sha256(data).hexdigest()}
+                             "sha256": sha256_file(written)}
         dead = pd.DataFrame(list(snapshot.dead_items), columns=["id", "reason"], dtype=object)
-        data = dead.to_csv(index=False, lineterminator="\n").encode("utf-8")
-        (tmp / DEAD_ITEMS.file).write_bytes(data)
+        dead_file = write_csv(dead, tmp / DEAD_ITEMS.file)
         manifest = {
             "format": FORMAT,
             "version": VERSION,
@@ -84,12 +77,12 @@ def write_snapshot(snapshot: Snapshot, folder: str | Path) -> Path:
             "tables": entries,
             "dead": {str(k): int(v) for k, v in snapshot.dead.items()},
             "dead_items": {"file": DEAD_ITEMS.file, "rows": len(dead),
-                           "sha256": hashlib.sha256(data).hexdigest()},
+                           "sha256": sha256_file(dead_file)},
             "skipped": {str(k): int(v) for k, v in snapshot.skipped.items()},
             "notes": list(snapshot.notes),
             "provenance": {str(k): str(v) for k, v in snapshot.provenance.items()},
         }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+        write_text(tmp / MANIFEST, json.dumps(manifest, indent=2) + "\n")
     return folder
 
 
