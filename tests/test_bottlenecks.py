@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from conftest import write_toml
 
 import revsim
+import revsim.scenario_runs
 from revsim.analysis.paired import COLUMNS
 from revsim.cli import main
 from revsim.results.bottleneck_report import WEEKS_PER_YEAR, BottleneckReport
@@ -183,13 +184,13 @@ def test_growing_queue_is_flagged_after_a_long_warmup() -> None:
 
 def test_no_marginal_skips_the_reruns(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[int] = []  # the points of each experiment the report runs
-    real_run_points = revsim.api.run_points
+    real_run_points = revsim.scenario_runs.run_points
 
     def counting_run_points(points: Any, *args: Any, **kwargs: Any) -> Any:
         calls.append(len(points))
         return real_run_points(points, *args, **kwargs)
 
-    monkeypatch.setattr(revsim.api, "run_points", counting_run_points)
+    monkeypatch.setattr(revsim.scenario_runs, "run_points", counting_run_points)
     sc = revsim.Scenario(line())
     rep = sc.bottlenecks(replications=2, seed=1, jobs=1, progress=False, marginal=False)
     assert calls == [1]

@@ -22,7 +22,7 @@ from revsim.analysis.forecast_stats import parse_target, wilson
 from revsim.cli import main
 from revsim.errors import ExperimentError, ScenarioError, StateError
 from revsim.experiment import calendar_periods
-from revsim.state.files import read_snapshot, write_snapshot
+from revsim.state.files import read_snapshot
 from revsim.state.snapshot import Customer, OpenInvoice, OpenItem, Snapshot
 
 EXAMPLE = SAAS.parent / "state_example"
@@ -297,13 +297,22 @@ def test_a_bad_state_lists_every_problem_with_its_row_and_fix() -> None:
 
 
 def test_the_cli_reports_a_bad_state_cleanly_and_writes_nothing(tmp_path: Path) -> None:
-    write_snapshot(bad_snapshot(), tmp_path / "bad")
+    # written by hand, as a user would: revsim's own writer refuses a snapshot like this
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "manifest.json").write_text('{"format": "revsim-state", "version": 1, '
+                                       '"as_of": "2027-01-04"}', encoding="utf-8")
+    (bad / "open_items.csv").write_text(
+        "id,stage,entered_stage\na,demoo,2027-01-04\nb,demo,2027-01-05\nb,legal,2027-01-04\n",
+        encoding="utf-8")
     out = tmp_path / "out"
     result = CliRunner().invoke(main, ["forecast", str(SAAS), "--state", str(tmp_path / "bad"),
                                        "--until", "2027-02-28", "-n", "2", "-o", str(out)])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
-    assert "stage 'demoo' is not a stage of the scenario" in result.output
+    # every problem at once, each naming the file, the row and the fix
+    assert "open_items.csv" in result.output and "duplicate id" in result.output
+    assert "negative age" in result.output
     assert not out.exists()
 
 
