@@ -386,7 +386,8 @@ class Scenario:
                  targets: Sequence[str | Target] = (), replications: int = 100,
                  seed: int | None = DEFAULT_SEED, jobs: int | None = None,
                  scheduler: str | None = None, dask_local: int | None = None,
-                 dask_dashboard: bool = False, progress: bool | None = None) -> Forecast:
+                 dask_dashboard: bool = False, progress: bool | None = None,
+                 parameter_uncertainty: bool | None = None) -> Forecast:
         """What will be booked and collected in each period ("week", "month" or "quarter",
         calendar-aligned) from the snapshot ``state`` to the end of the day ``until``.
 
@@ -396,8 +397,12 @@ class Scenario:
         bookings and cash split by where they come from; ``targets`` such as
         ``"total_bookings=2.5M"`` (cumulative) or ``"won=40/period"`` get P(met) with a Wilson
         CI. ``jobs``, ``scheduler``, ``dask_local`` and ``dask_dashboard`` as in :meth:`run`.
+        ``parameter_uncertainty`` (default: on when the scenario names bootstrap draws of its
+        fitted parameters) runs each replication with one draw, so that the P10..P90 include
+        the fit's estimation error; off gives the range without it, from the same seed.
         """
         seed = check_seed(seed)
+        draws = self.draws_for(parameter_uncertainty, default=True)
         started = self.from_state(state, until=until)
         chosen = started.periods(by)
         wanted = [t if isinstance(t, Target) else parse_target(t, self.model.currency)
@@ -408,11 +413,14 @@ class Scenario:
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
                            dask_dashboard=dask_dashboard, tasks=replications) as executor:
             runs = run_points({BASE: started.model}, replications, seed, options=options,
-                              executor=executor, progress=progress, label="replications")
+                              executor=executor, progress=progress, label="replications",
+                              parameters=draws)
         assert started.state is not None
         end = chosen[-1].end - dt.timedelta(days=1)
         notes = {"by": by, "until": f"{end:%Y-%m-%d}",
                  "window": f"{started.state.as_of:%Y-%m-%d} to {end:%Y-%m-%d}"}
+        if draws is not None:
+            notes["parameter_uncertainty"] = draws_note(draws, seed, runs.replications(BASE))
         manifest = started._manifest(seed, replications, None, None, False, notes, began)
         return Forecast(started.model, chosen, runs.periods(BASE), manifest, wanted)
 

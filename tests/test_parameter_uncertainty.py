@@ -217,6 +217,24 @@ def test_the_forecast_default_is_on_when_the_scenario_has_draws(scenario, fitted
         plain.draws_for(True)
 
 
+def test_a_forecast_runs_one_draw_per_replication_by_default(scenario, fitted, tmp_path
+                                                              ) -> None:
+    """From the state the fitted log gives at mid-year: on by default with draws, named in
+    the output; off is the forecast of the same scenario without draws, from the same seed."""
+    state = revsim.build_state(SAMPLE, scenario=scenario, format="maven", as_of="2017-06-30")
+    on = scenario.forecast(state, "2017-09-30", "month", replications=4, seed=3, jobs=1)
+    used = on.manifest["parameter_uncertainty"]["draw_of_replication"]
+    assert used == [draw_index(3, r, DRAWS) for r in range(4)]
+    assert "parameter uncertainty: on (100 draws" in on.format()
+    off = scenario.forecast(state, "2017-09-30", "month", replications=4, seed=3, jobs=1,
+                            parameter_uncertainty=False)
+    plain = revsim.load(fitted.write(tmp_path / "plain.toml", draws=0))
+    same = plain.forecast(state, "2017-09-30", "month", replications=4, seed=3, jobs=1)
+    assert "parameter_uncertainty" not in off.manifest
+    assert off.summary.equals(same.summary) and not off.summary.equals(on.summary)
+    assert "parameter uncertainty" not in off.format()
+
+
 def test_compare_runs_the_same_draw_in_base_and_variant(scenario) -> None:
     """A variant that changes nothing the simulation reads: with common random numbers and
     the same draw in both, every replication's difference is exactly 0."""

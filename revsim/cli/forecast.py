@@ -9,6 +9,7 @@ from revsim.cli.options import (
     apply_options,
     executor_options,
     out_dir_opt,
+    parameter_uncertainty_option,
     plots_opt,
     seed_opt,
     set_opt,
@@ -33,6 +34,7 @@ from revsim.cli.terminal import echo
 @click.option("-n", "--replications", type=click.IntRange(min=2), default=100,
               show_default=True, help="Replications: the outcome range P10..P90 is read over them.")
 @apply_options([seed_opt, *executor_options])
+@parameter_uncertainty_option("on when the scenario names parameter draws")
 @out_dir_opt
 @plots_opt
 @set_opt
@@ -41,7 +43,8 @@ from revsim.cli.terminal import echo
 def forecast(scenario: str, state: str, until: str, by: str, targets: tuple[str, ...],
              replications: int, seed: int, jobs: int, scheduler: str | None,
              dask_local: int | None, dask_dashboard: bool, progress: bool | None, out: str | None,
-             plots: str | None, overrides: tuple[str, ...], quiet: bool) -> None:
+             parameter_uncertainty: bool | None, plots: str | None, overrides: tuple[str, ...],
+             quiet: bool) -> None:
     """Forecast bookings and cash per period from a STATE of open deals and invoices.
 
     Every figure of every period gets the mean with the 95% CI of the mean (how well the
@@ -52,7 +55,8 @@ def forecast(scenario: str, state: str, until: str, by: str, targets: tuple[str,
     sc = load_scenario(scenario, overrides)
     result = sc.forecast(state, until, by, targets=targets, replications=replications,
                          seed=seed, jobs=jobs, scheduler=scheduler, dask_local=dask_local,
-                         dask_dashboard=dask_dashboard, progress=progress)
+                         dask_dashboard=dask_dashboard, progress=progress,
+                         parameter_uncertainty=parameter_uncertainty)
     warn(sc)
     if not quiet:
         echo(result.format())

@@ -7,7 +7,7 @@ import click
 from revsim.cli.exits import echo_err, handles_errors
 from revsim.cli.options import format_opt, mapping_opt
 from revsim.cli.output import OUT_DIR
-from revsim.state.describe import describe
+from revsim.cli.terminal import echo
 from revsim.state_api import build_state
 
 
@@ -34,5 +34,5 @@ def state(log: str, log_format: str, mapping: str | None, as_of: str, scenario: 
                            format=log_format, out=output)
     for note in snapshot.notes:
         echo_err(f"note: {note}")
-    click.echo(describe(snapshot))
+    echo(snapshot.describe())
     echo_err(f"wrote the snapshot to {output}")

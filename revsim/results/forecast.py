@@ -25,7 +25,7 @@ from revsim.experiment import Period
 from revsim.io import output_set, write_csv
 from revsim.kpi_registry import direction, format_value, label
 from revsim.scenario.model import Model
-from revsim.table import replications_text, too_few_replications
+from revsim.table import replications_text, too_few_replications, uncertainty_line
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -151,6 +151,9 @@ class Forecast:
                  f"{m.get('by')}; {replications_text(n)}, seed {m.get('seed')}.", RANGES,
                  *too_few_replications(n)]
         lines += [f"note: {note}" for note in m.get("state_notes", [])]
+        if m.get("parameter_uncertainty"):
+            lines.append(uncertainty_line(m["parameter_uncertainty"]) + ": the ranges include "
+                         "the fit's estimation error (--parameter-uncertainty off: without it)")
         if m.get("state_left_out_as_dead"):
             dead = ", ".join(f"{k}: {v}" for k, v in m["state_left_out_as_dead"].items())
             lines.append(f"note: left out of the state as dead ({dead})")
