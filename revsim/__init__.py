@@ -21,12 +21,14 @@ if TYPE_CHECKING:
     from revsim.api import Scenario, load, loads
     from revsim.io import raw_csv
     from revsim.results import RunResult
+    from revsim.rolling_origin import backtest_forecast
     from revsim.state_api import build_state, read_state
 
 _LAZY_NAMES = {
     "Scenario": "revsim.api",
     "load": "revsim.api",
     "loads": "revsim.api",
+    "backtest_forecast": "revsim.rolling_origin",
     "build_state": "revsim.state_api",
     "read_state": "revsim.state_api",
     "RunResult": "revsim.results",
@@ -74,6 +76,7 @@ __all__ = [
     "Scenario",
     "ScenarioError",
     "__version__",
+    "backtest_forecast",
     "build_state",
     "fit",
     "load",

@@ -25,7 +25,7 @@ from revsim.analysis.level_series import series_time_averages
 from revsim.io import atomic_path, output_set
 from revsim.plotting.compare_plots import plot_forest, plot_tornado
 from revsim.plotting.figure_parts import duration_formatter, money_formatter
-from revsim.plotting.forecast_plots import plot_fan
+from revsim.plotting.forecast_plots import plot_backtest, plot_fan
 from revsim.plotting.kpi_plots import (
     plot_ar_aging,
     plot_cycle_time,
@@ -45,6 +45,7 @@ __all__ = [
     "plot_ar_aging",
     "plot_cash_curve",
     "plot_cycle_time",
+    "plot_backtest",
     "plot_fan",
     "plot_forest",
     "plot_funnel",

@@ -5,6 +5,7 @@ and plotting, whose functions they call, and below the API, which builds them.""
 from revsim.results.bottleneck_report import BottleneckReport
 from revsim.results.comparison import Comparison
 from revsim.results.forecast import Forecast
+from revsim.results.forecast_backtest import ForecastBacktest
 from revsim.results.run_result import RunResult
 
-__all__ = ["BottleneckReport", "Comparison", "Forecast", "RunResult"]
+__all__ = ["BottleneckReport", "Comparison", "Forecast", "ForecastBacktest", "RunResult"]

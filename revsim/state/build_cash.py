@@ -91,6 +91,14 @@ def invoices_at(ev: pd.DataFrame, journeys: Journeys, case_journey: pd.Series, m
     for mask, reason in ((no_amount, NO_AMOUNT), (no_due, NO_DUE), (too_old, WRITTEN_OFF)):
         dead.extend((str(i), reason) for i in out.index[mask])
     keep = out.loc[~(no_amount | no_due | settled | too_old)].sort_index()
+    # the log may send more reminders than the scenario has (a fit without dunning, a scenario
+    # written by hand): such an invoice has had every reminder the scenario can send
+    reminders = len(model.cash.reminders) if model.cash is not None else 0
+    beyond = int((keep["dunning_step"] > reminders).sum())
+    if beyond:
+        keep = keep.assign(dunning_step=keep["dunning_step"].clip(upper=reminders))
+        notes.append(f"{beyond:,} open invoice{'s' if beyond > 1 else ''} had more reminders "
+                     f"in the log than the scenario's {reminders}: started past its last one")
     if model.cash is None and len(keep):
         notes.append(f"the scenario has no [deals]: its {len(keep):,} open invoices cannot be "
                      "collected in it (add [deals] and [payment])")
