@@ -24,6 +24,7 @@ EXPECTED = [
     "03_calibrate_from_data.ipynb",
     "04_plan_staffing.ipynb",
     "05_cash.ipynb",
+    "06_forecast_the_quarter.ipynb",
 ]
 KERNEL_NAME = "revsim-notebook-tests"
 CELL_TIMEOUT_S = 300
