@@ -22,7 +22,7 @@ from revsim.cli.options import (
     replications_opt,
     seed_opt,
 )
-from revsim.cli.output import unwritable
+from revsim.cli.output import OUT_DIR, OutputPath
 from revsim.cli.scenario_input import load_scenario
 from revsim.cli.terminal import echo
 from revsim.io import write_csv
@@ -41,7 +41,7 @@ FORECAST_REPLICATIONS = 40  # per forecast, when -n is not given: P10 and P90 ne
 @replications_opt
 @seed_opt
 @apply_options(executor_options)
-@click.option("--forecast", "forecast", is_flag=True,
+@click.option("--forecast", "forecast", is_flag=True, is_eager=True,
               help="Backtest the forecast on LOG (no SCENARIO): at each origin, fit on the log "
               "before it, build the state at it, forecast, and compare with what happened.")
 @click.option("--origins", default="monthly", show_default=True, metavar="EVERY|DATES",
@@ -52,9 +52,9 @@ FORECAST_REPLICATIONS = 40  # per forecast, when -n is not given: P10 and P90 ne
 @click.option("--min-history", "min_history", type=click.FloatRange(min=7), default=90,
               show_default=True, metavar="DAYS",
               help="With --forecast: days of log an origin needs before it to fit on.")
-@click.option("--plots", type=click.Path(file_okay=False),
+@click.option("--plots", type=OUT_DIR,
               help="With --forecast: write forecast-vs-actual plots (PNG and SVG) here.")
-@click.option("-o", "--out", type=click.Path(),
+@click.option("-o", "--out", type=OutputPath(folder=False, folder_with="forecast"),
               help="Write the table as CSV (with --forecast: a folder of tables).")
 @raw_csv_opt
 @handles_errors
@@ -76,10 +76,6 @@ def backtest(ctx: click.Context, inputs: tuple[str, ...], log_format: str, mappi
         usage = "LOG (with --forecast)" if forecast else "SCENARIO LOG (or --forecast LOG)"
         raise click.UsageError(f"backtest takes {usage}; got {len(inputs)} argument"
                                f"{'' if len(inputs) == 1 else 's'}", ctx)
-    for path, folder, name in ((out, forecast, "'-o' / '--out'"), (plots, True, "'--plots'")):
-        problem = unwritable(Path(path), folder=folder) if path else None
-        if problem:
-            raise click.BadParameter(problem, ctx, param_hint=name)
     if not forecast:
         for name in ("origins", "horizon", "min_history", "plots"):
             if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:

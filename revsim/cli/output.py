@@ -41,14 +41,21 @@ class OutputPath(click.Path):
     """A path revsim will write to, checked by :func:`unwritable` when the command line is
     read (click then exits 2 naming the option)."""
 
-    def __init__(self, *, folder: bool) -> None:
-        super().__init__(file_okay=not folder, dir_okay=folder)
+    def __init__(self, *, folder: bool, folder_with: str | None = None) -> None:
+        """``folder_with`` names an eager flag of the command that makes the path a folder
+        instead of a file (``backtest --forecast -o DIR``)."""
+        either = folder_with is not None
+        super().__init__(file_okay=not folder or either, dir_okay=folder or either)
         self.folder = folder
+        self.folder_with = folder_with
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
                 ) -> Any:
         value = super().convert(value, param, ctx)
-        problem = unwritable(Path(value), folder=self.folder)
+        folder = self.folder
+        if self.folder_with is not None and ctx is not None:
+            folder = bool(ctx.params.get(self.folder_with))
+        problem = unwritable(Path(value), folder=folder)
         if problem:
             self.fail(problem, param, ctx)
         return value

@@ -53,6 +53,10 @@ class CashRT:
         )
         self.next_invoice_id = 0
         self.open: dict[int, Invoice] = {}
+        # The lateness cumulative hazard at the reminder windows' edges, per segment: the
+        # edges are the same few offsets for every invoice, and each reminder recomputes a
+        # late payer's payment time from them (a scipy call per edge otherwise).
+        self._hazard_at: dict[tuple[int, float], float] = {}
         # whole-run ledger, integer cents
         self.booked = 0
         self.unbilled = 0
@@ -292,11 +296,19 @@ class CashRT:
         assert dist is not None
         factor = self.model.dunning_factor
 
+        cache = self._hazard_at
+        segment = inv.segment
+
         def cum_hazard(x: float) -> float:
             if x <= 0:
                 return 0.0
-            s = float(dist.sf(x))
-            return math.inf if s <= 0 else -math.log(s)
+            key = (segment, x)
+            h = cache.get(key)
+            if h is None:
+                s = float(dist.sf(x))
+                h = math.inf if s <= 0 else -math.log(s)
+                cache[key] = h
+            return h
 
         def inverse(h: float) -> float:
             return float(dist.ppf(-math.expm1(-h)))

@@ -274,12 +274,14 @@ def _place_invoices(sim: Simulation, state: StartState, now: float) -> None:
                 plans[j] = (LATE, float(late_pay[k]), float(latent[k]), windows)
             else:
                 plans[j] = (NEVER, math.inf, float(latent[k]), windows)
+    contracts = {seg: cash.model.contract(seg) for seg, _ in by_group}
+    write_offs = {seg: cash.model.payment(seg).write_off_after for seg, _ in by_group}
     for j, si in enumerate(invoices):
         kind, pay_at, latent_j, windows = plans[j]
         lead = Lead(sim.new_id(), -1, si.segment, si.cents / 100.0, 0.0, si.issued)
         lead.key = INVOICE_KEYS + j
         lead.origin = FROM_STATE
-        deal = Deal(lead, cash.model.contract(si.segment), si.issued, si.cents)
+        deal = Deal(lead, contracts[si.segment], si.issued, si.cents)
         deal.invoices = 1
         cash.next_invoice_id += 1
         inv = Invoice(cash.next_invoice_id, deal, si.cents, now)
@@ -287,7 +289,7 @@ def _place_invoices(sim: Simulation, state: StartState, now: float) -> None:
         inv.number = 1
         inv.issued = si.issued
         inv.due = si.due
-        inv.write_off_at = si.issued + cash.model.payment(si.segment).write_off_after
+        inv.write_off_at = si.issued + write_offs[si.segment]
         inv.latent = latent_j
         inv.windows = list(windows)
         cash.add_open_invoice(inv, kind, pay_at, si.dunning_step)

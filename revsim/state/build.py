@@ -177,8 +177,9 @@ def _open_items(ev: pd.DataFrame, journey: np.ndarray, journeys: Journeys, model
     cur = current.set_index("journey")
     cur["created"] = facts["created"].reindex(cur.index)
     cur["amount"] = facts["amount"].reindex(cur.index)
-    cur["source"] = _known(facts["source"].reindex(cur.index), [s.name for s in model.sources],
-                           "source", notes)
+    cur["source"] = _known(_fitted_sources(facts["source"].reindex(cur.index), journeys,
+                                           [s.name for s in model.sources]),
+                           [s.name for s in model.sources], "source", notes)
     cur["segment"] = _known(facts["segment"].reindex(cur.index), list(model.segments),
                             "segment", notes)
     cur["score"] = (ev["score"].groupby(journey).first().reindex(cur.index)
@@ -218,6 +219,24 @@ def _left_out_journeys(ev: pd.DataFrame, journey: np.ndarray, journeys: Journeys
     never = (set(pd.unique(journey[funnel])) - set(journeys.visits["journey"]) - ended
              - resting)
     dead.extend((str(j), NO_STAGE) for j in sorted(never, key=str))
+
+
+def _fitted_sources(sources: pd.Series, journeys: Journeys, valid: list[str]) -> pd.Series:
+    """A log source that enters more than one stage is fitted as one source per entry stage,
+    ``SOURCE_to_STAGE``: name an open item's source so, from its journey's first stage, when
+    the scenario has it."""
+    wanted = set(valid)
+    first = (journeys.visits.sort_values("entered", kind="stable").groupby("journey")["stage"]
+             .first().reindex(sources.index))
+
+    def name(value: Any, entry: Any) -> Any:
+        if pd.isna(value) or pd.isna(entry):
+            return value
+        split = f"{scenario_key(str(value))}_to_{scenario_key(str(entry))}"
+        return split if scenario_key(str(value)) not in wanted and split in wanted else value
+
+    return pd.Series([name(v, e) for v, e in zip(sources, first, strict=True)],
+                     index=sources.index, dtype=object)
 
 
 def _known(values: pd.Series, valid: list[str], what: str, notes: list[str]) -> pd.Series:
