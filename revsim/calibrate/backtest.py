@@ -17,7 +17,7 @@ import pandas as pd
 from revsim.analysis.ci import cut_to_bounds, t_interval
 from revsim.calibrate.evidence import scenario_key
 from revsim.calibrate.fit_log import BROKEN_FIT, FitInputError, read_log
-from revsim.calibrate.journeys import build_journeys, invoice_outcomes
+from revsim.calibrate.journeys import build_journeys, invoice_outcomes, stage_name
 from revsim.calibrate.log import EventLog
 from revsim.calibrate.text_input import unexpected
 from revsim.errors import Problem
@@ -152,14 +152,19 @@ def backtest(scenario: Model | HasModel, log: EventLog | str | Any, *, replicati
                                              artefacts=False),
                           executor=executor, progress=progress, label="replications")
     sim = simulated_values(_tidy(runs), [s.name for s in model.stages])
+    # a stage's visits are named in the log by the event that opens them (`mql` opens the
+    # scenario's `qualify`): the observed conversion of `mql` is the simulated one of `qualify`
+    by_event = {stage_name(event): st.name
+                for st, event in zip(model.stages, model.stage_events, strict=False)
+                if stage_name(event) is not None}
     rows = []
     for kpi, (obs, unit) in observed.items():
         stage_key = kpi.split(":", 1)[1] if kpi.startswith("conversion:") else None
         values = sim.get(kpi)
         if values is None and stage_key is not None:
-            values = sim.get(f"conversion:{scenario_key(stage_key)}")
+            values = sim.get(f"conversion:{by_event.get(stage_key, scenario_key(stage_key))}")
         if values is None:
-            rows.append((kpi, unit, obs, *([math.nan] * 6), 0, None, "not simulated"))
+            rows.append((kpi, unit, obs, *([math.nan] * 5), 0, None, "not simulated"))
             continue
         x = np.asarray(values, dtype=float)
         x = x[~np.isnan(x)]

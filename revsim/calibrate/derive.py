@@ -53,8 +53,8 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
         f"({hours_text(typical_h)}), at most half the period: the simulation starts empty")
     raw: dict[str, Any] = {
         "scenario": {
-            "name": name or f"Fitted from {log.source}",
-            "description": f"Calibrated by revsim fit from {log.source} (as of {log.as_of}).",
+            "name": name or f"Fitted from {log.file_name}",
+            "description": f"Calibrated by revsim fit from {log.file_name} (as of {log.as_of}).",
             "start": start.date(),
             "horizon": hours_text(period_h),
             "warmup": hours_text(min(max(period_h * warmup_share, typical_h),

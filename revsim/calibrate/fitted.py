@@ -132,7 +132,7 @@ def scenario_toml(fitted: FittedScenario, draws: DrawsFile | None = None) -> str
     """The fitted scenario as TOML text, comments above the values they explain."""
     lines = [
         "# Scenario fitted by `revsim fit` from an event log.",
-        f"# log: {comment_text(fitted.log.source)}; as of {fitted.log.as_of}; "
+        f"# log: {comment_text(fitted.log.file_name)}; as of {fitted.log.as_of}; "
         f"{fitted.log.events['case_id'].nunique()} cases, {len(fitted.log.events)} events.",
         "# Every fitted number is annotated with its evidence (n, censoring, CIs, fit",
         "# statistics). Open cases were right-censored at the as-of time, not dropped.",
@@ -253,7 +253,7 @@ def _plots(fitted: FittedScenario, out: Path) -> list[Path]:
 def summary_markdown(fitted: FittedScenario) -> str:
     log = fitted.log
     lines = [
-        f"# Calibration summary: {comment_text(log.source)}",
+        f"# Calibration summary: {comment_text(log.file_name)}",
         "",
         f"- as of: {log.as_of}; period {log.start} to {log.as_of}",
         f"- cases: {log.events['case_id'].nunique()}, events: {len(log.events)}",

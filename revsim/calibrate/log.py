@@ -61,6 +61,12 @@ class EventLog:
         return pd.Timestamp(self.events["timestamp"].max())
 
     @property
+    def file_name(self) -> str:
+        """The log's file name without its folders (what a fitted scenario records: a path
+        would not travel with the file, and names a local folder)."""
+        return Path(self.source).name if self.source else self.source
+
+    @property
     def n_cases(self) -> int:
         """Number of distinct cases."""
         return int(self.events["case_id"].nunique())

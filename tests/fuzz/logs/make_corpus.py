@@ -334,9 +334,9 @@ def dates() -> None:
                                   csv_bytes(HEADER, mutate(4, "O0,closed_lost,10000-01-01,1,a"))},
         fit("date_year_five_digits.csv"), ["timestamp: row 4: unparseable time"])
     add("date_as_of_9999", {"canonical_good.csv": GOOD},
-        fit("canonical_good.csv", "--as-of", "9999-01-01"), ["as_of: time outside the years"])
+        fit("canonical_good.csv", "--as-of", "9999-01-01"), ["--as-of", "outside the years 1900-2200"])
     add("date_as_of_1700", {"canonical_good.csv": GOOD},
-        fit("canonical_good.csv", "--as-of", "1700-01-01T00:00:00Z"), ["as_of: time outside"])
+        fit("canonical_good.csv", "--as-of", "1700-01-01T00:00:00Z"), ["--as-of", "outside the years 1900-2200"])
     add("date_as_of_garbage", {"canonical_good.csv": GOOD},
         fit("canonical_good.csv", "--as-of", "next tuesday"), ['as_of: unparseable time'])
     add("date_as_of_before_log", {"canonical_good.csv": GOOD},
@@ -425,7 +425,7 @@ def odd_but_valid() -> None:
     add("odd_due_dates_decades_out", {"odd_due_far.csv": csv_bytes(
         "case_id,activity,timestamp,amount,due_date",
         [f"I{i},invoice_issued,2024-01-{i + 1:02d},5,2099-01-{i + 1:02d}" for i in range(6)])},
-        fit("odd_due_far.csv"), ["fitted from", "payment.write_off_after"])
+        fit("odd_due_far.csv"), ["odd_due_far.csv", "payment terms of", "3,650"])
 
 
 MAPPING_LOG = csv_bytes("case_id,activity,timestamp", [
@@ -704,7 +704,7 @@ def backtests() -> None:
     add("bt_encoding_unknown", {"canonical_good.csv": GOOD},
         backtest("canonical_good.csv", "--encoding", "klingon-8"), ["unknown text encoding"])
     add("bt_as_of_9999", {"canonical_good.csv": GOOD},
-        backtest("canonical_good.csv", "--as-of", "9999-01-01"), ["as_of: time outside"])
+        backtest("canonical_good.csv", "--as-of", "9999-01-01"), ["--as-of", "outside the years 1900-2200"])
     st = stripe_rows()
     add("bt_stripe_milliseconds", {"bt_stripe_ms.csv": csv_bytes(
         STRIPE_HEADER, [st[0].replace(st[0].split(",")[2], st[0].split(",")[2] + "000"),
