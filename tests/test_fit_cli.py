@@ -319,4 +319,25 @@ def test_unparseable_as_of(runner: CliRunner, tmp_path: Path) -> None:
     result = runner.invoke(main, ["fit", str(SAMPLE), "--format", "maven", "--as-of", "soon",
                                   "-o", str(tmp_path / "x.toml")])
     assert_clean_failure(result)
-    assert 'unparseable time "soon"' in result.stderr
+    assert '"soon" is not an ISO 8601 date or time' in result.stderr
+
+
+@pytest.mark.parametrize("as_of", ["03/04/2024", "4 March 2024"])
+def test_a_date_that_reads_two_ways_is_refused(runner: CliRunner, tmp_path: Path,
+                                               as_of: str) -> None:
+    # "03/04/2024" is 3 April or 4 March depending on the reader; only ISO 8601 is one date
+    out = tmp_path / "x.toml"
+    result = runner.invoke(main, ["fit", str(SAMPLE), "--format", "maven", "--as-of", as_of,
+                                  "-o", str(out)])
+    assert_clean_failure(result)
+    assert f'"{as_of}" is not an ISO 8601 date or time' in result.stderr
+    assert not out.exists()
+
+
+def test_an_as_of_long_after_the_log_is_refused(runner: CliRunner, tmp_path: Path) -> None:
+    out = tmp_path / "x.toml"
+    result = runner.invoke(main, ["fit", str(SAMPLE), "--format", "maven", "--as-of",
+                                  "2099-01-01", "-o", str(out)])
+    assert_clean_failure(result)
+    assert "days after the log's last event" in result.stderr
+    assert not out.exists()

@@ -70,9 +70,11 @@ def test_a_file_name_holding_a_table_header_stays_data(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     scenario = revsim.loads(text)
     assert "evil" not in scenario.raw.get("pools", {})
-    assert str(log) in scenario.raw["scenario"]["description"]
+    # the file name alone: a path would tie the scenario to the machine that fitted it
+    assert log.name in scenario.raw["scenario"]["description"]
+    assert str(tmp_path) not in text
     assert [line for line in text.splitlines() if line.startswith("# log: ")] == [
-        f"# log: {tmp_path}/log\\n[pools.evil]\\nheadcount = 99.csv; as of "
+        "# log: log\\n[pools.evil]\\nheadcount = 99.csv; as of "
         "2024-02-17 15:00:00+00:00; 6 cases, 18 events."]
 
 

@@ -100,6 +100,19 @@ class EventLog:
         return "\n".join(lines)
 
 
+#: How long after a log's last event its as-of (extract) time may be: every open case would
+#: otherwise be censored at a time nobody looked at it, lengthening every open duration.
+AS_OF_TOLERANCE = pd.Timedelta(days=366)
+
+
+def _is_iso(text: str) -> bool:
+    try:
+        dt.datetime.fromisoformat(text.strip())
+    except ValueError:
+        return False
+    return True
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n:,} {noun}{'' if n == 1 else 's'}"
 
@@ -141,7 +154,10 @@ def read_event_log(source: str | Path | pd.DataFrame, *, mapping: Mapping | str 
     rows = frame.index.to_numpy(dtype=np.int64)
     events, problems = typed_columns(frame, rows, mapping)
     cut = None
-    if as_of is not None:
+    if isinstance(as_of, str) and not _is_iso(as_of):
+        problems.append(Problem("as_of", f'"{shown(as_of)}" is not an ISO 8601 date or time; '
+                                "write e.g. 2027-03-31 or 2027-03-31T18:00:00Z"))
+    elif as_of is not None:
         try:
             cut = to_utc(as_of)
         except (ValueError, TypeError) as err:
@@ -154,7 +170,13 @@ def read_event_log(source: str | Path | pd.DataFrame, *, mapping: Mapping | str 
     if problems:
         raise LogError(problems, label)
 
-    cut = cut if cut is not None else pd.Timestamp(events["timestamp"].max())
+    last = pd.Timestamp(events["timestamp"].max())
+    if cut is not None and cut - last > AS_OF_TOLERANCE:
+        raise LogError([Problem("as_of", f"{cut:%Y-%m-%d} is {(cut - last).days:,} days after "
+                                f"the log's last event ({last:%Y-%m-%d}); give the time the "
+                                "log was extracted (at most a year after its last event), or "
+                                "export a newer log")], label)
+    cut = cut if cut is not None else last
     late = (events["timestamp"] > cut).to_numpy()
     if late.any():
         skipped["after as-of"] = skipped.get("after as-of", 0) + int(late.sum())
