@@ -336,7 +336,8 @@ def dates() -> None:
     add("date_as_of_9999", {"canonical_good.csv": GOOD},
         fit("canonical_good.csv", "--as-of", "9999-01-01"), ["--as-of", "outside the years 1900-2200"])
     add("date_as_of_1700", {"canonical_good.csv": GOOD},
-        fit("canonical_good.csv", "--as-of", "1700-01-01T00:00:00Z"), ["--as-of", "outside the years 1900-2200"])
+        fit("canonical_good.csv", "--as-of", "1700-01-01T00:00:00Z"),
+        ["--as-of", "outside the years 1900-2200"])
     add("date_as_of_garbage", {"canonical_good.csv": GOOD},
         fit("canonical_good.csv", "--as-of", "next tuesday"), ['as_of: "next tuesday" is not an ISO 8601'])
     add("date_as_of_before_log", {"canonical_good.csv": GOOD},
