@@ -24,6 +24,7 @@ from revsim.experiment import (
     SerialExecutor,
     run_points,
 )
+from revsim.experiment.replication import UNPACKED_KEPT, PackedModel, pack, unpack
 
 SHORT = ["--horizon", "4 w", "--warmup", "1 w", "--seed", "3", "--no-progress"]
 WINDOW = RunOptions(horizon=4 * 168.0, warmup=168.0)
@@ -146,6 +147,34 @@ def test_results_are_sorted_by_point_and_replication_not_completion(
     assert list(backwards.table.drop_duplicates(["point", "replication"])
                 [["point", "replication"]].itertuples(index=False, name=None)) == [
         (p, r) for p in points for r in range(3)]
+
+
+def test_workers_get_each_model_pickled_once(saas: revsim.Scenario) -> None:
+    """Out of process, a model travels packed (pickled once per experiment, unpickled once per
+    worker): every task of a point carries the same PackedModel, and the results are those of
+    the plain model run in process."""
+    other = saas.with_changes({"pools.sdr.headcount": 9}).model
+    points = {"base": saas.model, "more sdr": other}
+    backwards_executor = ReversedExecutor(expected=6)
+    packed = run_points(points, 3, 5, options=WINDOW, executor=backwards_executor)
+    shipped = [args[0] for _future, _fn, args in backwards_executor.held]
+    assert all(isinstance(m, PackedModel) for m in shipped)
+    assert [id(m) for m in shipped] == [id(shipped[0])] * 3 + [id(shipped[3])] * 3
+    assert shipped[0].digest != shipped[3].digest
+    assert packed.table.equals(run_points(points, 3, 5, options=WINDOW,
+                                          executor=SerialExecutor()).table)
+
+
+def test_a_worker_keeps_a_few_unpacked_models(saas: revsim.Scenario) -> None:
+    packs = [pack(saas.with_changes({"pools.sdr.headcount": h}).model)
+             for h in range(3, 4 + UNPACKED_KEPT)]
+    first = unpack(packs[0])
+    assert first.pools == saas.with_changes({"pools.sdr.headcount": 3}).model.pools
+    assert unpack(packs[0]) is first  # unpickled once
+    for p in packs[1:]:
+        unpack(p)
+    assert unpack(packs[0]) is not first  # the oldest was let go: memory stays bounded
+    assert unpack(saas.model) is saas.model  # a plain model is used as it is
 
 
 def test_a_store_resumes_only_the_missing_tasks(saas: revsim.Scenario, tmp_path: Path) -> None:

@@ -11,6 +11,13 @@ import pytest
 ROOT = Path(__file__).parent.parent
 
 
+def default_sigint() -> None:
+    """Ctrl-C at a terminal reaches a process whose SIGINT is at its default. A child inherits
+    an ignored signal, and the test runner's process may have it ignored, after which Python
+    installs no handler and the child would never see the interrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_ctrl_c_leaves_no_partial_files(tmp_path, jobs):
     out = tmp_path / "out"
@@ -18,11 +25,17 @@ def test_ctrl_c_leaves_no_partial_files(tmp_path, jobs):
         [sys.executable, "-m", "revsim.cli", "run", str(ROOT / "scenarios/saas_sales_led.toml"),
          "-n", "2000", "-j", jobs, "-o", str(out), "-q"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+        preexec_fn=default_sigint,
     )
-    time.sleep(3.0)  # well into the replications (2000 of them take minutes)
-    assert proc.poll() is None, "the run finished before it could be interrupted"
-    proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=60)
+    try:
+        time.sleep(3.0)  # well into the replications (2000 of them take minutes)
+        assert proc.poll() is None, "the run finished before it could be interrupted"
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # a failed test leaves no run behind
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 130
     assert "Traceback" not in err
     assert "interrupted" in err

@@ -23,8 +23,10 @@ def start(args: list[str], cwd: Path) -> tuple[subprocess.Popen, list[psutil.Pro
     """Start revsim and wait until its process pool has its workers."""
     # stderr to a file, not a pipe: orphaned workers would hold a pipe open
     log = (cwd / "stderr.txt").open("wb")
+    # SIGINT at its default, as at a terminal: a child inherits the test runner's ignored one
     proc = subprocess.Popen([sys.executable, "-m", "revsim.cli", *args], cwd=cwd,
-                            stdout=subprocess.DEVNULL, stderr=log)
+                            stdout=subprocess.DEVNULL, stderr=log,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     log.close()
     parent = psutil.Process(proc.pid)
     deadline = time.monotonic() + 60

@@ -306,7 +306,4 @@ def _place_customers(sim: Simulation, state: StartState, now: float) -> None:
         lead.origin = FROM_STATE
         deal = Deal(lead, contract, cu.started, cu.term_cents, live_at=cu.started)
         lead.deal = deal
-        term_start = cu.next_renewal - contract.term
-        plan = [(t, c) for t, c in billing_plan(contract, cu.term_cents, "renewal", term_start)
-                if t >= now]
-        cash.add_contract(deal, plan, math.inf if contract.one_off else cu.next_renewal)
+        cash.add_contract(deal, list(cu.plan), math.inf if contract.one_off else cu.next_renewal)

@@ -17,11 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from revsim.experiment.executors import open_executor
+from revsim.experiment.executors import SerialExecutor, open_executor
 from revsim.experiment.replication import (
+    PackedModel,
     ReplicationSummary,
     RunOptions,
     draw_index,
+    pack,
     run_batch_means,
     run_one,
 )
@@ -175,6 +177,16 @@ def run_points(points: Mapping[str, Model], replications: int, seed: int, *,
             _executor_or(executor, len(todo)) as pool:
         bar.update(len(results))
         variants: dict[tuple[str, int], Model] = {}
+        in_process = isinstance(pool, SerialExecutor)
+        packed: dict[int, PackedModel] = {}  # by id(): the models are alive until the end
+
+        def shipped(model: Model) -> Model | PackedModel:
+            if in_process:
+                return model
+            if id(model) not in packed:
+                packed[id(model)] = pack(model)
+            return packed[id(model)]
+
         for p, r in todo:
             model, opts = points[p], _options_for(options, p)
             if parameters is not None:
@@ -182,8 +194,9 @@ def run_points(points: Mapping[str, Model], replications: int, seed: int, *,
                 if (p, j) not in variants:
                     variants[(p, j)] = parameters.model(model, j)
                 model = variants[(p, j)]
-            fut = (pool.submit(run_batch_means, model, seed, batches, opts)
-                   if batches is not None else pool.submit(run_one, model, seed, r, opts))
+            fut = (pool.submit(run_batch_means, shipped(model), seed, batches, opts)
+                   if batches is not None else
+                   pool.submit(run_one, shipped(model), seed, r, opts))
             pending[fut] = (p, r)
             harvest({f for f in pending if f.done()}, bar)
             if len(pending) >= IN_FLIGHT:

@@ -58,14 +58,16 @@ class StartInvoice:
 class StartCustomer:
     """A live contract: its current term ends (renews or not) at ``next_renewal``.
 
-    ``contract`` is the segment's contract with this customer's own term; the instalments of
-    the current term that fall after the start are still to be invoiced."""
+    ``contract`` is the segment's contract with this customer's own term; ``plan`` holds the
+    instalments (time, cents) of the current term that fall after the start, still to be
+    invoiced: the same in every replication, so worked out once."""
 
     started: float
     next_renewal: float
     term_cents: int
     segment: int
     contract: ContractModel
+    plan: tuple[tuple[float, int], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 from revsim.errors import Problem, ScenarioError, StateError, suggest
 from revsim.experiment import hours
-from revsim.scenario.billing import MONTH
+from revsim.scenario.billing import MONTH, billing_plan
 from revsim.scenario.model import BILLING_STAGE, COLLECTIONS_STAGE, Model
 from revsim.scenario.start_model import (
     DRAW_SEGMENT,
@@ -187,7 +187,7 @@ def compile_start(snapshot: Snapshot, model: Model, source: str | None = None) -
                          f"with {heads} staff: the longest-running {heads} keep their staff, "
                          "the rest wait for the next free person")
     invoices = _invoices(snapshot, model, base, index, problems)
-    customers = _customers(snapshot, model, base, index, problems)
+    customers = _customers(snapshot, model, base, at, index, problems)
     if problems:
         raise StateError(problems, source or "state")
     total = sum(s.rate for s in model.sources)
@@ -249,7 +249,7 @@ def _invoices(snapshot: Snapshot, model: Model, base: dt.datetime, index: Any,
     return out
 
 
-def _customers(snapshot: Snapshot, model: Model, base: dt.datetime, index: Any,
+def _customers(snapshot: Snapshot, model: Model, base: dt.datetime, at: float, index: Any,
                problems: list[Problem]) -> list[StartCustomer]:
     out: list[StartCustomer] = []
     if snapshot.customers and model.cash is None:
@@ -275,10 +275,12 @@ def _customers(snapshot: Snapshot, model: Model, base: dt.datetime, index: Any,
             continue
         term = cu.term_months * MONTH
         contract = dataclasses.replace(model.cash.contract(seg), term=term)
-        out.append(StartCustomer(started=_hours(cu.start, base),
-                                 next_renewal=_hours(cu.next_renewal, base),
-                                 term_cents=int(round(cu.arr * cu.term_months / 12.0 * 100)),
-                                 segment=seg, contract=contract))
+        renewal = _hours(cu.next_renewal, base)
+        cents = int(round(cu.arr * cu.term_months / 12.0 * 100))
+        plan = tuple((t, c) for t, c in billing_plan(contract, cents, "renewal", renewal - term)
+                     if t >= at)
+        out.append(StartCustomer(started=_hours(cu.start, base), next_renewal=renewal,
+                                 term_cents=cents, segment=seg, contract=contract, plan=plan))
     return out
 
 
