@@ -26,6 +26,7 @@ from revsim.experiment import (
     open_executor,
     run_points,
 )
+from revsim.progress import progress_bar
 from revsim.results import BottleneckReport, Comparison, Forecast, RunResult
 from revsim.results.bottleneck_report import build_report, marginal_variants
 from revsim.scenario.compile import compile_scenario
@@ -387,7 +388,7 @@ class Scenario:
                  seed: int | None = DEFAULT_SEED, jobs: int | None = None,
                  scheduler: str | None = None, dask_local: int | None = None,
                  dask_dashboard: bool = False, progress: bool | None = None,
-                 parameter_uncertainty: bool | None = None) -> Forecast:
+                 parameter_uncertainty: bool | str | None = None) -> Forecast:
         """What will be booked and collected in each period ("week", "month" or "quarter",
         calendar-aligned) from the snapshot ``state`` to the end of the day ``until``.
 
@@ -397,12 +398,19 @@ class Scenario:
         bookings and cash split by where they come from; ``targets`` such as
         ``"total_bookings=2.5M"`` (cumulative) or ``"won=40/period"`` get P(met) with a Wilson
         CI. ``jobs``, ``scheduler``, ``dask_local`` and ``dask_dashboard`` as in :meth:`run`.
-        ``parameter_uncertainty`` (default: on when the scenario names bootstrap draws of its
-        fitted parameters) runs each replication with one draw, so that the P10..P90 include
-        the fit's estimation error; off gives the range without it, from the same seed.
+        ``parameter_uncertainty=True`` runs each replication with one bootstrap draw of the
+        fitted parameters, so that the P10..P90 include the fit's estimation error; False runs
+        the parameters as fitted; ``"both"`` (the default when the scenario names draws) runs
+        the same replications both ways, from the same seed, and the result's
+        ``without_uncertainty`` is the forecast without draws.
         """
         seed = check_seed(seed)
-        draws = self.draws_for(parameter_uncertainty, default=True)
+        if isinstance(parameter_uncertainty, str) and parameter_uncertainty != "both":
+            raise ValueError(f"parameter_uncertainty={parameter_uncertainty!r}: give True, "
+                             "False, None or 'both'")
+        both = (parameter_uncertainty == "both"
+                or (parameter_uncertainty is None and draws_reference(self.raw) is not None))
+        draws = self.draws_for(True if both else parameter_uncertainty, default=True)
         started = self.from_state(state, until=until)
         chosen = started.periods(by)
         wanted = [t if isinstance(t, Target) else parse_target(t, self.model.currency)
@@ -412,9 +420,13 @@ class Scenario:
         began = time.perf_counter()
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
                            dask_dashboard=dask_dashboard, tasks=replications) as executor:
-            runs = run_points({BASE: started.model}, replications, seed, options=options,
-                              executor=executor, progress=progress, label="replications",
-                              parameters=draws)
+            with progress_bar(replications * (2 if both else 1), "replications",
+                              progress) as bar:
+                runs = run_points({BASE: started.model}, replications, seed, options=options,
+                                  executor=executor, bar=bar, parameters=draws)
+                plain = (run_points({BASE: started.model}, replications, seed,
+                                    options=options, executor=executor, bar=bar)
+                         if both else None)
         assert started.state is not None
         end = chosen[-1].end - dt.timedelta(days=1)
         notes = {"by": by, "until": f"{end:%Y-%m-%d}",
@@ -422,7 +434,13 @@ class Scenario:
         if draws is not None:
             notes["parameter_uncertainty"] = draws_note(draws, seed, runs.replications(BASE))
         manifest = started._manifest(seed, replications, None, None, False, notes, began)
-        return Forecast(started.model, chosen, runs.periods(BASE), manifest, wanted)
+        without = None
+        if plain is not None:
+            manifest["parameter_uncertainty"]["compared_without"] = True
+            bare = {k: v for k, v in manifest.items() if k != "parameter_uncertainty"}
+            without = Forecast(started.model, chosen, plain.periods(BASE), bare, wanted)
+        return Forecast(started.model, chosen, runs.periods(BASE), manifest, wanted,
+                        without_uncertainty=without)
 
     def sweep(self, out: str | Path, params: Sequence[str | Param] = (), *, design: str = "grid",
               points: int = 10, variants: Sequence[Mapping[str, Any]] = (),

@@ -15,6 +15,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from click.testing import CliRunner
 from scipy import stats
@@ -25,6 +26,7 @@ from revsim.calibrate.fitting import fit_duration
 from revsim.cli import main
 from revsim.errors import ScenarioError
 from revsim.experiment import draw_index
+from revsim.kpi_registry import format_value
 from revsim.scenario.parameters import value_at, with_parameters
 
 DATA = Path(__file__).parent / "data"
@@ -222,10 +224,14 @@ def test_a_forecast_runs_one_draw_per_replication_by_default(scenario, fitted, t
     """From the state the fitted log gives at mid-year: on by default with draws, named in
     the output; off is the forecast of the same scenario without draws, from the same seed."""
     state = revsim.build_state(SAMPLE, scenario=scenario, format="maven", as_of="2017-06-30")
-    on = scenario.forecast(state, "2017-09-30", "month", replications=4, seed=3, jobs=1)
+    on = scenario.forecast(state, "2017-09-30", "month", replications=4, seed=3, jobs=1,
+                           parameter_uncertainty=True)
     used = on.manifest["parameter_uncertainty"]["draw_of_replication"]
     assert used == [draw_index(3, r, DRAWS) for r in range(4)]
     assert "parameter uncertainty: on (100 draws" in on.format()
+    assert on.without_uncertainty is None
+    # each draw's model starts from the state too: the open pipeline still books
+    assert on.values("bookings_open_pipeline").gt(0).all()
     off = scenario.forecast(state, "2017-09-30", "month", replications=4, seed=3, jobs=1,
                             parameter_uncertainty=False)
     plain = revsim.load(fitted.write(tmp_path / "plain.toml", draws=0))
@@ -233,6 +239,36 @@ def test_a_forecast_runs_one_draw_per_replication_by_default(scenario, fitted, t
     assert "parameter_uncertainty" not in off.manifest
     assert off.summary.equals(same.summary) and not off.summary.equals(on.summary)
     assert "parameter uncertainty" not in off.format()
+    # the default with draws: both, side by side, each the same as run alone
+    both = scenario.forecast(state, "2017-09-30", "month", replications=4, seed=3, jobs=1)
+    assert both.summary.equals(on.summary)
+    assert both.without_uncertainty is not None
+    assert both.without_uncertainty.summary.equals(off.summary)
+    text = both.format()
+    assert "Parameter uncertainty, whole forecast: P10-P50-P90 with the fit's" in text
+    row = next(line for line in text.splitlines() if line.startswith("  deals won   "))
+    total = (both.figure("won").iloc[-1], off.figure("won").iloc[-1])
+    assert row.split()[-6:] == [format_value(r[c], "count", "USD") for r in total
+                                for c in ("p10", "p50", "p90")]
+
+
+def test_forecast_both_ways_from_the_cli(fitted_file, tmp_path) -> None:
+    state = tmp_path / "state"
+    result = _run_cli("state", SAMPLE, "--format", "maven", "--as-of", "2017-06-30",
+                      "--scenario", fitted_file, "-o", state)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    result = _run_cli("forecast", fitted_file, "--state", state, "--until", "2017-08-31",
+                      "-n", 3, "-j", 1, "-o", out, "--parameter-uncertainty", "both")
+    assert result.exit_code == 0, result.output
+    assert "without it (the parameters as fitted), same seed" in result.output
+    without = pd.read_csv(out / "forecast_without_parameter_uncertainty.csv")
+    assert list(without.columns) == list(pd.read_csv(out / "forecast.csv").columns)
+    result = _run_cli("forecast", fitted_file, "--state", state, "--until", "2017-08-31",
+                      "-n", 3, "-j", 1, "-o", out, "--parameter-uncertainty", "on")
+    assert result.exit_code == 0, result.output
+    assert "same seed" not in result.output
+    assert not (out / "forecast_without_parameter_uncertainty.csv").exists()  # replaced whole
 
 
 def test_compare_runs_the_same_draw_in_base_and_variant(scenario) -> None:

@@ -8,8 +8,8 @@ from revsim.cli.exits import echo_err, handles_errors
 from revsim.cli.options import (
     apply_options,
     executor_options,
+    forecast_uncertainty_opt,
     out_dir_opt,
-    parameter_uncertainty_option,
     plots_opt,
     seed_opt,
     set_opt,
@@ -34,7 +34,7 @@ from revsim.cli.terminal import echo
 @click.option("-n", "--replications", type=click.IntRange(min=2), default=100,
               show_default=True, help="Replications: the outcome range P10..P90 is read over them.")
 @apply_options([seed_opt, *executor_options])
-@parameter_uncertainty_option("on when the scenario names parameter draws")
+@forecast_uncertainty_opt
 @out_dir_opt
 @plots_opt
 @set_opt
@@ -43,7 +43,7 @@ from revsim.cli.terminal import echo
 def forecast(scenario: str, state: str, until: str, by: str, targets: tuple[str, ...],
              replications: int, seed: int, jobs: int, scheduler: str | None,
              dask_local: int | None, dask_dashboard: bool, progress: bool | None, out: str | None,
-             parameter_uncertainty: bool | None, plots: str | None, overrides: tuple[str, ...],
+             parameter_uncertainty: bool | str | None, plots: str | None, overrides: tuple[str, ...],
              quiet: bool) -> None:
     """Forecast bookings and cash per period from a STATE of open deals and invoices.
 

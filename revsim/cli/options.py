@@ -154,6 +154,20 @@ def parameter_uncertainty_option(default: str) -> Any:
     )
 
 
+def _on_off_both(ctx: click.Context, param: click.Parameter, value: str | None
+                 ) -> bool | str | None:
+    return value if value in (None, "both") else value == "on"
+
+
+forecast_uncertainty_opt = click.option(
+    "--parameter-uncertainty", "parameter_uncertainty", type=click.Choice(["on", "off", "both"]),
+    default=None, callback=_on_off_both,
+    help="on: run each replication with one bootstrap draw of the fitted parameters (the "
+    "scenario's [parameter_draws], written by revsim fit), so the ranges include the fit's "
+    "estimation error; off: the parameters as fitted; both: the same replications both ways, "
+    "side by side (twice the work). Default: both when the scenario names parameter draws.",
+)
+
 parameter_uncertainty_opt = parameter_uncertainty_option("off")
 """For run and compare (off unless asked for)."""
 

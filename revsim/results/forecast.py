@@ -43,7 +43,8 @@ BLOCKS: tuple[tuple[str, tuple[str, ...]], ...] = (
 #: The fan charts written with the forecast: (figure, cumulative).
 # What a forecast writes to its folder (the manifest lists them; an older forecast's manifest
 # without a list owns these names).
-FORECAST_FILES = ("forecast.csv", "forecast_replications.csv", "forecast_targets.csv")
+FORECAST_FILES = ("forecast.csv", "forecast_replications.csv", "forecast_targets.csv",
+                  "forecast_without_parameter_uncertainty.csv")
 FAN_CHARTS = (("total_bookings", True), ("cash_collected", True), ("total_bookings", False),
               ("ar_outstanding", False))
 SPLITS_SHOWN_UP_TO = 6  # periods; with more, the terminal splits only the whole forecast
@@ -63,6 +64,9 @@ class Forecast:
     manifest: dict[str, Any]
     targets: list[Target] = field(default_factory=list)
     confidence: float = 0.95
+    #: The same replications (same seed) with the parameters as fitted, when the forecast ran
+    #: with parameter uncertainty both ways: how much of the range is not knowing them.
+    without_uncertainty: Forecast | None = None
     _summary: pd.DataFrame | None = field(default=None, repr=False)
 
     @property
@@ -153,7 +157,9 @@ class Forecast:
         lines += [f"note: {note}" for note in m.get("state_notes", [])]
         if m.get("parameter_uncertainty"):
             lines.append(uncertainty_line(m["parameter_uncertainty"]) + ": the ranges include "
-                         "the fit's estimation error (--parameter-uncertainty off: without it)")
+                         "the fit's estimation error" + (
+                             " (the last table: without it)" if self.without_uncertainty
+                             else " (--parameter-uncertainty off: without it)"))
         if m.get("state_left_out_as_dead"):
             dead = ", ".join(f"{k}: {v}" for k, v in m["state_left_out_as_dead"].items())
             lines.append(f"note: left out of the state as dead ({dead})")
@@ -182,7 +188,32 @@ class Forecast:
                         if not hit.empty:
                             lines.append(row(f"  {PART_LABELS[sub]}", hit.iloc[0]))
         lines += self._format_targets()
+        lines += self._format_without()
         return "\n".join(lines)
+
+    def _format_without(self) -> list[str]:
+        """The whole forecast's P10..P90 of each headline figure with parameter uncertainty
+        and without it (the same replications with the parameters as fitted)."""
+        if self.without_uncertainty is None:
+            return []
+        cur = self.model.currency
+        mine, other = self.summary, self.without_uncertainty.summary
+        lines = ["", "Parameter uncertainty, whole forecast: P10-P50-P90 with the fit's "
+                     "estimation error (each replication one draw) and without it (the "
+                     "parameters as fitted), same seed",
+                 f"  {'':<28}  {'with':>27}   {'without':>27}"]
+        for metric, _ in BLOCKS:
+            a = mine[(mine["metric"] == metric) & (mine["period"] == TOTAL)]
+            b = other[(other["metric"] == metric) & (other["period"] == TOTAL)]
+            if a.empty or b.empty:
+                continue
+
+            def span(r: pd.Series) -> str:
+                return "".join(f"{format_value(r[c], r['unit'], cur):>9}"
+                               for c in ("p10", "p50", "p90"))
+
+            lines.append(f"  {label(metric):<28}  {span(a.iloc[0])}   {span(b.iloc[0])}")
+        return lines
 
     def _format_targets(self) -> list[str]:
         if not self.targets:
@@ -223,13 +254,17 @@ class Forecast:
 
     def to_dir(self, out: str | Path) -> list[Path]:
         """Write forecast.csv (the summary), forecast_replications.csv, forecast_targets.csv
-        (with targets) and forecast_manifest.json, replacing the previous forecast's files in
-        ``out`` as a whole (see :func:`revsim.io.output_set`)."""
+        (with targets), forecast_without_parameter_uncertainty.csv (the summary without draws,
+        when the forecast ran both ways) and forecast_manifest.json, replacing the previous
+        forecast's files in ``out`` as a whole (see :func:`revsim.io.output_set`)."""
         with output_set(out, "forecast_manifest.json", FORECAST_FILES) as staged:
             write_csv(self.summary, staged.path("forecast.csv"))
             write_csv(self.replications, staged.path("forecast_replications.csv"))
             if self.targets:
                 write_csv(self.target_table, staged.path("forecast_targets.csv"))
+            if self.without_uncertainty is not None:
+                write_csv(self.without_uncertainty.summary,
+                          staged.path("forecast_without_parameter_uncertainty.csv"))
             return staged.commit({
                 **self.manifest, "currency": self.model.currency, "ranges": RANGES,
                 "periods": [{"label": p.label, "start": p.start.isoformat(),

@@ -18,6 +18,7 @@ file against its reference and the scenario (all problems at once, naming the fi
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
@@ -94,7 +95,9 @@ def with_parameters(model: Model, draw: Mapping[str, Any], *,
     if not changes:
         return model
     variant, _warnings = compile_scenario(apply_overrides(model.raw, changes), None)
-    return variant
+    # A run from a state starts the variant from the same state: a draw changes rates,
+    # durations and routes, not the stages, segments and contracts the start was placed in.
+    return dataclasses.replace(variant, start_state=model.start_state)
 
 
 def value_at(raw: Mapping[str, Any], path: str) -> Any:
