@@ -329,7 +329,7 @@ def test_file_not_found(tmp_path: Path) -> None:
 def test_as_of_problems(tmp_path: Path) -> None:
     path = write(tmp_path, "case_id,activity,timestamp\nO1,opportunity_created,2024-01-02\n")
     (line,) = error_lines(path, as_of="yesterday-ish")
-    assert 'as_of: unparseable time "yesterday-ish"' in line
+    assert 'as_of: "yesterday-ish" is not an ISO 8601 date or time' in line
     (line,) = error_lines(path, as_of="2023-12-31")
     assert "every event is after the as-of time" in line
 
