@@ -75,6 +75,11 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
     if j.superseded:
         excluded["events with a lifecycle other than complete (e.g. start) whose activity "
                  "also completes in the case (the completion is used)"] = j.superseded
+    if j.merged:
+        excluded["repeated events of the same stage, merged into their visit"] = j.merged
+    if j.after_outcome:
+        excluded["stage events after the journey was won, lost or disqualified (no visit "
+                 "opened)"] = j.after_outcome
     _warn_if_narrow(log)
     stage_keys = scenario_keys(j.visits["stage"].unique())
     segments, seg_comments = fit_segments(j, excluded)

@@ -5,6 +5,9 @@ them with ``parent_id``). Stage-entry activities (``mql``, ``sql``, ``opportunit
 ``stage:X``, ``onboarding_started``) open a visit; the next stage entry or outcome
 (``closed_won``, ``closed_lost``, ``disqualified``, ``recycled``, ``go_live``, ``churned``)
 closes it. A visit still open at the as-of time is right-censored there, never dropped.
+A stage event repeating the stage the journey is in extends that visit, and a stage event after
+the journey ended (won, lost, disqualified; a won deal's onboarding excepted) opens none: both
+are counted in ``Journeys``.
 """
 
 from __future__ import annotations
@@ -45,6 +48,12 @@ class Journeys:
     superseded: int = 0
     """Events left out because their activity also completes in the case: an XES log's
     ``start`` of a stage next to its ``complete`` would otherwise enter the stage twice."""
+    merged: int = 0
+    """Stage events repeating the stage the journey is already in (several work items of one
+    stage): they belong to the visit the first one opened."""
+    after_outcome: int = 0
+    """Stage events after the journey was won, lost or disqualified (other than the won deal's
+    delivery: onboarding and the stages after it)."""
 
 
 _USED = ("case_id", "activity", "timestamp", "object_type", "parent_id", "lifecycle", "amount",
@@ -73,7 +82,17 @@ def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
     ev["outcome"] = ev["activity"].map(OUTCOMES)
     attrs = _journey_attributes(ev)
 
-    flow = ev[ev["stage"].notna() | ev["outcome"].notna()].copy()
+    flow = ev[ev["stage"].notna() | ev["outcome"].notna()]
+    late = _after_outcome(flow)
+    flow = flow[~late]
+    # A process-mining log records each work item of a stage: only a change of stage (or a
+    # return after an outcome, e.g. recycled and back) opens a visit, else routes come out as
+    # self-loops and durations as the gaps between items.
+    stage = flow["stage"].to_numpy(dtype=object)
+    repeat = np.zeros(len(flow), dtype=bool)
+    repeat[1:] = (~_journey_starts(flow)[1:] & flow["stage"].notna().to_numpy()[1:]
+                  & (stage[1:] == stage[:-1]))
+    flow = flow[~repeat].copy()
     # A journey's entry into onboarding follows its win at the same instant: the won closes
     # the sales stage first.
     grp = flow.groupby("journey", sort=False)
@@ -106,7 +125,45 @@ def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
     journeys = attrs.merge(last, left_on="journey", right_index=True, how="left")
     journeys["won_time"] = journeys["journey"].map(won)
     return Journeys(visits.reset_index(drop=True), journeys.reset_index(drop=True),
-                    nurture.reset_index(drop=True), as_of, int(superseded.sum()))
+                    nurture.reset_index(drop=True), as_of, int(superseded.sum()),
+                    merged=int(repeat.sum()), after_outcome=int(late.sum()))
+
+
+_CLOSED = ("won", "lost", "disqualified", "live", "churned")
+
+
+def _after_outcome(flow: pd.DataFrame) -> np.ndarray:
+    """Stage rows of a journey that has already ended: after won, lost, disqualified, live or
+    churned with no ``recycled`` since (recycling reopens it). A won deal's hand-over to
+    onboarding, and the delivery stages after it until live or churned, are not after it."""
+    outcome = flow["outcome"].to_numpy(dtype=object)
+    is_stage = flow["stage"].notna().to_numpy()
+    closed = pd.Series(outcome).isin(_CLOSED).to_numpy()
+    marker = closed | (outcome == "nurture")
+    first = np.maximum.accumulate(np.where(_journey_starts(flow), np.arange(len(flow)), 0))
+    prev = _latest_before(marker, first)
+    handover = (is_stage & (flow["stage"] == "onboarding").to_numpy() & (prev >= 0)
+                & (outcome[prev] == "won"))
+    # from the hand-over on, the deal is in delivery: its stages stand until live or churned
+    prev = _latest_before(marker | handover, first)
+    return is_stage & (prev >= 0) & closed[prev] & ~handover
+
+
+def _journey_starts(flow: pd.DataFrame) -> np.ndarray:
+    """Whether each row is its journey's first (the rows are grouped by journey)."""
+    journey = flow["journey"].to_numpy(dtype=object)
+    starts = np.ones(len(journey), dtype=bool)
+    starts[1:] = journey[1:] != journey[:-1]
+    return starts
+
+
+def _latest_before(marked: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """For each row, the position of the latest marked row before it in its journey, or -1;
+    ``first`` is the position of each row's journey's first row."""
+    upto = np.maximum.accumulate(np.where(marked, np.arange(len(marked)), -1))
+    before = np.full(len(marked), -1, dtype=np.int64)
+    before[1:] = upto[:-1]
+    return np.where(before >= first, before, -1)
 
 
 def _superseded(ev: pd.DataFrame) -> np.ndarray:

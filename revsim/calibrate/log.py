@@ -14,6 +14,7 @@ and the fix. No row is dropped silently: ``EventLog.skipped`` counts skipped row
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from revsim.calibrate.log_columns import (
 )
 from revsim.calibrate.mapping import Mapping, load_mapping
 from revsim.calibrate.raw_table import ISO_HINT, RANGE_WHAT, columns_text, read_csv_text, to_utc
-from revsim.calibrate.text_input import LogError, one_line, shown
+from revsim.calibrate.text_input import InputWarning, LogError, one_line, shown
 from revsim.errors import Problem
 
 
@@ -166,10 +167,18 @@ def read_event_log(source: str | Path | pd.DataFrame, *, mapping: Mapping | str 
     # Checks across rows use the rows whose case, activity and time are all known, so that
     # they are reported together with the problems of single values.
     known = events[["case_id", "activity", "timestamp"]].notna().all(axis=1).to_numpy()
-    problems += consistency_problems(events.loc[known], rows[known])
+    # An event dated decades away is left out before the checks across rows: its time, not the
+    # file's order of its case's rows, is what is wrong.
+    far = np.zeros(len(events), dtype=bool)
+    far[known] = _far_out(events.loc[known, "timestamp"])
+    problems += consistency_problems(events.loc[known & ~far], rows[known & ~far])
     if problems:
         raise LogError(problems, label)
 
+    if far.any():
+        skipped[FAR_OUT] = skipped.get(FAR_OUT, 0) + int(far.sum())
+        _warn_far_out(label, events.loc[far, "timestamp"], events.loc[~far, "timestamp"])
+        events = events.loc[~far]
     last = pd.Timestamp(events["timestamp"].max())
     if cut is not None and cut - last > AS_OF_TOLERANCE:
         raise LogError([Problem("as_of", f"{cut:%Y-%m-%d} is {(cut - last).days:,} days after "
@@ -186,6 +195,49 @@ def read_event_log(source: str | Path | pd.DataFrame, *, mapping: Mapping | str 
                                          "later as_of (the extract time)")], label)
     events = _sort(events)
     return EventLog(events=events, as_of=cut, skipped=skipped, source=label)
+
+
+#: The ``skipped`` reason of events whose time lies far outside the rest of the log's.
+FAR_OUT = "dated far outside the rest of the log"
+#: The share of events at each end of the log that may be wrong without hiding the rest: the
+#: bulk of the log is what lies between these quantiles.
+FAR_OUT_TRIM = 0.01
+#: How far beyond the bulk an event must be, in multiples of the bulk's own span and at least
+#: a year: a log whose event rate grows even ten-thousand-fold keeps its first events within one
+#: span of the bulk, and a slow case is months away from the rest, while the errors meant here
+#: (an epoch-zero 1970, a 2099 placeholder, a mistyped decade) are decades away.
+FAR_OUT_SPANS = 3.0
+FAR_OUT_MIN = pd.Timedelta(days=366)
+#: Fewer events than this between the quantiles say too little about where the log's times lie
+#: to call any other event wrong: a log of a handful of events keeps them all.
+FAR_OUT_BULK = 5
+
+
+def _far_out(times: pd.Series) -> np.ndarray:
+    """Events far before or after the bulk of the log (see FAR_OUT_SPANS)."""
+    # in days, as floats: three spans of a 130-year log would overflow nanoseconds
+    days = ((times - times.min()) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+    n = len(days)
+    # at least one event left out at each end, so that a lone bad one is never its own yardstick
+    k = max(1, int(np.ceil(FAR_OUT_TRIM * (n - 1))))
+    if n - 2 * k < FAR_OUT_BULK:
+        return np.zeros(n, dtype=bool)
+    ordered = np.sort(days)
+    lo, hi = ordered[k], ordered[n - 1 - k]
+    margin = max(FAR_OUT_SPANS * (hi - lo), FAR_OUT_MIN / pd.Timedelta(days=1))
+    return (days < lo - margin) | (days > hi + margin)
+
+
+def _warn_far_out(label: str, far: pd.Series, rest: pd.Series) -> None:
+    """One warning naming the dates left out (the first few) and the period of the rest."""
+    dates = sorted(set(far.dt.strftime("%Y-%m-%d")))
+    listed = ", ".join(dates[:5]) + (f" and {len(dates) - 5:,} more dates" if len(dates) > 5 else "")
+    warnings.warn(InputWarning(
+        f"{one_line(label)}: {_count(len(far), 'event')} left out, dated {listed}: far outside "
+        f"the rest of the log ({rest.min():%Y-%m-%d} to {rest.max():%Y-%m-%d}), they would "
+        "stretch its period by years; if these events are real, correct their times in the "
+        "export"),
+        stacklevel=3)
 
 
 def _sort(events: pd.DataFrame) -> pd.DataFrame:
