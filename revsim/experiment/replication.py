@@ -92,21 +92,44 @@ def _ctrl_c_between_events() -> Iterator[StopRequest | None]:
 
 
 #: Allocations between young-generation collections while the engine runs (CPython's default
-#: is 700). A replication allocates millions of short-lived objects; a few of them (a lead
-#: and its deal) refer to each other, so collection stays on, but at the default rate the
-#: collector's passes, and the full passes they trigger over every live object (the model,
-#: a warm start's thousands of items), took about a third of a forecast replication.
+#: is 700): a replication allocates millions of short-lived objects.
 ENGINE_GC_THRESHOLD = 50_000
 
 
 @contextmanager
-def _fewer_collections() -> Iterator[None]:
-    before = gc.get_threshold()
-    gc.set_threshold(max(before[0], ENGINE_GC_THRESHOLD), *before[1:])
+def _replication_gc() -> Iterator[None]:
+    """The cyclic garbage collector, tuned for one replication.
+
+    A few engine objects refer to each other (a lead and its deal, a simulation and its
+    stages), so collection stays on. But at CPython's defaults its passes went over every
+    live object again and again, the model and a warm start's thousands of items among them,
+    and took a quarter to a third of a forecast replication. Everything alive before the
+    replication is frozen (out of the collector's sight) while it runs, young collections are
+    rarer, and one collection at the end, still frozen, frees the replication's own cycles so
+    that a worker's memory stays flat over many replications.
+    """
+    # the collector is the process's: replications running in threads side by side (a Dask
+    # worker's) share one setting, made by the first to start and undone by the last to end
+    with _gc_lock:
+        _gc_users[0] += 1
+        if _gc_users[0] == 1:
+            _gc_before[:] = gc.get_threshold()
+            gc.freeze()
+            gc.set_threshold(max(_gc_before[0], ENGINE_GC_THRESHOLD), *_gc_before[1:])
     try:
         yield
     finally:
-        gc.set_threshold(*before)
+        with _gc_lock:
+            _gc_users[0] -= 1
+            if _gc_users[0] == 0:
+                gc.set_threshold(*_gc_before)
+                gc.collect()
+                gc.unfreeze()
+
+
+_gc_lock = threading.Lock()
+_gc_users = [0]
+_gc_before: list[int] = []
 
 
 DRAW_STREAM = "parameter draw"
@@ -168,7 +191,7 @@ def run_one(model: Model | PackedModel, seed: int, replication: int,
             options: RunOptions = RunOptions()) -> ReplicationSummary:
     """Simulate one replication and reduce it to KPI rows (runs inside worker processes)."""
     model = unpack(model)
-    with _ctrl_c_between_events() as stop, _fewer_collections():
+    with _ctrl_c_between_events() as stop, _replication_gc():
         out = simulate(model, seed, replication, horizon=options.horizon,
                        warmup=options.warmup, records=options.records,
                        active_periods=options.active_periods, stop=stop,
@@ -181,7 +204,7 @@ def run_batch_means(model: Model | PackedModel, seed: int, batches: int,
     """One long run (replication 0) cut into ``batches`` after the warm-up; each batch is
     summarised like a replication, numbered 0..batches-1."""
     model = unpack(model)
-    with _ctrl_c_between_events() as stop, _fewer_collections():
+    with _ctrl_c_between_events() as stop, _replication_gc():
         outs = simulate_batches(model, seed, 0, batches, horizon=options.horizon,
                                 warmup=options.warmup, stop=stop)
     return [_summary(out, model, i, options) for i, out in enumerate(outs)]
