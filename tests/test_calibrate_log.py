@@ -419,6 +419,29 @@ def test_complete_mapping_reads_raw_labels() -> None:
         "opportunity_created"  # canonical labels pass through
 
 
+def _full_mapping(stages: list[str], source: str | None = None) -> Mapping:
+    base = load_mapping(DATA / "raw_mapping.toml")
+    return Mapping({**base.activities, "Demo Call": "stage:demo", "Signed": "closed_won"},
+                   stages, source=source)
+
+
+def test_the_mapping_order_orders_the_fitted_stages() -> None:
+    def stages(order: list[str]) -> list[str]:
+        fitted = revsim.fit(DATA / "raw_labels_log.csv", mapping=_full_mapping(order))
+        return list(revsim.loads(fitted.to_toml()).raw["stages"])
+
+    by_time = stages([])
+    assert stages(["engaging", "prospecting"])[:2] == ["engaging", "prospecting"]
+    assert stages(["demo"]) == ["demo", *[s for s in by_time if s != "demo"]]
+
+
+def test_a_mapping_order_naming_no_stage_of_the_log_is_an_error() -> None:
+    (line,) = error_lines(DATA / "raw_labels_log.csv",
+                          mapping=_full_mapping(["prospecting", "demos"], source="m.toml"))
+    assert ("order.stages: 'demos' in the [order] of m.toml is not a stage of this log (its "
+            "stages: demo, engaging, opportunity, prospecting)") in line
+
+
 @pytest.mark.parametrize("text, message", [
     ('[activities]\n"Won" = "victory"\n', "'victory' is not a canonical activity"),
     ('[activities]\n"Won" = "stage:"\n', "is not a canonical activity"),

@@ -89,7 +89,8 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
     step("arrivals")
     raw["sources"], src_table = fit_sources(j, stage_keys, period_h, start, comments,
                                             bool(segments), notes, excluded)
-    raw["stages"], transitions = fit_stages(j, stage_keys, comments, fits, notes, step)
+    raw["stages"], transitions = fit_stages(j, stage_keys, comments, fits, notes, step,
+                                            log.stage_order)
     nurture = fit_nurture(j, stage_keys, comments, fits, notes)
     if nurture:
         raw["nurture"] = nurture

@@ -22,11 +22,15 @@ def _target(exit_value: str, stage_keys: dict[str, str]) -> str:
 
 
 def fit_stages(j: Journeys, stage_keys: dict[str, str], comments: dict[str, str],
-               fits: dict[str, DurationFit], notes: list[str], step: Callable[[str], None]
-               ) -> tuple[dict[str, Any], pd.DataFrame]:
+               fits: dict[str, DurationFit], notes: list[str], step: Callable[[str], None],
+               listed: tuple[str, ...] = ()) -> tuple[dict[str, Any], pd.DataFrame]:
+    """The stages, those ``listed`` (the mapping's [order]) first in that order, the others by
+    their median entry time."""
     out: dict[str, Any] = {}
     rows = []
-    order = (j.visits.groupby("stage")["entered"].median().sort_values().index.tolist())
+    by_time = j.visits.groupby("stage")["entered"].median().sort_values().index.tolist()
+    first = [s for s in listed if s in by_time]
+    order = first + [s for s in by_time if s not in first]
     for stage in order:
         g = j.visits[j.visits["stage"] == stage]
         key = stage_keys[stage]

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from revsim.calibrate.journeys import stage_name
 from revsim.calibrate.log_columns import (
     ENDINGS,
     REQUIRED,
@@ -50,6 +51,9 @@ class EventLog:
     source: str
     warnings: list[str] = field(default_factory=list)
     """What was odd about the input, one line each (see revsim.calibrate.input_warnings)."""
+    stage_order: tuple[str, ...] = ()
+    """The mapping's ``[order] stages``: the fitted scenario lists these stages first, in this
+    order (the others follow by when they are typically entered)."""
 
     @property
     def start(self) -> pd.Timestamp:
@@ -172,6 +176,8 @@ def read_event_log(source: str | Path | pd.DataFrame, *, mapping: Mapping | str 
     far = np.zeros(len(events), dtype=bool)
     far[known] = _far_out(events.loc[known, "timestamp"])
     problems += consistency_problems(events.loc[known & ~far], rows[known & ~far])
+    if isinstance(mapping, Mapping) and mapping.stages:
+        problems += _order_problems(mapping, events)
     if problems:
         raise LogError(problems, label)
 
@@ -194,7 +200,23 @@ def read_event_log(source: str | Path | pd.DataFrame, *, mapping: Mapping | str 
         raise LogError([Problem("as_of", f"every event is after the as-of time {cut}; give a "
                                          "later as_of (the extract time)")], label)
     events = _sort(events)
-    return EventLog(events=events, as_of=cut, skipped=skipped, source=label)
+    order = tuple(mapping.stages) if isinstance(mapping, Mapping) else ()
+    return EventLog(events=events, as_of=cut, skipped=skipped, source=label, stage_order=order)
+
+
+def _order_problems(mapping: Mapping, events: pd.DataFrame) -> list[Problem]:
+    """A stage the mapping's ``[order]`` lists but no event of the log opens would be a
+    setting that silently does nothing (a typo, or a label left unmapped)."""
+    present = {stage_name(str(a)) for a in pd.unique(events["activity"].dropna())} - {None}
+    absent = [s for s in mapping.stages if s not in present]
+    if not absent:
+        return []
+    where = f" of {Path(mapping.source).name}" if mapping.source else ""
+    found = ", ".join(sorted(str(s) for s in present)) or "none"
+    return [Problem("order.stages", (
+        f"{', '.join(repr(shown(s)) for s in absent)} in the [order]{where} "
+        f"{'is' if len(absent) == 1 else 'are'} not a stage of this log (its stages: {found}); "
+        "fix the name, map the label that opens it in [activities], or remove it from [order]"))]
 
 
 #: The ``skipped`` reason of events whose time lies far outside the rest of the log's.
