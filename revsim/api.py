@@ -26,7 +26,6 @@ from revsim.experiment import (
     open_executor,
     run_points,
 )
-from revsim.progress import progress_bar
 from revsim.results import BottleneckReport, Comparison, Forecast, RunResult
 from revsim.results.bottleneck_report import build_report, marginal_variants
 from revsim.scenario.compile import compile_scenario
@@ -39,6 +38,7 @@ from revsim.scenario_runs import (
     draws_note,
     run_scenarios,
     run_to_precision,
+    run_with_and_without,
     warmups,
     window_text,
 )
@@ -420,13 +420,8 @@ class Scenario:
         began = time.perf_counter()
         with open_executor(jobs, scheduler=scheduler, dask_local=dask_local,
                            dask_dashboard=dask_dashboard, tasks=replications) as executor:
-            with progress_bar(replications * (2 if both else 1), "replications",
-                              progress) as bar:
-                runs = run_points({BASE: started.model}, replications, seed, options=options,
-                                  executor=executor, bar=bar, parameters=draws)
-                plain = (run_points({BASE: started.model}, replications, seed,
-                                    options=options, executor=executor, bar=bar)
-                         if both else None)
+            runs, plain = run_with_and_without(started.model, replications, seed, options,
+                                               executor, progress, draws, both)
         assert started.state is not None
         end = chosen[-1].end - dt.timedelta(days=1)
         notes = {"by": by, "until": f"{end:%Y-%m-%d}",

@@ -235,7 +235,8 @@ def backtest_forecast(log: Any, *, origins: str = "monthly", horizon: str = "3m"
                       seed: int = DEFAULT_SEED, jobs: int | None = None,
                       format: str = "canonical", mapping: Any = None, as_of: Any = None,
                       encoding: str | None = None, parameter_uncertainty: bool = False,
-                      progress: bool | None = None) -> ForecastBacktest:
+                      progress: bool | None = None, date_format: str | None = None
+                      ) -> ForecastBacktest:
     """Rolling-origin backtest of revsim's forecast on ``log`` (read as :func:`revsim.fit`
     reads it). ``origins``: "weekly", "monthly", "quarterly" or comma-separated ISO dates;
     ``horizon``: weeks, months or quarters ahead ("13w", "3m", "1q"), which also sets the
@@ -257,7 +258,8 @@ def backtest_forecast(log: Any, *, origins: str = "monthly", horizon: str = "3m"
         raise BacktestError([Problem("--replications", f"{replications} replications cannot "
                                      "give a P10 and a P90; use 10 or more")], "backtest")
     event_log = log if isinstance(log, EventLog) else read_log(
-        log, mapping=mapping, as_of=as_of, format=format, encoding=encoding)
+        log, mapping=mapping, as_of=as_of, format=format, encoding=encoding,
+        date_format=date_format)
     first = event_log.start.tz_convert(None).to_pydatetime()
     last = event_log.as_of.tz_convert(None).to_pydatetime()
     chosen = origin_dates(origins, first, last, n, by, history)

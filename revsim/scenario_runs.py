@@ -85,6 +85,19 @@ def run_to_precision(model: Model, seed: int, options: RunOptions, precision: fl
                                      parameters=draws).replications(BASE)
 
 
+def run_with_and_without(model: Model, replications: int, seed: int, options: RunOptions,
+                         executor: Executor, progress: bool | None,
+                         draws: ParameterDraws | None, both: bool) -> tuple[Runs, Runs | None]:
+    """The replications with ``draws`` (None: the parameters as fitted), and with ``both``
+    the same replications again without them: same seed, one executor, one bar."""
+    with progress_bar(replications * (2 if both else 1), "replications", progress) as bar:
+        runs = run_points({BASE: model}, replications, seed, options=options,
+                          executor=executor, bar=bar, parameters=draws)
+        plain = (run_points({BASE: model}, replications, seed, options=options,
+                            executor=executor, bar=bar) if both else None)
+    return runs, plain
+
+
 def draws_note(draws: ParameterDraws, seed: int, reps: Sequence[ReplicationSummary]
                 ) -> dict[str, Any]:
     """What the manifest records about the draws a run used, the draw of each replication

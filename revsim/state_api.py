@@ -28,12 +28,13 @@ def _model_of(scenario: Scenario | Model | str | Path) -> Model:
 
 def build_state(log: Any, *, scenario: Scenario | Model | str | Path, as_of: Any,
                 mapping: Any = None, format: str = "canonical",
-                out: str | Path | None = None) -> Any:
+                out: str | Path | None = None, date_format: str | None = None) -> Any:
     """The state of the business at ``as_of`` from an event log: open leads and deals in the
     scenario's stages, open invoices, customers with live contracts, staff load; items the
     scenario or the log say are over are counted by reason (``Snapshot.dead``).
 
-    ``log``, ``mapping`` and ``format`` are read as :func:`revsim.fit` reads them; ``scenario``
+    ``log``, ``mapping``, ``format`` and ``date_format`` are read as :func:`revsim.fit` reads
+    them; ``scenario``
     is a Scenario, a compiled Model or a TOML path. ``out`` also writes the snapshot folder
     (atomically; see docs/state-format.md). Bad input raises StateError with every problem.
     Returns a :class:`revsim.state.snapshot.Snapshot`.
@@ -43,7 +44,7 @@ def build_state(log: Any, *, scenario: Scenario | Model | str | Path, as_of: Any
     from revsim.state.files import write_snapshot
 
     snapshot = build(log, scenario=_model_of(scenario), as_of=as_of, mapping=mapping,
-                     format=format)
+                     format=format, date_format=date_format)
     if out is not None:
         write_snapshot(snapshot, out)
     return snapshot

@@ -88,7 +88,8 @@ def test_salesforce_export_problems() -> None:
     with pytest.raises(LogError) as info:
         salesforce_opportunity_history(raw)
     text = "\n".join(info.value.lines())
-    assert 'CreatedDate: row 4: unparseable time "10/01/2023 10:30"' in text
+    assert ('CreatedDate: row 4: a date that is not ISO 8601: "10/01/2023 10:30"; the day/month '
+            "order of such dates is not known; write ISO 8601") in text
     assert "StageName: row 6: blank StageName" in text
     with pytest.raises(LogError) as info:
         salesforce_opportunity_history(raw.drop(columns=["StageName"]))

@@ -285,7 +285,7 @@ def test_broken_timestamps_cut_the_row_list(runner: CliRunner, tmp_path: Path) -
     result = runner.invoke(main, ["fit", str(path), "-o", str(tmp_path / "x.toml")])
     assert_clean_failure(result)
     shown = ", ".join(map(str, bad[:5]))
-    assert f"rows {shown} (+{len(bad) - 5} more): unparseable time" in result.stderr
+    assert f"rows {shown} (+{len(bad) - 5} more): a date that is not ISO 8601" in result.stderr
 
 
 def test_unknown_format_is_a_usage_error(runner: CliRunner, tmp_path: Path) -> None:

@@ -117,17 +117,19 @@ def backtest(scenario: Model | HasModel, log: EventLog | str | Any, *, replicati
              seed: int = 1, jobs: int | None = None, scheduler: str | None = None,
              dask_local: int | None = None, progress: bool | None = None,
              format: str = "canonical", mapping: Any = None, as_of: Any = None,
-             dask_dashboard: bool = False, encoding: str | None = None) -> pd.DataFrame:
+             dask_dashboard: bool = False, encoding: str | None = None,
+             date_format: str | None = None) -> pd.DataFrame:
     """Simulate over the log's period and compare each KPI with the log (tidy table).
 
     ``scenario`` is an engine Model (``FittedScenario.model()``) or anything with its
     ``model`` (a revsim Scenario); ``log`` an EventLog, or a path/DataFrame read with
-    ``format``/``mapping``/``as_of``/``encoding``. ``jobs``, ``scheduler``, ``dask_local``
+    ``format``/``mapping``/``as_of``/``encoding``/``date_format``. ``jobs``, ``scheduler``, ``dask_local``
     and ``dask_dashboard`` choose where the replications run (see
     :func:`revsim.experiment.open_executor`).
     """
     if not isinstance(log, EventLog):
-        log = read_log(log, mapping=mapping, as_of=as_of, format=format, encoding=encoding)
+        log = read_log(log, mapping=mapping, as_of=as_of, format=format, encoding=encoding,
+                       date_format=date_format)
     model = scenario if isinstance(scenario, Model) else scenario.model
     start = pd.Timestamp(model.start, tz="UTC")
     horizon_h = (log.as_of - start).total_seconds() / 3600

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -13,11 +14,12 @@ from revsim.calibrate.crm_adapters import (
     maven_pipeline,
     salesforce_opportunity_history,
 )
+from revsim.calibrate.date_formats import check_date_format
 from revsim.calibrate.derive import fit_log
 from revsim.calibrate.fitted import FittedScenario
 from revsim.calibrate.input_warnings import collected_warnings
 from revsim.calibrate.log import EventLog, read_event_log
-from revsim.calibrate.mapping import load_mapping
+from revsim.calibrate.mapping import Mapping, load_mapping
 from revsim.calibrate.raw_table import read_csv_text
 from revsim.calibrate.text_input import check_encoding, shown, unexpected
 from revsim.errors import Problem, ProblemsError, RevsimError, suggest
@@ -44,12 +46,14 @@ class FitInputError(ProblemsError):
 
 
 def read_log(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any = None,
-             as_of: Any = None, format: str = "canonical", encoding: str | None = None
-             ) -> EventLog:
+             as_of: Any = None, format: str = "canonical", encoding: str | None = None,
+             date_format: str | None = None) -> EventLog:
     """Read an export in one of FORMATS into a validated canonical EventLog.
 
-    ``encoding`` is the file's text encoding (default UTF-8). Warnings raised while reading
-    (pandas', or revsim's own ``InputWarning``) are collected in the log's ``warnings``.
+    ``encoding`` is the file's text encoding (default UTF-8); ``date_format`` how its dates
+    are written when not ISO 8601 ("day-first", "month-first" or a strftime pattern; it
+    overrides the mapping's ``[dates] format``). Warnings raised while reading (pandas', or
+    revsim's own ``InputWarning``) are collected in the log's ``warnings``.
     """
     if isinstance(log, EventLog):
         return log
@@ -59,11 +63,16 @@ def read_log(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path |
                                 f"{suggest(str(format), list(FORMATS))}"))
     if encoding is not None:
         problems += check_encoding(encoding)
+    if date_format is not None:
+        problems += check_date_format(date_format, "--date-format")
     name = str(log) if isinstance(log, str | Path) else None
     if problems:
         raise FitInputError(problems, name)
     with collected_warnings(f"reading {shown(name or 'the log', 80)}") as lines:
         mapped = load_mapping(mapping) if isinstance(mapping, str | Path) else mapping
+        if date_format is not None:
+            mapped = (dataclasses.replace(mapped, date_format=date_format.strip())
+                      if mapped is not None else Mapping({}, date_format=date_format.strip()))
         adapter = FORMATS[format]
         source: Any = log
         if adapter is not None:
@@ -80,12 +89,15 @@ def read_log(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path |
 
 def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any = None,
         as_of: Any = None, format: str = "canonical", name: str | None = None,
-        progress: bool | None = None, encoding: str | None = None) -> FittedScenario:
+        progress: bool | None = None, encoding: str | None = None,
+        date_format: str | None = None) -> FittedScenario:
     """Fit a scenario to an event log (open cases right-censored at ``as_of``).
 
     ``format`` picks an adapter for a raw export (salesforce, hubspot, stripe, ar, maven);
     ``mapping`` maps raw activity labels to canonical ones; ``encoding`` is the file's text
-    encoding (default UTF-8). The result's ``to_toml()`` is a runnable, annotated scenario;
+    encoding (default UTF-8); ``date_format`` how its dates are written when not ISO 8601
+    ("day-first", "month-first" or a strftime pattern such as "%d/%m/%Y"). The result's
+    ``to_toml()`` is a runnable, annotated scenario;
     ``model()`` compiles it; see revsim.calibrate.fitted for the report folder; its
     ``warnings`` say what was odd about the input. ``progress=None`` shows the steps on a
     terminal only.
@@ -96,7 +108,8 @@ def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any 
             bar.update(1)
 
         step("reading the log")
-        events = read_log(log, mapping=mapping, as_of=as_of, format=format, encoding=encoding)
+        events = read_log(log, mapping=mapping, as_of=as_of, format=format, encoding=encoding,
+                          date_format=date_format)
         with collected_warnings(f"fitting {shown(events.source, 80)}") as lines:
             try:
                 fitted = fit_log(events, name=name, step=step)

@@ -96,7 +96,7 @@ def typed_columns(frame: pd.DataFrame, rows: np.ndarray,
             problems.append(row_problem(col, rows[missing], f"blank {col}",
                                         f"fill in the {col} or delete the row"))
     raw = out["activity"]
-    if mapping is not None:
+    if mapping is not None and mapping.activities:
         canon = mapping.apply(raw)
         fix = f"add the label to [activities] in the mapping file{_in(mapping.source)}"
     else:
@@ -117,14 +117,17 @@ def typed_columns(frame: pd.DataFrame, rows: np.ndarray,
                                         else "not a canonical activity:", fix, [label]))
     out["activity"] = canon.astype(object).where(canon.notna(), np.nan)
 
-    out["timestamp"], naive, aware = parse_times(frame["timestamp"], rows, "timestamp", problems)
+    date_format = mapping.date_format if mapping is not None else None
+    out["timestamp"], naive, aware = parse_times(frame["timestamp"], rows, "timestamp", problems,
+                                                 date_format, settable=True)
     blank_ts = (out["timestamp"].isna() & clean_text(frame["timestamp"]).isna()).to_numpy()
     if blank_ts.any():
         problems.append(row_problem("timestamp", rows[blank_ts], "blank timestamp",
                                     f"fill in the time of the event; {ISO_HINT}"))
     if "due_date" in frame.columns:
         out["due_date"], due_naive, due_aware = parse_times(frame["due_date"], rows, "due_date",
-                                                            problems)
+                                                            problems, date_format,
+                                                            settable=True)
     else:
         out["due_date"] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns, UTC]")
         due_naive = due_aware = pd.Series(False, index=frame.index)

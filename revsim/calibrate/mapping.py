@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from revsim.calibrate.date_formats import check_date_format
 from revsim.calibrate.text_input import LogError, nul_lines, read_text, shown
 from revsim.errors import Problem
 
@@ -57,23 +58,38 @@ def canonical_mask(labels: pd.Series) -> pd.Series:
 
 @dataclass(frozen=True)
 class Mapping:
-    """Raw activity label -> canonical activity, plus an optional stage order for reports."""
+    """Raw activity label -> canonical activity, plus an optional stage order and the log's
+    date format (``[dates] format``: see revsim.calibrate.date_formats; None is ISO 8601)."""
 
     activities: dict[str, str]
     stages: list[str] = field(default_factory=list)
     source: str | None = None
+    date_format: str | None = None
 
     @classmethod
     def from_dict(cls, raw: AbcMapping[str, Any], source: str | None = None) -> Mapping:
         """Build and validate a mapping from the parsed TOML tables; raises ``LogError``."""
         problems: list[Problem] = []
         for key in raw:
-            if key not in ("activities", "order"):
+            if key not in ("activities", "order", "dates"):
                 problems.append(Problem(key, "unknown table; a mapping has [activities] and "
-                                             "optionally [order]"))
+                                             "optionally [order] and [dates]"))
+        date_format = None
+        dates = raw.get("dates", {})
+        if not isinstance(dates, AbcMapping):
+            problems.append(Problem("dates", 'must be a table with format = "..."'))
+        else:
+            problems += [Problem(f"dates.{k}", 'unknown key; only format = "..."')
+                         for k in dates if k != "format"]
+            if "format" in dates:
+                found = check_date_format(dates["format"], "dates.format")
+                problems += found
+                date_format = None if found else str(dates["format"]).strip()
         table = raw.get("activities")
         activities: dict[str, str] = {}
-        if not isinstance(table, AbcMapping) or not table:
+        if table is None and "dates" in raw:
+            pass  # a mapping of the date format only: the labels are canonical already
+        elif not isinstance(table, AbcMapping) or not table:
             problems.append(Problem("activities", 'missing or empty; add lines like '
                                                   '"Won" = "closed_won"'))
         else:
@@ -115,7 +131,7 @@ class Mapping:
                                                             "list each stage once"))
         if problems:
             raise LogError(problems, source)
-        return cls(activities=activities, stages=stages, source=source)
+        return cls(activities=activities, stages=stages, source=source, date_format=date_format)
 
     def apply(self, labels: pd.Series | Iterable[str]) -> pd.Series:
         """Canonical activity for each label; labels neither mapped nor canonical become NaN.

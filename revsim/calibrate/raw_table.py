@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from revsim.calibrate.date_formats import ISO, order_hint, order_unknown, parse_formatted
 from revsim.calibrate.text_input import LogError, nul_lines, read_text, shown
 from revsim.errors import Problem
 from revsim.io import unguard_formulas
@@ -84,12 +85,16 @@ def row_problem(column: str, rows: np.ndarray, what: str, fix: str,
 
 
 def parse_times(values: pd.Series, rows: np.ndarray, column: str,
-                problems: list[Problem]) -> tuple[pd.Series, pd.Series, pd.Series]:
-    """Parse ISO 8601 times to UTC; returns (times, naive mask, offset-aware mask).
+                problems: list[Problem], date_format: str | None = None,
+                settable: bool = False) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse ISO 8601 times (or ``date_format``'s: see revsim.calibrate.date_formats) to UTC;
+    returns (times, naive mask, offset-aware mask).
 
     Values with an offset are converted to UTC; values without one are taken as UTC (the caller
     rejects a mix of the two); a date alone is midnight UTC and counts as neither. Blank values
     give NaT; unparseable ones, and times outside the years 1970-2100, give NaT and a problem.
+    ``settable``: the reader takes a date format (an event log), so a problem with numeric
+    dates says how to give one; elsewhere it asks for ISO 8601.
     """
     index = values.index
     if isinstance(values.dtype, pd.DatetimeTZDtype):
@@ -102,19 +107,39 @@ def parse_times(values: pd.Series, rows: np.ndarray, column: str,
         return stamps, stamps.notna(), pd.Series(False, index=index)
     text = values.astype(object)
     present = text.notna().to_numpy()
-    stamps = pd.Series(pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce"),
-                       index=index).astype("datetime64[ns, UTC]")
+    formatted = date_format not in (None, ISO)
+    if formatted:
+        text = text.where(clean_text(text).notna())
+        present = text.notna().to_numpy()
+        stamps = parse_formatted(text, str(date_format))
+    else:
+        stamps = pd.Series(pd.to_datetime(text, format="ISO8601", utc=True, errors="coerce"),
+                           index=index).astype("datetime64[ns, UTC]")
     failed = present & stamps.isna().to_numpy()
-    if failed.any():  # surrounding spaces, or text that is not a time at all
+    if failed.any() and not formatted:  # surrounding spaces, or text that is not a time at all
         text = text.copy()
         text[failed] = clean_text(text[failed])
         present = text.notna().to_numpy()
         stamps[failed] = pd.to_datetime(text[failed], format="ISO8601", utc=True, errors="coerce")
     bad = present & stamps.isna().to_numpy()
     far = np.zeros(len(text), dtype=bool)
-    if bad.any():
+    if bad.any() and formatted:
+        first = text[present].iloc[0]
+        problems.append(row_problem(
+            column, rows[bad], f"not written like the column's first value ({shown(first)}) "
+            f"in the date format {shown(date_format)}:", "write every date of the column the "
+            "same way, or give the format that fits them all (--date-format)",
+            text[bad].head(50)))
+    elif bad.any():
         far[bad] = calendar_times(text[bad])
         bad &= ~far
+        numeric = np.zeros(len(text), dtype=bool)
+        numeric[bad] = order_unknown(text[bad])
+        if numeric.any():
+            problems.append(row_problem(column, rows[numeric], "a date that is not ISO 8601:",
+                                        order_hint(text[numeric], settable),
+                                        text[numeric].head(50)))
+        bad &= ~numeric
         if bad.any():
             problems.append(row_problem(column, rows[bad], "unparseable time", ISO_HINT,
                                         text[bad].head(50)))

@@ -14,6 +14,7 @@ from revsim.cli.exits import echo_err, handles_errors
 from revsim.cli.options import (
     apply_options,
     as_of_opt,
+    date_format_opt,
     encoding_opt,
     executor_options,
     format_opt,
@@ -38,6 +39,7 @@ FORECAST_REPLICATIONS = 40  # per forecast, when -n is not given: P10 and P90 ne
 @mapping_opt
 @as_of_opt
 @encoding_opt
+@date_format_opt
 @replications_opt
 @seed_opt
 @apply_options(executor_options)
@@ -60,7 +62,8 @@ FORECAST_REPLICATIONS = 40  # per forecast, when -n is not given: P10 and P90 ne
 @handles_errors
 @click.pass_context
 def backtest(ctx: click.Context, inputs: tuple[str, ...], log_format: str, mapping: str | None,
-             as_of: str | None, encoding: str | None, replications: int, seed: int, jobs: int,
+             as_of: str | None, encoding: str | None, date_format: str | None,
+             replications: int, seed: int, jobs: int,
              scheduler: str | None, dask_local: int | None, dask_dashboard: bool,
              progress: bool | None, forecast: bool, origins: str, horizon: str,
              min_history: float, plots: str | None, out: str | None) -> None:
@@ -80,8 +83,8 @@ def backtest(ctx: click.Context, inputs: tuple[str, ...], log_format: str, mappi
         for name in ("origins", "horizon", "min_history", "plots"):
             if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
                 raise click.UsageError(f"--{name.replace('_', '-')} needs --forecast", ctx)
-        _against_log(*inputs, log_format, mapping, as_of, encoding, replications, seed, jobs,
-                     scheduler, dask_local, dask_dashboard, progress, out)
+        _against_log(*inputs, log_format, mapping, as_of, encoding, date_format, replications,
+                     seed, jobs, scheduler, dask_local, dask_dashboard, progress, out)
         return
     if ctx.get_parameter_source("replications") != click.core.ParameterSource.COMMANDLINE:
         replications = FORECAST_REPLICATIONS
@@ -92,7 +95,7 @@ def backtest(ctx: click.Context, inputs: tuple[str, ...], log_format: str, mappi
     result = backtest_forecast(inputs[0], origins=origins, horizon=horizon,
                                min_history=min_history, replications=replications, seed=seed,
                                jobs=jobs, format=log_format, mapping=mapping, as_of=as_of,
-                               encoding=encoding, progress=progress)
+                               encoding=encoding, progress=progress, date_format=date_format)
     echo(result.format())
     if out:
         written = result.to_dir(out)
@@ -103,12 +106,13 @@ def backtest(ctx: click.Context, inputs: tuple[str, ...], log_format: str, mappi
 
 
 def _against_log(scenario: str, log: str, log_format: str, mapping: str | None,
-                 as_of: str | None, encoding: str | None, replications: int, seed: int,
+                 as_of: str | None, encoding: str | None, date_format: str | None,
+                 replications: int, seed: int,
                  jobs: int, scheduler: str | None, dask_local: int | None,
                  dask_dashboard: bool, progress: bool | None, out: str | None) -> None:
     sc = load_scenario(scenario)
     event_log = read_log(log, mapping=mapping, as_of=as_of, format=log_format,
-                         encoding=encoding)
+                         encoding=encoding, date_format=date_format)
     echo_err(event_log.describe())
     for warning in event_log.warnings:
         echo_err(f"warning: {warning}")

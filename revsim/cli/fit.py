@@ -10,6 +10,7 @@ from revsim.calibrate.fitted import excluded_text
 from revsim.cli.exits import echo_err, handles_errors
 from revsim.cli.options import (
     as_of_opt,
+    date_format_opt,
     encoding_opt,
     format_opt,
     mapping_opt,
@@ -25,6 +26,7 @@ from revsim.cli.output import OUT_DIR, OUT_FILE
 @mapping_opt
 @as_of_opt
 @encoding_opt
+@date_format_opt
 @click.option("-o", "--output", required=True, type=OUT_FILE,
               help="Write the fitted scenario (TOML) here.")
 @click.option("--report", "report_dir", type=OUT_DIR,
@@ -38,11 +40,11 @@ from revsim.cli.output import OUT_DIR, OUT_FILE
 @raw_csv_opt
 @handles_errors
 def fit(log: str, log_format: str, mapping: str | None, as_of: str | None,
-        encoding: str | None, output: str, report_dir: str | None, name: str | None,
+        encoding: str | None, date_format: str | None, output: str, report_dir: str | None, name: str | None,
         draws: int, progress: bool | None) -> None:
     """Fit a scenario to an event LOG (CRM/billing export) and write it with its evidence."""
     fitted = fit_log(log, mapping=mapping, as_of=as_of, format=log_format, name=name,
-                     progress=progress, encoding=encoding)
+                     progress=progress, encoding=encoding, date_format=date_format)
     echo_err(fitted.log.describe())
     echo_err(f"  {excluded_text(fitted.excluded)}")
     for warning in fitted.warnings:

@@ -210,6 +210,11 @@ mapping_opt = click.option("--mapping", type=click.Path(dir_okay=False),
 encoding_opt = click.option("--encoding", metavar="NAME",
                             help="The CSV file's text encoding, e.g. cp1252 or utf-16 "
                             "(default: UTF-8).")
+date_format_opt = click.option(
+    "--date-format", "date_format", metavar="FORMAT",
+    help="How the log writes dates that are not ISO 8601: day-first (1/2/2013 is 1 February), "
+    "month-first (2 January) or a strftime pattern such as %d/%m/%Y %H:%M. Overrides the "
+    "mapping's [dates] format.")
 as_of_opt = click.option("--as-of", "as_of", metavar="TIMESTAMP", callback=timestamp_flag,
                          help="Extract time; open cases are right-censored here "
                          "(default: the last event).")

@@ -54,14 +54,16 @@ JOURNEY_COLUMNS = ("case_id", "activity", "timestamp", "object_type", "parent_id
 
 
 def build_state(log: str | Path | pd.DataFrame | EventLog, *, scenario: Model, as_of: Any,
-                mapping: Any = None, format: str = "canonical") -> Snapshot:
+                mapping: Any = None, format: str = "canonical",
+                date_format: str | None = None) -> Snapshot:
     """The snapshot of ``log`` at ``as_of`` as a start of ``scenario`` (a compiled Model).
 
-    ``log``, ``mapping`` and ``format`` are read exactly as ``revsim fit`` reads them. An as-of
+    ``log``, ``mapping``, ``format`` and ``date_format`` are read exactly as ``revsim fit``
+    reads them. An as-of
     outside the log's time span, open items in a stage the scenario does not know, and every
     other problem of the result raise StateError, all at once.
     """
-    events_log = read_log(log, mapping=mapping, format=format)
+    events_log = read_log(log, mapping=mapping, format=format, date_format=date_format)
     cut = _as_of_in_span(as_of, events_log)
     ev = events_log.events
     late = (ev["timestamp"] > cut).to_numpy()
