@@ -191,6 +191,12 @@ def staffing_notes(log: EventLog, j: Journeys, comments: dict[str, str], notes: 
     busy = ev[ev["resource"].notna()]
     recent = busy[busy["timestamp"] >= log.as_of - pd.Timedelta(days=90)]
     n_res = recent["resource"].nunique()
+    # only what the log shows: resource names are counted, nothing about staffing is inferred
+    lifecycle = ("lifecycle" in ev.columns
+                 and ev["lifecycle"].dropna().ne("complete").any())
     notes.append(f"{busy['resource'].nunique()} distinct resources in the log "
-                 f"({n_res} active in the last 90 days); staff time per item needs start/"
-                 "complete events, so stages stay delays — add pool and work to model queues")
+                 f"({n_res} active in the last 90 days); the fit does not infer staff pools, "
+                 "headcounts or staff time from them" + (
+                     " (nor work from the log's start events)" if lifecycle else "") +
+                 ", so every stage is a delay: add pools and work to the scenario to model "
+                 "queues")
