@@ -30,6 +30,9 @@ def fit_cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: d
     issued = invoice_outcomes(inv).drop(columns="parent")
     if issued.empty:
         return {}
+    if issued["due"].isna().all():  # an export without due dates: time to pay from the issue
+        issued["due"], assumed = _assumed_due(inv, issued)
+        notes.append(assumed)
     if excluded is not None:
         for activity, what in (("invoice_issued", "issued"), ("invoice_paid", "paid"),
                                ("invoice_written_off", "written off")):
@@ -102,7 +105,8 @@ def fit_cash(log: EventLog, j: Journeys, stage_keys: dict[str, str], comments: d
     late_share = (1 - p_on) * (1 - never_share)
     never = (1 - p_on) * never_share
     payment: dict[str, Any] = {"on_time": round(p_on, 6), "late": round(late_share, 6),
-                               "never": round(1 - round(p_on, 6) - round(late_share, 6), 6)}
+                               # + 0.0: no "-0.0" when the two shares fill it
+                               "never": round(1 - round(p_on, 6) - round(late_share, 6), 6) + 0.0}
     comments["payment.on_time"] = (f"{int(on_time.sum())} of {n_due} invoices due by as-of "
                                    f"were paid by the due date; 95% CI [{lo_on:.1%}, {hi_on:.1%}]")
     comments["payment.never"] = (
@@ -180,6 +184,37 @@ def _billing(issued: pd.DataFrame, won: pd.Series, live: pd.Series, terms: int
     contract.update(type="one_off", billing=billing)
     return contract, (f"{where}; {int((counts == 1).sum())} of {len(counts)} deals have one "
                       f"invoice: one-off, billed {billing.replace('_', ' ')}")
+
+
+#: Attribute columns that may hold an invoice's payment terms, in days ("30") or as "Net 30".
+TERMS_COLUMNS = ("payment_terms", "terms", "terms_days", "net_days")
+DEFAULT_TERMS_DAYS = 30
+
+
+def _assumed_due(inv: pd.DataFrame, issued: pd.DataFrame) -> tuple[pd.Series, str]:
+    """Due dates for a log that has none: the issue date plus each invoice's terms where an
+    attribute gives them, else their median, else 30 days. The payment behaviour is then the
+    time from issue to payment split at that date (paid before it: on time; after: late), so
+    the simulated time to pay follows the log whatever the terms taken."""
+    column = next((c for c in inv.columns if str(c).lower() in TERMS_COLUMNS), None)
+    days = pd.Series(np.nan, index=issued.index)
+    if column is not None:
+        text = inv[inv["activity"] == "invoice_issued"].groupby("case_id")[column].first()
+        days = pd.to_numeric(text.astype(str).str.extract(r"(\d+(?:\.\d+)?)")[0],
+                             errors="coerce").reindex(issued.index)
+    known = days.dropna()
+    fill = float(known.median()) if len(known) else float(DEFAULT_TERMS_DAYS)
+    due = issued["issued"] + pd.to_timedelta(days.fillna(fill), unit="D")
+    if not len(known):
+        taken = (f"{DEFAULT_TERMS_DAYS} days after issue (assumed: the log has no terms column "
+                 f"such as {TERMS_COLUMNS[0]})")
+    elif len(known) < len(issued):
+        taken = (f"its {column} after issue (given for {len(known):,} of {len(issued):,} "
+                 f"invoices; the others {fill:.0f} days, their median)")
+    else:
+        taken = f"its {column} after issue"
+    return due, (f"the invoices have no due dates: each is taken as due {taken}, and the "
+                 "payment behaviour is fitted on the time from issue to payment")
 
 
 def staffing_notes(log: EventLog, j: Journeys, comments: dict[str, str], notes: list[str]) -> None:

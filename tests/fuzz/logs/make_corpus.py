@@ -378,9 +378,9 @@ def degenerate() -> None:
         "case_id,activity,timestamp,amount",
         [f"I{i},invoice_issued,2024-01-{i + 1:02d}T10:00:00Z,100" for i in range(8)])},
         fit("degen_no_due.csv"),
-        ["issued invoices without a due date (left out of the terms and payment behaviour): 8"],
-        exit=0, odd="invoices without due dates: the arrivals are fitted, the payment terms left "
-                    "out and counted")
+        ["the invoices have no due dates: each is taken as due 30 days after issue (assumed"],
+        exit=0, odd="invoices without due dates: each is taken as due 30 days after issue, "
+                    "said so")
 
 
 def odd_but_valid() -> None:
