@@ -551,3 +551,17 @@ def test_a_failed_write_after_the_run_is_a_clean_error(runner: CliRunner, small:
                                   str(tmp_path / "out")])
     assert_clean_failure(result, code=1)
     assert "No space left on device" in result.stderr and "summary.csv" in result.stderr
+
+
+def test_every_command_writes_with_dash_o_and_out() -> None:
+    """-o is --out in every command (--output is accepted too where it was the name)."""
+    ctx = click.Context(main)
+    seen = []
+    for name in main.list_commands(ctx):
+        command = main.get_command(ctx, name)
+        assert command is not None
+        for param in command.params:
+            if "-o" in getattr(param, "opts", []):
+                seen.append(name)
+                assert "--out" in param.opts, f"revsim {name}: -o is {param.opts}"
+    assert {"run", "fit", "state", "forecast", "report"} <= set(seen)

@@ -27,7 +27,7 @@ from revsim.cli.output import OUT_DIR, OUT_FILE
 @as_of_opt
 @encoding_opt
 @date_format_opt
-@click.option("-o", "--output", required=True, type=OUT_FILE,
+@click.option("-o", "--out", "--output", "output", required=True, type=OUT_FILE,
               help="Write the fitted scenario (TOML) here.")
 @click.option("--report", "report_dir", type=OUT_DIR,
               help="Write the fit report (tables, KM/QQ plots, summary.md) to this folder.")

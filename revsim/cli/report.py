@@ -14,7 +14,7 @@ from revsim.report import read_results, write_report
 
 @click.command()
 @click.argument("results_dir", type=click.Path())
-@click.option("-o", "--output", type=OUT_FILE,
+@click.option("-o", "--out", "--output", "output", type=OUT_FILE,
               help="Write the report here (default: RESULTS_DIR/report.html).")
 @handles_errors
 def report(results_dir: str, output: str | None) -> None:

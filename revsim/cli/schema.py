@@ -13,7 +13,7 @@ from revsim.scenario.schema import json_schema
 
 
 @click.command()
-@click.option("-o", "--output", type=OUT_FILE, help="Write to a file.")
+@click.option("-o", "--out", "--output", "output", type=OUT_FILE, help="Write to a file.")
 @handles_errors
 def schema(output: str | None) -> None:
     """Print the JSON Schema of scenario files (for editor completion and checking)."""

@@ -20,7 +20,7 @@ from revsim.state_api import build_state
               help="The date (or time) of the snapshot; only events until then are used.")
 @click.option("--scenario", required=True, type=click.Path(dir_okay=False),
               help="The scenario the snapshot is to start (its stages, pools, contracts).")
-@click.option("-o", "--output", required=True, type=OUT_DIR,
+@click.option("-o", "--out", "--output", "output", required=True, type=OUT_DIR,
               help="Write the snapshot folder (manifest.json and one CSV per table) here.")
 @handles_errors
 def state(log: str, log_format: str, mapping: str | None, date_format: str | None, as_of: str,
