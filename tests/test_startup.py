@@ -20,7 +20,7 @@ from click.testing import CliRunner
 import revsim
 import revsim.engine
 from revsim.cli import COMMANDS, main
-from revsim.cli.lazy_group import LazyGroup, import_command
+from revsim.cli.lazy_group import COMMAND_GROUPS, LazyGroup, import_command
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -96,15 +96,28 @@ def test_the_listed_summary_is_the_commands_own_help(name: str) -> None:
 
 
 def test_help_lists_what_an_eager_group_would() -> None:
-    """The lazy listing is click's own: the same rows an ordinary group of the commands prints."""
-    lazy = LazyGroup("revsim", lazy_commands=COMMANDS, help=main.help, params=main.params,
-                     context_settings=main.context_settings)  # none imported yet, unlike main
-    eager = click.Group("revsim", commands=[import_command(n, c) for n, c in COMMANDS.items()],
-                        help=main.help, context_settings=main.context_settings)
-    eager.params = main.params
+    """The lazy listing shows what the imported commands show of themselves: the same rows as
+    the same group once every command is imported."""
+    def group() -> LazyGroup:
+        return LazyGroup("revsim", lazy_commands=COMMANDS, help=main.help, params=main.params,
+                         context_settings=main.context_settings)
+
+    lazy = group()  # none imported yet, unlike main
+    eager = group()
+    for name, lazy_command in COMMANDS.items():
+        eager.add_command(import_command(name, lazy_command), name)
     lazy_text = click.Context(lazy, info_name="revsim").get_help()
     eager_text = click.Context(eager, info_name="revsim").get_help()
     assert lazy_text == eager_text
+
+
+def test_help_groups_every_command_once() -> None:
+    grouped = [name for _title, names in COMMAND_GROUPS for name in names]
+    assert sorted(grouped) == sorted(COMMANDS)
+    text = click.Context(main, info_name="revsim").get_help()
+    titles = [title for title, _ in COMMAND_GROUPS]
+    assert [line[:-1] for line in text.splitlines() if line[:-1] in titles] == titles
+    assert "Other commands" not in text
 
 
 def test_ctrl_c_while_a_command_is_imported_exits_130(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,6 +15,15 @@ import click
 from revsim.cli.exits import clean_errors
 from revsim.limits import MAX_ECHO, clip
 
+#: ``revsim --help`` lists the commands by what they are for, in the order a user meets them.
+COMMAND_GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Model", ("run", "validate", "schema")),
+    ("Analyse", ("compare", "bottlenecks")),
+    ("Calibrate and forecast", ("fit", "backtest", "state", "forecast")),
+    ("Scale out", ("sweep", "optimize")),
+    ("Report", ("report",)),
+)
+
 
 class LazyCommand(NamedTuple):
     module: str
@@ -65,8 +74,15 @@ class LazyGroup(click.Group):
                 rows.append((name, stand_in.get_short_help_str(limit)))
             elif not command.hidden:
                 rows.append((name, command.get_short_help_str(limit)))
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
+        by_name = dict(rows)
+        for title, members in COMMAND_GROUPS:
+            shown = [(n, by_name.pop(n)) for n in members if n in by_name]
+            if shown:
+                with formatter.section(title):
+                    formatter.write_dl(shown)
+        if by_name:  # a command no group names yet still shows
+            with formatter.section("Other commands"):
+                formatter.write_dl(sorted(by_name.items()))
 
 
 def import_command(name: str, lazy: LazyCommand) -> click.Command:
