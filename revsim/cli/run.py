@@ -76,6 +76,8 @@ def run(scenario: str, replications: int, seed: int, horizon: str | None, warmup
         state=state, until=until, by=by, force_warmup=force_warmup,
     )
     report_method(result.manifest)
+    for warning in result.warnings:
+        echo_err(f"warning: {warning}")
     if event_log:
         result.write_event_log(event_log)
         echo_err(f"wrote the event log to {event_log}")

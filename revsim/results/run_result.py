@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from revsim.analysis.ci import summarise
+from revsim.analysis.wipe_outs import wipe_out_warnings
 from revsim.eventlog import event_log
 from revsim.experiment import ReplicationSummary, Runs
 from revsim.io import output_set, write_bytes, write_csv, write_text
@@ -162,6 +163,14 @@ class RunResult:
         return chosen or [s.name for s in self.model.stages]
 
     # -- presentation --------------------------------------------------------------------------
+    @property
+    def warnings(self) -> list[str]:
+        """What looks silently wrong in these results (a stage that loses most of its arrivals
+        to patience, nothing booked or collected), each naming the setting to look at."""
+        pools = {s.name: (self.model.pools[s.pool].name if s.pool is not None else None)
+                 for s in self.model.stages}
+        return wipe_out_warnings(self.kpis, pools, self.model.currency)
+
     def table(self) -> str:
         """A readable terminal table of every KPI with its mean, 95% CI and n."""
         return format_table(self.kpis, self.model.currency, self.manifest)
