@@ -52,20 +52,21 @@ def __dir__() -> list[str]:
 
 def fit(log: Any, *, mapping: Any = None, as_of: Any = None, format: str = "canonical",
         name: str | None = None, progress: bool | None = None,
-        encoding: str | None = None) -> Any:
+        encoding: str | None = None, stale_after: Any = None) -> Any:
     """Fit a scenario to an event log (a path, a DataFrame or an EventLog).
 
     ``format`` picks an adapter for a raw export (canonical, salesforce, hubspot, stripe, ar,
     maven); ``mapping`` maps raw activity labels to canonical ones; ``as_of`` is the extract
     time at which open cases are right-censored; ``encoding`` is the file's text encoding
-    (default UTF-8); ``progress=None`` shows the fit's steps on a terminal only. Returns a
+    (default UTF-8); ``progress=None`` shows the fit's steps on a terminal only;
+    ``stale_after`` ("90 d") treats open journeys untouched for longer as lost. Returns a
     FittedScenario (see :func:`revsim.calibrate.fit_log.fit`).
     """
     # lazy: calibrate loads scipy, pandas and lifelines; `import revsim` must not
     from revsim.calibrate.fit_log import fit as fit_log
 
     return fit_log(log, mapping=mapping, as_of=as_of, format=format, name=name,
-                   progress=progress, encoding=encoding)
+                   progress=progress, encoding=encoding, stale_after=stale_after)
 
 
 __all__ = [
