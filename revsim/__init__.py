@@ -52,7 +52,8 @@ def __dir__() -> list[str]:
 
 def fit(log: Any, *, mapping: Any = None, as_of: Any = None, format: str = "canonical",
         name: str | None = None, progress: bool | None = None,
-        encoding: str | None = None, date_format: str | None = None) -> Any:
+        encoding: str | None = None, date_format: str | None = None,
+        stale_after: Any = None) -> Any:
     """Fit a scenario to an event log (a path, a DataFrame or an EventLog).
 
     ``format`` picks an adapter for a raw export (canonical, salesforce, hubspot, stripe, ar,
@@ -60,14 +61,16 @@ def fit(log: Any, *, mapping: Any = None, as_of: Any = None, format: str = "cano
     time at which open cases are right-censored; ``encoding`` is the file's text encoding
     (default UTF-8); ``date_format`` how its dates are written when not ISO 8601 ("day-first",
     "month-first" or a strftime pattern); ``progress=None`` shows the fit's steps on a
-    terminal only. Returns a
+    terminal only; ``stale_after`` ("90 d") treats open journeys untouched for longer as lost.
+    Returns a
     FittedScenario (see :func:`revsim.calibrate.fit_log.fit`).
     """
     # lazy: calibrate loads scipy, pandas and lifelines; `import revsim` must not
     from revsim.calibrate.fit_log import fit as fit_log
 
     return fit_log(log, mapping=mapping, as_of=as_of, format=format, name=name,
-                   progress=progress, encoding=encoding, date_format=date_format)
+                   progress=progress, encoding=encoding, date_format=date_format,
+                   stale_after=stale_after)
 
 
 __all__ = [

@@ -12,13 +12,15 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import pandas as pd
+
 from revsim.calibrate.derive_arrivals import fit_segments, fit_sources
 from revsim.calibrate.derive_cash import fit_cash, staffing_notes
 from revsim.calibrate.derive_stages import fit_nurture, fit_stages
 from revsim.calibrate.evidence import hours_text, scenario_keys
 from revsim.calibrate.fitted import FittedScenario
 from revsim.calibrate.fitting import DurationFit
-from revsim.calibrate.journeys import build_journeys, invoice_journeys
+from revsim.calibrate.journeys import Journeys, build_journeys, invoice_journeys
 from revsim.calibrate.log import EventLog
 from revsim.calibrate.text_input import InputWarning, LogError, one_line, shown
 from revsim.errors import Problem
@@ -29,14 +31,17 @@ def _quiet(step: str) -> None:
 
 
 def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2,
-            step: Callable[[str], None] = _quiet) -> FittedScenario:
+            step: Callable[[str], None] = _quiet,
+            stale_after: pd.Timedelta | None = None) -> FittedScenario:
     """Fit a scenario to ``log``; open cases are right-censored at the log's as-of time.
 
     ``step(label)`` is called as each part of the fit starts (for a progress display).
+    ``stale_after``: open journeys untouched for longer are closed as lost (the inactivity
+    rule of revsim.calibrate.journeys).
     """
     step("journeys")
     _check_spread(log)
-    j = build_journeys(log.events, log.as_of)
+    j = build_journeys(log.events, log.as_of, stale_after)
     # Warm-up: the simulation starts empty, so it must run at least as long as a typical
     # journey takes (p99 of the completed ones) before its statistics match the log's.
     cycle_h = ((j.journeys["outcome_time"] - j.journeys["created"]).dt.total_seconds()
@@ -81,6 +86,10 @@ def fit_log(log: EventLog, *, name: str | None = None, warmup_share: float = 0.2
         excluded["stage events after the journey was won, lost or disqualified (no visit "
                  "opened)"] = j.after_outcome
     _warn_if_narrow(log)
+    if not invoice_only:
+        _warn_if_one_sided(log, j)
+        if j.stale is not None:
+            notes.append(stale_note(j.stale, stale_after))
     stage_keys = scenario_keys(j.visits["stage"].unique())
     segments, seg_comments = fit_segments(j, excluded)
     if segments:
@@ -114,6 +123,38 @@ def _check_spread(log: EventLog) -> None:
             f"every event ({len(times):,}) is at the same time, {times.iloc[0]:%Y-%m-%d %H:%M} "
             "UTC: no duration and no arrival rate can be fitted; export the events' own times "
             "(with the time of day), over a period of weeks"))], str(log.source))
+
+
+def stale_note(stale: dict[str, int], after: pd.Timedelta | None) -> str:
+    """What the inactivity rule did, for the report's notes (said even when it closed none)."""
+    days = hours_text(after.total_seconds() / 3600) if after is not None else "?"
+    n = sum(stale.values())
+    return (f"{n:,} open journey{'' if n == 1 else 's'} untouched for more than {days} "
+            f"treated as lost (--stale-after; {stale['lost']:,} closed_lost, "
+            f"{stale['disqualified']:,} disqualified as never an opportunity), each at its "
+            f"last event + {days}")
+
+
+def _warn_if_one_sided(log: EventLog, j: Journeys) -> None:
+    """A log of finished wins only fits a 100% win rate, and one with no open case fits
+    durations of finished cases only: valid input, misleading scenario, so say which."""
+    # the file name, not its path: the warning is written into the scenario's header
+    where = one_line(log.file_name)
+    outcome = j.journeys["outcome"]
+    if not outcome.notna().any():
+        return  # no sales outcome at all: neither warning says anything about such a log
+    if not outcome.isin(["lost", "disqualified"]).any():
+        warnings.warn(InputWarning(
+            f"{where}: wins only: none of the {int(outcome.notna().sum()):,} "
+            "journeys with a sales outcome was lost or disqualified, so the fitted win rate "
+            "would be 100%; export lost deals too, or use --stale-after"), stacklevel=3)
+    still_open = bool(j.visits["censored"].any() or j.nurture["censored"].any())
+    if not still_open and not (j.stale and sum(j.stale.values())):
+        warnings.warn(InputWarning(
+            f"{where}: no journey is open at the as-of time ({log.as_of:%Y-%m-%d}"
+            "): a cohort of finished cases only leaves out the slow deals still in progress, "
+            "so the fitted durations come out too short and the outcome shares lean to the "
+            "quick ones; export the open cases too"), stacklevel=3)
 
 
 def _warn_if_narrow(log: EventLog) -> None:

@@ -24,6 +24,7 @@ from revsim.calibrate.raw_table import read_csv_text
 from revsim.calibrate.text_input import check_encoding, shown, unexpected
 from revsim.errors import Problem, ProblemsError, RevsimError, suggest
 from revsim.progress import progress_bar
+from revsim.units import UnitError, parse_duration
 
 FORMATS = {
     "canonical": None,
@@ -90,7 +91,7 @@ def read_log(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path |
 def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any = None,
         as_of: Any = None, format: str = "canonical", name: str | None = None,
         progress: bool | None = None, encoding: str | None = None,
-        date_format: str | None = None) -> FittedScenario:
+        date_format: str | None = None, stale_after: Any = None) -> FittedScenario:
     """Fit a scenario to an event log (open cases right-censored at ``as_of``).
 
     ``format`` picks an adapter for a raw export (salesforce, hubspot, stripe, ar, maven);
@@ -100,8 +101,10 @@ def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any 
     ``to_toml()`` is a runnable, annotated scenario;
     ``model()`` compiles it; see revsim.calibrate.fitted for the report folder; its
     ``warnings`` say what was odd about the input. ``progress=None`` shows the steps on a
-    terminal only.
+    terminal only. ``stale_after`` (a duration, "90 d" or a timedelta) closes open journeys
+    untouched for longer as lost (see revsim.calibrate.journeys); the report's notes count them.
     """
+    after = stale_duration(stale_after)
     with progress_bar(None, "fitting", progress) as bar:
         def step(label: str) -> None:
             bar.set_description_str(f"fitting: {label}")  # a few coarse steps: draw each
@@ -112,10 +115,25 @@ def fit(log: str | Path | pd.DataFrame | EventLog, *, mapping: str | Path | Any 
                           date_format=date_format)
         with collected_warnings(f"fitting {shown(events.source, 80)}") as lines:
             try:
-                fitted = fit_log(events, name=name, step=step)
+                fitted = fit_log(events, name=name, step=step, stale_after=after)
             except RevsimError:
                 raise
             except BROKEN_FIT as err:
                 raise unexpected(err, events.source, "fitting") from err
         fitted.warnings = [*events.warnings, *lines]
         return fitted
+
+
+def stale_duration(value: Any) -> pd.Timedelta | None:
+    """``stale_after`` as a Timedelta (None stays None); a bad or non-positive one is a
+    FitInputError naming it."""
+    if value is None:
+        return None
+    try:
+        hours = parse_duration(value)
+    except UnitError as err:
+        raise FitInputError([Problem("stale_after", f"{err}; give e.g. \"90 d\"")]) from None
+    if hours <= 0:
+        raise FitInputError([Problem("stale_after", f"must be longer than 0, got "
+                                     f"{shown(repr(value))}; give e.g. \"90 d\"")])
+    return pd.Timedelta(hours=hours)

@@ -54,14 +54,22 @@ class Journeys:
     after_outcome: int = 0
     """Stage events after the journey was won, lost or disqualified (other than the won deal's
     delivery: onboarding and the stages after it)."""
+    stale: dict[str, int] | None = None
+    """With ``stale_after``: how many open journeys were closed as ``lost`` / ``disqualified``
+    by the inactivity rule (see ``_stale_outcomes``); None without the rule."""
 
 
 _USED = ("case_id", "activity", "timestamp", "object_type", "parent_id", "lifecycle", "amount",
          "source", "segment")
 
 
-def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
-    """Journeys from canonical events (sorted by case then time; ties in file order)."""
+def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp,
+                   stale_after: pd.Timedelta | None = None) -> Journeys:
+    """Journeys from canonical events (sorted by case then time; ties in file order).
+
+    ``stale_after``: an open journey untouched for longer than this before ``as_of`` is
+    closed as lost (see ``_stale_outcomes``).
+    """
     funnel = (events["object_type"].isin(["lead", "opportunity"])
               | events["object_type"].isna()).to_numpy()
     # only the columns read here: a log's own attribute named like a working column (entered,
@@ -93,6 +101,9 @@ def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
     repeat[1:] = (~_journey_starts(flow)[1:] & flow["stage"].notna().to_numpy()[1:]
                   & (stage[1:] == stage[:-1]))
     flow = flow[~repeat].copy()
+    stale: dict[str, int] | None = None
+    if stale_after is not None:
+        flow, stale = _stale_outcomes(ev, flow, as_of, stale_after)
     # A journey's entry into onboarding follows its win at the same instant: the won closes
     # the sales stage first.
     grp = flow.groupby("journey", sort=False)
@@ -126,7 +137,46 @@ def build_journeys(events: pd.DataFrame, as_of: pd.Timestamp) -> Journeys:
     journeys["won_time"] = journeys["journey"].map(won)
     return Journeys(visits.reset_index(drop=True), journeys.reset_index(drop=True),
                     nurture.reset_index(drop=True), as_of, int(superseded.sum()),
-                    merged=int(repeat.sum()), after_outcome=int(late.sum()))
+                    merged=int(repeat.sum()), after_outcome=int(late.sum()), stale=stale)
+
+
+def _stale_outcomes(ev: pd.DataFrame, flow: pd.DataFrame, as_of: pd.Timestamp,
+                    after: pd.Timedelta) -> tuple[pd.DataFrame, dict[str, int]]:
+    """``flow`` with an outcome row added to each open journey whose last event (of any
+    activity) is more than ``after`` before ``as_of``, and the count per outcome.
+
+    Open: the journey's last stage-or-outcome row is a stage entry and it was never won (a won
+    deal in onboarding is in delivery, not in the funnel; a recycled journey is parked in
+    nurture on purpose). The outcome is ``lost`` in the stage it was in, or ``disqualified``
+    when the journey never became an opportunity, as the CRM would have recorded it. It is
+    placed at last event + ``after``: the moment the rule first calls the journey stale, so
+    the closed visit is never longer than the censored one it replaces, and a journey that goes
+    quiet just before as-of keeps its censored visit.
+    """
+    last_row = flow.groupby("journey", sort=False).tail(1)
+    ever_won = set(flow.loc[flow["outcome"] == "won", "journey"])
+    open_rows = last_row[last_row["stage"].notna() & ~last_row["journey"].isin(ever_won)]
+    touched = ev.groupby("journey", sort=False)["timestamp"].max()
+    when = open_rows["journey"].map(touched) + after
+    open_rows, when = open_rows[when < as_of], when[when < as_of]
+    if open_rows.empty:
+        return flow, {"lost": 0, "disqualified": 0}
+    opportunity = set(ev.loc[(ev["object_type"] == "opportunity")
+                             | (ev["activity"] == "opportunity_created"), "journey"])
+    became_opp = open_rows["journey"].isin(opportunity).to_numpy()
+    added = pd.DataFrame({
+        "journey": open_rows["journey"].to_numpy(),
+        "case_id": open_rows["case_id"].to_numpy(),
+        "object_type": open_rows["object_type"].to_numpy(),
+        "activity": np.where(became_opp, "closed_lost", "disqualified"),
+        "timestamp": when.reset_index(drop=True),
+        "stage": None,
+        "outcome": np.where(became_opp, "lost", "disqualified"),
+        "_row": np.arange(len(ev), len(ev) + len(open_rows)),
+    })
+    flow = pd.concat([flow, added], ignore_index=True).sort_values(
+        ["journey", "timestamp", "_row"], kind="stable")
+    return flow, {"lost": int(became_opp.sum()), "disqualified": int((~became_opp).sum())}
 
 
 _CLOSED = ("won", "lost", "disqualified", "live", "churned")
