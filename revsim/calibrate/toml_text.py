@@ -127,10 +127,11 @@ def _table_lines(value: dict[str, Any], indent: str, prefix: str) -> list[str]:
     out: list[str] = []
     for i, (k, v) in enumerate(value.items()):
         text += ", " if i else ""
-        if isinstance(v, list | tuple) and v and len(f"{inner}{toml_key(k)} = {toml_value(v)}") > _WIDTH:
-            out.append(f"{text}{toml_key(k)} = [")
+        key = toml_key(k)
+        if isinstance(v, list | tuple) and v and len(f"{inner}{key} = {toml_value(v)}") > _WIDTH:
+            out.append(f"{text}{key} = [")
             out.extend(_array_lines(v, inner + _INDENT))
             text = f"{inner}]"
         else:
-            text += f"{toml_key(k)} = {toml_value(v)}"
+            text += f"{key} = {toml_value(v)}"
     return [*out, text + " }"]
