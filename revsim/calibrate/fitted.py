@@ -4,9 +4,6 @@ as TOML with every fitted number annotated, and as a report folder (tables, KM/Q
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,13 +17,12 @@ from revsim.calibrate.fitting import DurationFit
 from revsim.calibrate.journeys import Journeys
 from revsim.calibrate.log import EventLog
 from revsim.calibrate.text_input import one_line
+from revsim.calibrate.toml_text import assign, toml_key, toml_value
 from revsim.io import atomic_path, write_csv, write_text
 from revsim.scenario.compile import compile_scenario
 from revsim.scenario.load import parse_toml
 from revsim.scenario.model import Model
 from revsim.scenario.parameters import SECTION
-
-_BARE = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
 @dataclass
@@ -80,52 +76,10 @@ class FittedScenario:
         return write_report(self, folder, plots=plots)
 
 
-def _k(key: str) -> str:
-    return key if _BARE.match(key) else toml_string(key)
-
-
-# lone surrogates, and the control characters a scenario may not hold (all but tab and breaks)
-_NO_TOML_FORM = re.compile("[\ud800-\udfff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def toml_string(text: str) -> str:
-    """``text`` as a TOML basic string: quotes, backslashes and every control character
-    escaped (a label's line break stays inside the string, it cannot start a table), non-ASCII
-    as ``\\uXXXX``. An unpaired surrogate (a file name that was not UTF-8) has no TOML form, and
-    a scenario may not hold control characters other than tab and line breaks: both become
-    U+FFFD, so the written scenario loads."""
-    return json.dumps(_NO_TOML_FORM.sub("\ufffd", text))
-
-
 def comment_text(text: str) -> str:
     """``text`` fit for one TOML comment line: line breaks and other control characters (which
     TOML forbids in comments, and which would end the comment) escaped, as messages show them."""
     return one_line(str(text))
-
-
-def _v(value: Any) -> str:
-    """A TOML value: inline tables and arrays on one line."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            raise ValueError("cannot write a NaN or infinite number to a scenario")
-        return repr(round(value, 10))
-    if isinstance(value, str):
-        return toml_string(value)
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_k(k)} = {_v(v)}" for k, v in value.items()) + " }"
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_v(v) for v in value) + "]"
-    if hasattr(value, "item"):  # numpy scalars
-        return _v(value.item())
-    raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
 def scenario_toml(fitted: FittedScenario, draws: DrawsFile | None = None) -> str:
@@ -147,7 +101,7 @@ def scenario_toml(fitted: FittedScenario, draws: DrawsFile | None = None) -> str
     comments = fitted.comments
 
     def table(path: str, body: dict[str, Any]) -> None:
-        lines.append(f"[{'.'.join(_k(p) for p in path.split('.'))}]" if path else "")
+        lines.append(f"[{'.'.join(toml_key(p) for p in path.split('.'))}]" if path else "")
         for key, value in body.items():
             dotted = f"{path}.{key}" if path else key
             if isinstance(value, dict) and _is_table(value):
@@ -155,7 +109,7 @@ def scenario_toml(fitted: FittedScenario, draws: DrawsFile | None = None) -> str
             if dotted in comments:
                 for chunk in _wrap(comment_text(comments[dotted])):
                     lines.append(f"# {chunk}")
-            lines.append(f"{_k(key)} = {_v(value)}")
+            lines.extend(assign(toml_key(key), value))
         lines.append("")
         for key, value in body.items():
             if isinstance(value, dict) and _is_table(value):
@@ -172,8 +126,8 @@ def scenario_toml(fitted: FittedScenario, draws: DrawsFile | None = None) -> str
             f"{draws.describe()} ({', '.join(draws.parameters) or 'none varies'}), refitted "
             "on resamples of the log: with --parameter-uncertainty on, each replication runs "
             "one of them (docs/parameter-uncertainty.md)")
-        lines += [f"[{SECTION}]", f"file = {_v(draws.path.name)}",
-                  f"sha256 = {_v(draws.sha256)}", ""]
+        lines += [f"[{SECTION}]", f"file = {toml_value(draws.path.name)}",
+                  f"sha256 = {toml_value(draws.sha256)}", ""]
     return "\n".join(line for line in lines if line is not None).rstrip() + "\n"
 
 
@@ -252,21 +206,25 @@ def _plots(fitted: FittedScenario, out: Path) -> list[Path]:
 
 def summary_markdown(fitted: FittedScenario) -> str:
     log = fitted.log
-    lines = [
-        f"# Calibration summary: {comment_text(log.file_name)}",
-        "",
-        f"- as of: {log.as_of}; period {log.start} to {log.as_of}",
-        f"- cases: {log.events['case_id'].nunique()}, events: {len(log.events)}",
-        f"- journeys (lead + opportunity): {len(fitted.journeys.journeys)}; stage visits "
-        f"{len(fitted.journeys.visits)}, of which {int(fitted.journeys.visits['censored'].sum())}"
-        " still open (right-censored at as-of, kept in the fits)",
+    visits = fitted.journeys.visits
+    bullets = [
+        f"as of: {log.as_of}; period {log.start} to {log.as_of}",
+        f"cases: {log.events['case_id'].nunique()}, events: {len(log.events)}",
+        f"journeys (lead + opportunity): {len(fitted.journeys.journeys)}; stage visits "
+        f"{len(visits)}, of which {int(visits['censored'].sum())} still open (right-censored "
+        "at as-of, kept in the fits)",
     ]
     if log.skipped:
-        lines.append("- skipped rows: " + ", ".join(f"{n} ({why})" for why, n in
+        bullets.append("skipped rows: " + ", ".join(f"{n} ({why})" for why, n in
                                                    log.skipped.items()))
+    lines = [f"# Calibration summary: {comment_text(log.file_name)}", ""]
+    lines += [line for b in bullets for line in _bullet(b)]
     if fitted.excluded:
-        lines.append(f"- {excluded_text(fitted.excluded)}")
-    lines += [f"- warning: {comment_text(w)}" for w in fitted.warnings]
+        # a list of its own: the reasons are sentences, one line they would be hundreds long
+        lines.append("- excluded from the fit:")
+        lines += [line for why, n in fitted.excluded.items()
+                  for line in _bullet(f"{comment_text(why)}: {n:,}", "  ")]
+    lines += [line for w in fitted.warnings for line in _bullet(f"warning: {comment_text(w)}")]
     lines += ["", "## Arrivals", "", _md(fitted.arrivals), "", "## Routes", "",
               _md(fitted.transitions), "", "## Fitted durations", ""]
     for path, fit in fitted.fits.items():
@@ -276,11 +234,20 @@ def summary_markdown(fitted: FittedScenario) -> str:
                                                   if fit.fallback else ""))
         if fit.note:
             lines.append("")
-            lines.append(fit.note)
+            lines += _wrap(comment_text(fit.note))  # one paragraph: Markdown joins its lines
         lines += ["", _md(fit.table), ""]
     if fitted.notes:
-        lines += ["## Notes", ""] + [f"- {comment_text(n)}" for n in fitted.notes] + [""]
+        lines += ["## Notes", ""]
+        lines += [line for n in fitted.notes for line in _bullet(comment_text(n))] + [""]
     return "\n".join(lines)
+
+
+def _bullet(text: str, indent: str = "") -> list[str]:
+    # continuation lines indented under the dash stay part of the same list item
+    chunks = _wrap(text, 96 - len(indent))
+    if not chunks:
+        return [f"{indent}-"]
+    return [f"{indent}- {chunks[0]}", *(f"{indent}  {c}" for c in chunks[1:])]
 
 
 def _md(df: pd.DataFrame) -> str:
@@ -289,9 +256,21 @@ def _md(df: pd.DataFrame) -> str:
     cols = list(df.columns)
     rows = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for _, r in df.iterrows():
-        cells = []
-        for c in cols:
-            v = r[c]
-            cells.append(f"{v:.4g}" if isinstance(v, float) else str(v))
-        rows.append("| " + " | ".join(cells) + " |")
+        rows.append("| " + " | ".join(_cell(r[c]) for c in cols) + " |")
     return "\n".join(rows)
+
+
+def _cell(value: Any) -> str:
+    """A table cell: numbers to 4 significant digits, a parameter dict as ``name=value`` pairs
+    (not its Python repr), and no ``|`` or line break that would end the cell or the row."""
+    if isinstance(value, dict):
+        text = ", ".join(f"{k}={_cell(v)}" for k, v in value.items())
+    elif isinstance(value, list | tuple):
+        text = ", ".join(_cell(v) for v in value)
+    elif isinstance(value, float):
+        text = f"{value:.4g}"
+    elif hasattr(value, "item") and not isinstance(value, str):  # numpy scalars
+        return _cell(value.item())
+    else:
+        text = str(value)
+    return comment_text(text).replace("|", "\\|")
