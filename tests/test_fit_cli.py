@@ -352,3 +352,17 @@ def test_the_staffing_note_says_only_what_was_inferred(log: str, starts: bool) -
     assert "the fit does not infer staff pools, headcounts or staff time from them" in note
     assert ("nor work from the log's start events" in note) is starts
     assert "needs start/complete events" not in note  # a claim the fit cannot back
+
+
+def test_the_contract_s_evidence_is_written_above_it() -> None:
+    fitted = revsim.fit(DATA / "canonical_log.csv")
+    lines = fitted.to_toml().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("contract = {"))
+    above = []
+    for line in reversed(lines[:at]):
+        if not line.startswith("#"):
+            break
+        above.insert(0, line)
+    text = " ".join(line[2:] for line in above)
+    assert text.startswith(f"terms: {fitted.comments['deals.contract.terms']}")
+    assert f"billing: {fitted.comments['deals.contract.billing']}" in text
