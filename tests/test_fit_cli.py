@@ -346,11 +346,11 @@ def test_an_as_of_long_after_the_log_is_refused(runner: CliRunner, tmp_path: Pat
 @pytest.mark.parametrize("log, starts", [("xes_log.csv", True), ("canonical_log.csv", False)])
 def test_the_staffing_note_says_only_what_was_inferred(log: str, starts: bool) -> None:
     fitted = revsim.fit(DATA / log)
-    (note,) = [n for n in fitted.notes if "distinct resources" in n]
+    (note,) = [n for n in fitted.notes if "resources in the log" in n]
     resources = fitted.log.events["resource"].dropna().nunique()
-    assert note.startswith(f"{resources} distinct resources in the log")
-    assert "the fit does not infer staff pools, headcounts or staff time from them" in note
-    assert ("nor work from the log's start events" in note) is starts
+    assert note.startswith(f"{resources} resources in the log")
+    assert "no pools, headcounts or staff time are inferred from them" in note
+    assert ("nor work from start events" in note) is starts
     assert "needs start/complete events" not in note  # a claim the fit cannot back
 
 

@@ -229,9 +229,7 @@ def staffing_notes(log: EventLog, j: Journeys, comments: dict[str, str], notes: 
     # only what the log shows: resource names are counted, nothing about staffing is inferred
     lifecycle = ("lifecycle" in ev.columns
                  and ev["lifecycle"].dropna().ne("complete").any())
-    notes.append(f"{busy['resource'].nunique()} distinct resources in the log "
-                 f"({n_res} active in the last 90 days); the fit does not infer staff pools, "
-                 "headcounts or staff time from them" + (
-                     " (nor work from the log's start events)" if lifecycle else "") +
-                 ", so every stage is a delay: add pools and work to the scenario to model "
-                 "queues")
+    notes.append(f"{busy['resource'].nunique()} resources in the log ({n_res} active in the "
+                 "last 90 days); no pools, headcounts or staff time are inferred from them" + (
+                     " (nor work from start events)" if lifecycle else "") +
+                 ": every stage is a delay; add pools and work to model queues")

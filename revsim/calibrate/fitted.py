@@ -95,8 +95,9 @@ def scenario_toml(fitted: FittedScenario, draws: DrawsFile | None = None) -> str
         lines.append(f"# {comment_text(excluded_text(fitted.excluded))}")
     for warning in fitted.warnings:
         lines.append(f"# WARNING: {comment_text(warning)}")
-    for note in fitted.notes:
-        lines.append(f"# NOTE: {comment_text(note)}")
+    for note in fitted.notes:  # wrapped: a note may run to a few hundred characters
+        first, *rest = _wrap(f"NOTE: {comment_text(note)}") or ["NOTE:"]
+        lines += [f"# {first}", *(f"#   {chunk}" for chunk in rest)]
     lines.append("")
     comments = fitted.comments
 
