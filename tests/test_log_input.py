@@ -267,9 +267,10 @@ def test_identical_times_are_an_error_one_case_a_warning(tmp_path: Path) -> None
     one.write_text(opportunities(1), encoding="utf-8")
     fitted = fit(one, progress=False)
     assert [w for w in fitted.warnings if "one case" in w] == [
-        f"{one}: the log has one case (O0), so every rate, duration and route fitted rests on it "
-        "alone; fit a log of many cases before trusting the scenario"]
+        f"{one.name}: the log has one case (O0), so every rate, duration and route fitted "
+        "rests on it alone; fit a log of many cases before trusting the scenario"]
     assert f"# WARNING: {fitted.warnings[0]}" in fitted.to_toml()
+    assert str(tmp_path) not in fitted.to_toml()  # the file's name, not where it lies
 
 
 # -- warnings -------------------------------------------------------------------------------------

@@ -162,13 +162,13 @@ def _warn_if_narrow(log: EventLog) -> None:
     ev = log.events
     if log.n_cases == 1:
         warnings.warn(InputWarning(
-            f"{one_line(log.source)}: the log has one case ({shown(ev['case_id'].iloc[0])}), so "
+            f"{one_line(log.file_name)}: the log has one case ({shown(ev['case_id'].iloc[0])}), so "
             "every rate, duration and route fitted rests on it alone; fit a log of many cases "
             "before trusting the scenario"), stacklevel=3)
     activities = ev["activity"].unique()
     if len(activities) == 1:
         warnings.warn(InputWarning(
-            f"{one_line(log.source)}: every event is {shown(activities[0])}, so no case moves "
+            f"{one_line(log.file_name)}: every event is {shown(activities[0])}, so no case moves "
             "on from it: the routes and durations after it are placeholders"), stacklevel=3)
 
 
