@@ -565,3 +565,41 @@ def test_param_objects_are_accepted(scenario: revsim.Scenario, tmp_path: Path) -
     res = run_sweep(scenario, tmp_path / "out", params=[Param("pools.sdr.headcount", (1, 3))],
                     replications=1, jobs=1, progress=False)
     assert sorted(res.results["pools.sdr.headcount"].unique()) == [1, 3]
+
+
+# -- the closing summary ------------------------------------------------------------------------
+
+def test_a_sweep_ends_with_its_best_points_by_the_objective(runner: CliRunner, base: Path,
+                                                           tmp_path: Path) -> None:
+    out = tmp_path / "sw"
+    result = runner.invoke(main, sweep_args(base, out, "--param", "pools.sdr.headcount=1:3",
+                                            "--objective", "won"))
+    assert result.exit_code == 0, result.output
+    summary = pd.read_parquet(out / "summary.parquet")
+    won = summary[(summary.metric == "won") & (summary.scope == "total")]
+    ranked = won.sort_values("mean", ascending=False, kind="stable")
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Best 3 of 3 points by deals won (higher is better): mean [95% CI], n"
+    assert [line.split()[0] for line in lines[1:4]] == list(ranked["label"])
+    assert all(line.split()[-1].startswith("n=") or "overlaps" in line for line in lines[1:4])
+
+
+def test_a_lower_is_better_objective_ranks_the_other_way(scenario: revsim.Scenario,
+                                                        tmp_path: Path) -> None:
+    result = scenario.sweep(tmp_path / "sw", ["pools.sdr.headcount=1:3"], replications=2,
+                            jobs=1, progress=False)
+    metric = "time_to_first_touch_mean"
+    best = result.best(metric)
+    assert list(best["mean"]) == sorted(best["mean"])
+    assert result.format_best(metric).startswith(f"Best {len(best)} of 3 points by ")
+    assert "(lower is better)" in result.format_best(metric)
+
+
+def test_an_unknown_objective_is_refused_before_running(runner: CliRunner, base: Path,
+                                                       tmp_path: Path) -> None:
+    out = tmp_path / "sw"
+    result = runner.invoke(main, sweep_args(base, out, "--param", "pools.sdr.headcount=1:3",
+                                            "--objective", "bookngs"))
+    text = assert_clean_failure(result)
+    assert "error: sweep: --objective: unknown KPI 'bookngs'; did you mean bookings" in text
+    assert not out.exists()

@@ -20,10 +20,12 @@ from revsim.cli.options import (
     until_opt,
 )
 from revsim.cli.scenario_input import load_scenario, warn
+from revsim.cli.terminal import echo
 from revsim.errors import Problem, ProblemsError
 from revsim.experiment import hours
 from revsim.sweep import SweepResult
 from revsim.sweep.design import Param, parse_param
+from revsim.sweep.kpi_tables import OptimizeError, check_metric_name
 from revsim.sweep.plots import write_sweep_plots
 from revsim.sweep.sweep_file import SweepFile, read_sweep_file
 
@@ -101,21 +103,29 @@ def exit_if_failed(result: SweepResult) -> None:
 @apply_options(sweep_options)
 @apply_options(sweep_run_options)
 @apply_options([state_opt, until_opt])
+@click.option("--objective", default="bookings", show_default=True, metavar="KPI",
+              help="The KPI the closing summary ranks the points by (its direction from the "
+              "KPI registry).")
 @handles_errors
 def sweep(base: str, sweep_file: str | None, params: tuple[str, ...], design: str | None,
           points: int | None, scheduler: str | None, dask_local: int | None,
           dask_dashboard: bool, out: str, resume: bool, csv: bool, replications: int | None,
           seed: int | None, horizon: str | None, warmup: str | None, jobs: int,
           plots: str | None, progress: bool | None, state: str | None,
-          until: str | None) -> None:
+          until: str | None, objective: str) -> None:
     """Run BASE at every point of a design (flags or SWEEP_FILE) with common random numbers.
 
     Results are identical whatever the executor; finished tasks are kept, so an interrupted
-    sweep continues with --resume.
+    sweep continues with --resume. It ends with the best points by --objective, with CIs.
     """
+    try:
+        check_metric_name(objective)  # before running anything
+    except OptimizeError as err:
+        raise OptimizeError(err.problems, "sweep") from None
     result = run_sweep_command(base, sweep_file, params, design, points, replications, seed,
                                horizon, warmup, jobs, scheduler, dask_local, out, resume,
                                progress, dask_dashboard, state, until)
     report_sweep(result, csv)
+    echo(result.format_best(objective))
     write_plots(result, plots)
     exit_if_failed(result)

@@ -11,7 +11,9 @@ import pandas as pd
 
 from revsim.experiment import ExperimentStore
 from revsim.io import atomic_path, sha256_file, write_csv
+from revsim.kpi_registry import direction, format_value, label
 from revsim.sweep.design import SweepSpec
+from revsim.sweep.kpi_tables import currency_of, resolve_kpi
 from revsim.sweep.optimize import optimize as select_best
 from revsim.sweep.plots import plot_heatmap, plot_param, plot_pareto
 
@@ -44,6 +46,38 @@ class SweepResult:
         s = self.summary
         return s[(s.metric == metric) & (s.scope == scope) & (s.name == name)].reset_index(
             drop=True)
+
+    def best(self, objective: str = "bookings", n: int = 5) -> pd.DataFrame:
+        """The ``n`` best points by a KPI's mean, best first (higher is better unless the KPI
+        registry says lower), with their 95% CIs and n. ``objective`` is ``metric``,
+        ``scope:metric`` or ``scope:name:metric`` (see revsim.sweep.kpi_tables.resolve_kpi)."""
+        metric, scope, name, _unit = resolve_kpi(self.summary, objective)
+        rows = self.kpi(metric, scope, name).dropna(subset=["mean"])
+        lower = direction(metric) == "lower"
+        return rows.sort_values("mean", ascending=lower, kind="stable").head(n).reset_index(
+            drop=True)
+
+    def format_best(self, objective: str = "bookings", n: int = 5) -> str:
+        """The terminal lines for :meth:`best`: each point's mean [95% CI] and n, and whether
+        the replications tell it from the best."""
+        top = self.best(objective, n)
+        metric = str(top["metric"].iloc[0]) if len(top) else objective
+        if top.empty:
+            return f"no point has a value of {label(metric)}"
+        unit, currency = str(top["unit"].iloc[0]), currency_of(self.summary)
+        width = max(len(str(p)) for p in top["label"])
+        lines = [f"Best {len(top)} of {len(self.spec.points)} points by {label(metric)} "
+                 f"({'lower' if direction(metric) == 'lower' else 'higher'} is better): mean "
+                 "[95% CI], n"]
+        first = top.iloc[0]
+        for i, r in top.iterrows():
+            ci = (f"[{format_value(r['ci_low'], unit, currency)}, "
+                  f"{format_value(r['ci_high'], unit, currency)}]")
+            apart = r["ci_high"] < first["ci_low"] or r["ci_low"] > first["ci_high"]
+            tag = "" if i == 0 or apart else "  (CI overlaps the best's)"
+            mean = format_value(r["mean"], unit, currency)
+            lines.append(f"  {str(r['label']):<{width}}  {mean:>9} {ci:<24} n={int(r['n'])}{tag}")
+        return "\n".join(lines)
 
     def write(self, csv: bool = False) -> list[Path]:
         """results.parquet and summary.parquet (and .csv with ``csv``) in the sweep folder;
