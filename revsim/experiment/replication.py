@@ -170,20 +170,23 @@ def pack(model: Model) -> PackedModel:
 #: point in flight without holding all of a large sweep in a worker's memory.
 UNPACKED_KEPT = 4
 _unpacked: OrderedDict[str, Model] = OrderedDict()
+_unpacked_lock = threading.Lock()
 
 
 def unpack(model: Model | PackedModel) -> Model:
     """The model itself (unpickled once per process for each digest)."""
     if not isinstance(model, PackedModel):
         return model
-    found = _unpacked.get(model.digest)
-    if found is None:
-        found = pickle.loads(model.blob)
+    with _unpacked_lock:  # a Dask worker runs tasks in threads side by side
+        found = _unpacked.get(model.digest)
+        if found is not None:
+            _unpacked.move_to_end(model.digest)
+            return found
+    found = pickle.loads(model.blob)
+    with _unpacked_lock:
         _unpacked[model.digest] = found
         while len(_unpacked) > UNPACKED_KEPT:
             _unpacked.popitem(last=False)
-    else:
-        _unpacked.move_to_end(model.digest)
     return found
 
 
