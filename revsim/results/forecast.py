@@ -202,16 +202,16 @@ class Forecast:
                      "estimation error (each replication one draw) and without it (the "
                      "parameters as fitted), same seed",
                  f"  {'':<28}  {'with':>27}   {'without':>27}"]
+
+        def span(r: pd.Series) -> str:
+            return "".join(f"{format_value(r[c], r['unit'], cur):>9}"
+                           for c in ("p10", "p50", "p90"))
+
         for metric, _ in BLOCKS:
             a = mine[(mine["metric"] == metric) & (mine["period"] == TOTAL)]
             b = other[(other["metric"] == metric) & (other["period"] == TOTAL)]
             if a.empty or b.empty:
                 continue
-
-            def span(r: pd.Series) -> str:
-                return "".join(f"{format_value(r[c], r['unit'], cur):>9}"
-                               for c in ("p10", "p50", "p90"))
-
             lines.append(f"  {label(metric):<28}  {span(a.iloc[0])}   {span(b.iloc[0])}")
         return lines
 
