@@ -117,6 +117,12 @@ KPIS: tuple[KPI, ...] = (
     _k("time_to_first_touch_mean", "time to first touch, mean", "h", "lower", _MEAN_OVER),
     _k("time_to_first_touch_median", "time to first touch, median", "h", "lower", _MEDIAN_OVER),
     _k("time_to_first_touch_p90", "time to first touch, p90", "h", "lower", _P90_OVER),
+    *(_k(f"touched_within_{tag}", f"first touched within {text}", "share", "higher",
+         "share of the window's first touches",
+         description=f"Speed to lead: the share of the leads first touched in the window whose "
+         f"first touch came within {text} of their arrival (leads never touched, e.g. gone "
+         "cold or reneged, are counted by abandoned).")
+      for tag, text in (("5min", "5 minutes"), ("1h", "1 hour"), ("24h", "24 hours"))),
     _k("cycle_time_mean", "cycle time created->won, mean", "d", "lower", _MEAN_OVER),
     _k("cycle_time_median", "cycle time created->won, median", "d", "lower", _MEDIAN_OVER),
     _k("cycle_time_p90", "cycle time created->won, p90", "d", "lower", _P90_OVER),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from itertools import count
 from typing import Any, cast
@@ -288,6 +289,12 @@ class Simulation:
             self.model.target_name(i - OUTCOME_SLOTS): v for i, v in enumerate(counts) if v
         }
 
+    def _touched_within(self, hours: float) -> float:
+        """The share of the window's first touches that came within ``hours`` of the lead
+        being ready for one (speed to lead), NaN without any."""
+        n = self.first_touch.count
+        return (n - self.first_touch.count_above(hours)) / n if n else math.nan
+
     def _summarise(self, T: float) -> ReplicationOutput:
         window = T - self.window_start
         stages: dict[str, dict[str, Any]] = {}
@@ -348,6 +355,9 @@ class Simulation:
             "first_touch_mean": self.first_touch.mean(),
             "first_touch_p50": self.first_touch.quantile(0.5),
             "first_touch_p90": self.first_touch.quantile(0.9),
+            "first_touch_within_5min": self._touched_within(5.0 / 60.0),
+            "first_touch_within_1h": self._touched_within(1.0),
+            "first_touch_within_24h": self._touched_within(24.0),
             "cycle_won_mean": self.cycle_won.mean(),
             "cycle_won_p50": self.cycle_won.quantile(0.5),
             "cycle_won_p90": self.cycle_won.quantile(0.9),

@@ -68,6 +68,12 @@ def test_mmc(c: int, lam: float, mean_s: float, k: int) -> None:
     assert theory["p_wait"] > 0.1
     p90 = math.log(10.0 * theory["p_wait"]) / (c * mu - lam)
     assert_consistent(stage_values(res, "wait_p90", "station"), p90, name="wait p90")
+    # speed to lead: the first touch is the start of service here, so the share touched
+    # within t is P(Wq <= t) = 1 - C exp(-(c mu - lam) t) (within 24 h it is 1 - 5e-6 here:
+    # every replication gives exactly 1, and a zero-variance sample has no t-interval)
+    for metric, t in (("touched_within_5min", 5.0 / 60.0), ("touched_within_1h", 1.0)):
+        within = 1.0 - theory["p_wait"] * math.exp(-(c * mu - lam) * t)
+        assert_consistent(res.values(metric, "total", ""), within, name=metric)
     assert_littles_law_everywhere(res)
 
 
