@@ -171,6 +171,8 @@ def _undefined_because_empty(row: Any, kpis: Any) -> bool:
         return total["won"] == 0
     if row.metric.startswith("time_to_first_touch"):
         return True  # no staffed first stage, or nobody was touched in the window
+    if row.metric.startswith("touched_within"):  # the same first touches, so the same reason
+        return math.isnan(total["time_to_first_touch_mean"])
     if row.metric == "conversion":
         return total["leads_in"] == 0
     if row.scope == "cash":
