@@ -108,15 +108,14 @@ def scenario_toml(fitted: FittedScenario, draws: DrawsFile | None = None) -> str
             if isinstance(value, dict) and _is_table(value):
                 continue
             if dotted in comments:
-                for chunk in _wrap(comment_text(comments[dotted])):
-                    lines.append(f"# {chunk}")
+                lines.extend(_wrap_comment(comment_text(comments[dotted])))
             # the evidence for a part of an inline table (deals.contract.terms) goes above it,
             # named by the part: the table's one line has no room for it
-            for inner, text in comments.items():
-                if isinstance(value, dict) and inner.startswith(f"{dotted}."):
-                    part = inner[len(dotted) + 1:]
-                    for chunk in _wrap(comment_text(f"{part}: {text}")):
-                        lines.append(f"# {chunk}")
+            if isinstance(value, dict):
+                lines.extend(line for inner, text in comments.items()
+                             if inner.startswith(f"{dotted}.")
+                             for line in _wrap_comment(
+                                 comment_text(f"{inner[len(dotted) + 1:]}: {text}")))
             lines.extend(assign(toml_key(key), value))
         lines.append("")
         for key, value in body.items():
